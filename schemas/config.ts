@@ -1,0 +1,36 @@
+/**
+ * Every setting, as flat environment-style keys. Only JSON-Schema-representable types, so
+ * the same definition validates the merged environment (through env-schema's AJV) and
+ * then refines it (through zod).
+ */
+import { z } from 'zod';
+
+const url = z.string().refine((value) => URL.canParse(value), { message: 'must be an absolute URL' });
+const milliseconds = z.coerce.number().int().min(0);
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export const ConfigSchema = z.object({
+  OPENROUTER_API_KEY: z.string().optional(),
+  OPENROUTER_BASE_URL: url.default('https://openrouter.ai/api/v1'),
+  MODELS_FILTER: z.string().optional(),
+  HOST: z.string().min(1).default('127.0.0.1'),
+  PORT: z.coerce.number().int().min(0).max(65535).default(11434),
+  LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** The Ollama version /api/version reports (the API level this gateway implements). */
+  OLLAMA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.12.10'),
+  /** Largest request body (base64 images make multi-MB bodies normal). */
+  BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  UPSTREAM_CONNECT_TIMEOUT_MS: milliseconds.default(10_000),
+  /** Request sent → response headers. OpenRouter commits its headers early, then sends keep-alive comments. */
+  UPSTREAM_HEADERS_TIMEOUT_MS: milliseconds.default(300_000),
+  /** Longest silence between two chunks of an answer (comments count). 0 = no limit. */
+  UPSTREAM_BODY_TIMEOUT_MS: milliseconds.default(300_000),
+  /** How long the model catalog is served before it is refreshed in the background. */
+  CATALOG_TTL_SECONDS: z.coerce.number().int().min(10).default(600),
+  /** On SIGINT/SIGTERM, how long open streams may take to finish before they are cut. */
+  SHUTDOWN_GRACE_MS: milliseconds.default(10_000),
+});
+
+export type Config = z.output<typeof ConfigSchema>;
+export type ConfigKey = keyof Config;

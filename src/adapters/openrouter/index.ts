@@ -1,0 +1,92 @@
+/**
+ * The OpenRouter adapter: the only OpenRouter file that does I/O. It wires the HTTP client
+ * to the pure translators next to it.
+ */
+import { OpenRouterEmbeddingResponse, OpenRouterModelList } from '#schemas/openrouter.js';
+import type { BackendAdapter, CallContext } from '../adapter.js';
+import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../../core/types.js';
+import { GatewayError } from '../../errors.js';
+import { UpstreamClient } from '../../http/upstream-client.js';
+import { toOpenRouterChatBody, toOpenRouterEmbedBody } from './request.js';
+import { decodeOpenRouterStream } from './stream.js';
+import { toModelInfos } from './models.js';
+
+export interface OpenRouterAdapterOptions {
+  apiKey: string;
+  baseUrl: string;
+  connectTimeoutMs: number;
+  headersTimeoutMs: number;
+  bodyTimeoutMs: number;
+  /** Sent as HTTP-Referer / X-Title, as OpenRouter asks of apps. */
+  appUrl: string;
+  appTitle: string;
+}
+
+export const OPENROUTER_BACKEND = 'openrouter';
+
+export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): BackendAdapter {
+  const client = new UpstreamClient({
+    name: 'OpenRouter',
+    baseUrl: options.baseUrl,
+    headers: {
+      authorization: `Bearer ${options.apiKey}`,
+      'http-referer': options.appUrl,
+      'x-title': options.appTitle,
+      'x-openrouter-title': options.appTitle,
+      accept: 'application/json',
+    },
+    connectTimeoutMs: options.connectTimeoutMs,
+    headersTimeoutMs: options.headersTimeoutMs,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+  });
+
+  async function fetchModelList(path: string, signal?: AbortSignal): Promise<unknown[]> {
+    const payload = OpenRouterModelList.safeParse(await client.json('GET', path, undefined, signal));
+    if (!payload.success) throw new GatewayError('UPSTREAM_BAD_RESPONSE', `OpenRouter's ${path} answer has no data list`);
+    return payload.data.data;
+  }
+
+  return {
+    name: OPENROUTER_BACKEND,
+
+    async listModels(signal) {
+      // Embedding models are listed only when asked for.
+      const [chatModels, embeddingModels] = await Promise.all([
+        fetchModelList('/models', signal),
+        fetchModelList('/models?output_modalities=embeddings', signal).catch(() => [] as unknown[]),
+      ]);
+      const seen = new Set<string>();
+      const models: ModelInfo[] = [];
+      for (const model of toModelInfos([...chatModels, ...embeddingModels], OPENROUTER_BACKEND).models) {
+        if (seen.has(model.id)) continue;
+        seen.add(model.id);
+        models.push(model);
+      }
+      return models;
+    },
+
+    async streamChat(request: ChatRequest, context: CallContext): Promise<ChatStream> {
+      const { body } = await client.postForStream('/chat/completions', toOpenRouterChatBody(request), context.signal);
+      // Leaving the decoder's for-await (end, error, early return) destroys the body; a client
+      // hang-up before the first pull is covered by the abort signal.
+      return decodeOpenRouterStream(body, () => context.signal.aborted);
+    },
+
+    async embed(request: EmbedRequest, context: CallContext): Promise<EmbedResult> {
+      const answer = await client.json('POST', '/embeddings', toOpenRouterEmbedBody(request), context.signal);
+      const parsed = OpenRouterEmbeddingResponse.safeParse(answer);
+      if (!parsed.success) throw new GatewayError('UPSTREAM_BAD_RESPONSE', 'OpenRouter sent an embeddings answer without vectors');
+      const ordered = [...parsed.data.data].sort((left, right) => (left.index ?? 0) - (right.index ?? 0));
+      const result: EmbedResult = { embeddings: ordered.map((item) => item.embedding) };
+      const usage = parsed.data.usage;
+      if (usage) {
+        result.usage = {};
+        if (typeof usage.prompt_tokens === 'number') result.usage.inputTokens = usage.prompt_tokens;
+        if (typeof usage.cost === 'number') result.usage.cost = usage.cost;
+      }
+      return result;
+    },
+
+    close: () => client.close(),
+  };
+}

@@ -1,0 +1,100 @@
+/**
+ * ChatRequest / EmbedRequest → OpenRouter request bodies. Pure.
+ */
+import type { ChatMessage, ChatRequest, EmbedRequest, ReasoningRequest, ResponseFormat, SamplingOptions } from '../../core/types.js';
+
+type JsonObject = Record<string, unknown>;
+
+export function toOpenRouterChatBody(request: ChatRequest): JsonObject {
+  const body: JsonObject = {
+    model: request.model,
+    messages: request.messages.map(toOpenRouterMessage),
+    stream: true,
+    // Deprecated no-ops on today's OpenRouter (usage is always sent) but harmless; older
+    // deployments and relays still need them to report usage.
+    stream_options: { include_usage: true },
+    usage: { include: true },
+  };
+  if (request.tools !== undefined && request.tools.length > 0) {
+    body.tools = request.tools.map((tool) => ({
+      type: 'function',
+      function: {
+        name: tool.name,
+        ...(tool.description === undefined ? {} : { description: tool.description }),
+        parameters: tool.parameters ?? { type: 'object', properties: {} },
+      },
+    }));
+    if (request.toolChoice !== undefined) body.tool_choice = request.toolChoice;
+  }
+  if (request.responseFormat !== undefined) body.response_format = toResponseFormat(request.responseFormat);
+  if (request.reasoning !== undefined) body.reasoning = toReasoning(request.reasoning);
+  Object.assign(body, toSampling(request.sampling));
+  return body;
+}
+
+export function toOpenRouterEmbedBody(request: EmbedRequest): JsonObject {
+  const body: JsonObject = { model: request.model, input: request.input, encoding_format: 'float' };
+  if (request.dimensions !== undefined) body.dimensions = request.dimensions;
+  return body;
+}
+
+function toOpenRouterMessage(message: ChatMessage): JsonObject {
+  const result: JsonObject = { role: message.role };
+  if (message.images !== undefined && message.images.length > 0) {
+    const parts: JsonObject[] = [];
+    if (message.content !== '') parts.push({ type: 'text', text: message.content });
+    for (const url of message.images) parts.push({ type: 'image_url', image_url: { url } });
+    result.content = parts;
+  } else {
+    result.content = message.content;
+  }
+  if (message.role === 'assistant') {
+    if (message.reasoning) result.reasoning = message.reasoning;
+    if (message.toolCalls !== undefined && message.toolCalls.length > 0) {
+      result.tool_calls = message.toolCalls.map((call) => ({
+        id: call.id,
+        type: 'function',
+        function: { name: call.name, arguments: call.arguments },
+      }));
+    }
+  }
+  if (message.role === 'tool') {
+    if (message.toolCallId !== undefined) result.tool_call_id = message.toolCallId;
+    if (message.toolName !== undefined) result.name = message.toolName;
+  }
+  return result;
+}
+
+function toResponseFormat(format: ResponseFormat): JsonObject {
+  if (format.type === 'json') return { type: 'json_object' };
+  return {
+    type: 'json_schema',
+    json_schema: {
+      name: format.name ?? 'response',
+      schema: format.schema,
+      ...(format.strict === undefined ? {} : { strict: format.strict }),
+    },
+  };
+}
+
+function toReasoning(reasoning: ReasoningRequest): JsonObject {
+  if (!reasoning.enabled) return { enabled: false };
+  if (reasoning.effort === undefined) return { enabled: true };
+  // OpenRouter rejected "max" in 2026; its strongest level everywhere is "xhigh".
+  return { effort: reasoning.effort === 'max' ? 'xhigh' : reasoning.effort };
+}
+
+function toSampling(sampling: SamplingOptions): JsonObject {
+  const body: JsonObject = {};
+  if (sampling.temperature !== undefined) body.temperature = sampling.temperature;
+  if (sampling.topP !== undefined) body.top_p = sampling.topP;
+  if (sampling.topK !== undefined) body.top_k = sampling.topK;
+  if (sampling.minP !== undefined) body.min_p = sampling.minP;
+  if (sampling.seed !== undefined) body.seed = sampling.seed;
+  if (sampling.stop !== undefined && sampling.stop.length > 0) body.stop = sampling.stop;
+  if (sampling.maxOutputTokens !== undefined) body.max_tokens = sampling.maxOutputTokens;
+  if (sampling.repetitionPenalty !== undefined) body.repetition_penalty = sampling.repetitionPenalty;
+  if (sampling.presencePenalty !== undefined) body.presence_penalty = sampling.presencePenalty;
+  if (sampling.frequencyPenalty !== undefined) body.frequency_penalty = sampling.frequencyPenalty;
+  return body;
+}

@@ -1,0 +1,242 @@
+/**
+ * OpenRouter's chat SSE → ChatEvent batches, one batch per network read. Pure: it only
+ * consumes an iterable of bytes. Every upstream line is JSON-parsed once, nothing is
+ * validated per chunk, and consecutive text (or reasoning) within one read is merged.
+ *
+ * Follows the reference parse algorithm: the first non-null finish_reason wins, usage is
+ * taken from whichever chunk carries it (all three shapes), tool-call fragments are
+ * assembled by index and emitted complete even when the finish reason says `stop`, an
+ * error event or an end without a finish reason becomes an `error` event.
+ */
+import { GatewayError, fromTransportError, messageFromErrorValue, statusFromUpstreamCode } from '../../errors.js';
+import { SseDecoder } from '../../streaming/sse-decoder.js';
+import type { ChatEvent, ChatEventBatch, FinishReason, ToolCall, Usage } from '../../core/types.js';
+import { createToolCallId } from '../../core/ids.js';
+
+const UPSTREAM = 'OpenRouter';
+
+interface PendingToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+interface ChunkDelta {
+  content?: unknown;
+  reasoning?: unknown;
+  reasoning_content?: unknown;
+  reasoning_details?: unknown;
+  tool_calls?: unknown;
+}
+
+interface ChunkChoice {
+  delta?: ChunkDelta;
+  finish_reason?: unknown;
+  native_finish_reason?: unknown;
+  error?: unknown;
+}
+
+interface StreamChunk {
+  choices?: ChunkChoice[];
+  usage?: Record<string, unknown> | null;
+  error?: unknown;
+}
+
+export function mapFinishReason(raw: string, nativeReason: unknown): FinishReason | 'error' {
+  switch (raw) {
+    case 'stop':
+      return nativeReason === 'max_tokens' || nativeReason === 'MAX_TOKENS' ? 'length' : 'stop';
+    case 'length':
+      return 'length';
+    case 'tool_calls':
+    case 'function_call':
+      return 'tool-calls';
+    case 'content_filter':
+      return 'content-filter';
+    case 'error':
+      return 'error';
+    default:
+      return 'other';
+  }
+}
+
+export function mapUsage(usage: Record<string, unknown>): Usage {
+  const result: Usage = {};
+  if (typeof usage.prompt_tokens === 'number') result.inputTokens = usage.prompt_tokens;
+  if (typeof usage.completion_tokens === 'number') result.outputTokens = usage.completion_tokens;
+  if (typeof usage.cost === 'number') result.cost = usage.cost;
+  return result;
+}
+
+/** The state of one OpenAI-style chat stream (OpenRouter speaks this dialect). */
+export class OpenAiChunkAccumulator {
+  private readonly toolCalls = new Map<number, PendingToolCall>();
+  private lastToolIndex = -1;
+  private finishReason: FinishReason | undefined;
+  private usage: Usage | undefined;
+  /** Set once a terminal event (finish or error) has been emitted. */
+  ended = false;
+
+  constructor(private readonly upstreamName: string) {}
+
+  /** Handles one SSE data payload; pushes resulting events into `batch`. */
+  handleData(data: string, batch: ChatEvent[]): void {
+    if (this.ended) return;
+    if (data === '[DONE]') {
+      this.finish(batch);
+      return;
+    }
+    let chunk: StreamChunk;
+    try {
+      chunk = JSON.parse(data) as StreamChunk;
+    } catch {
+      this.fail(batch, new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.upstreamName} sent an unreadable stream event`));
+      return;
+    }
+    if (typeof chunk !== 'object' || chunk === null) return;
+    const choice = chunk.choices?.[0];
+    if (choice !== undefined) this.handleChoice(choice, batch);
+    if (chunk.usage) this.usage = mapUsage(chunk.usage);
+    if (chunk.error !== undefined && chunk.error !== null) {
+      this.fail(batch, streamError(this.upstreamName, chunk.error));
+    } else if (choice?.finish_reason === 'error') {
+      this.fail(batch, streamError(this.upstreamName, choice.error ?? { message: 'the model stopped with an error' }));
+    }
+  }
+
+  /** End of the byte stream: finish if the upstream said how it finished, otherwise fail. */
+  end(batch: ChatEvent[]): void {
+    if (this.ended) return;
+    if (this.finishReason !== undefined) {
+      this.finish(batch);
+    } else {
+      this.fail(batch, new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.upstreamName} ended the stream without finishing the answer`));
+    }
+  }
+
+  fail(batch: ChatEvent[], error: GatewayError): void {
+    if (this.ended) return;
+    this.ended = true;
+    batch.push({ type: 'error', error });
+  }
+
+  private finish(batch: ChatEvent[]): void {
+    this.ended = true;
+    let reason = this.finishReason ?? 'stop';
+    if (this.toolCalls.size > 0) {
+      let index = 0;
+      for (const call of this.toolCalls.values()) {
+        const complete: ToolCall = { id: call.id, name: call.name, arguments: call.arguments === '' ? '{}' : call.arguments };
+        batch.push({ type: 'tool-call', call: complete, index: index++ });
+      }
+      if (reason === 'stop' || reason === 'other') reason = 'tool-calls';
+    }
+    batch.push(this.usage === undefined ? { type: 'finish', reason } : { type: 'finish', reason, usage: this.usage });
+  }
+
+  private handleChoice(choice: ChunkChoice, batch: ChatEvent[]): void {
+    const delta = choice.delta;
+    if (delta !== undefined && delta !== null) {
+      const reasoning = typeof delta.reasoning === 'string' ? delta.reasoning
+        : typeof delta.reasoning_content === 'string' ? delta.reasoning_content
+        : reasoningDetailsText(delta.reasoning_details);
+      if (reasoning) appendDelta(batch, 'reasoning-delta', reasoning);
+      if (typeof delta.content === 'string' && delta.content !== '') appendDelta(batch, 'text-delta', delta.content);
+      if (Array.isArray(delta.tool_calls)) this.handleToolCallFragments(delta.tool_calls);
+    }
+    const finishReason = choice.finish_reason;
+    if (typeof finishReason === 'string' && finishReason !== 'error' && this.finishReason === undefined) {
+      const mapped = mapFinishReason(finishReason, choice.native_finish_reason);
+      if (mapped !== 'error') this.finishReason = mapped;
+    }
+  }
+
+  private handleToolCallFragments(fragments: unknown[]): void {
+    for (const fragment of fragments) {
+      if (typeof fragment !== 'object' || fragment === null) continue;
+      const { index, id, function: fn } = fragment as { index?: unknown; id?: unknown; function?: { name?: unknown; arguments?: unknown } };
+      const fragmentId = typeof id === 'string' && id !== '' ? id : undefined;
+      let slotIndex: number;
+      if (typeof index === 'number') {
+        slotIndex = index;
+      } else if (fragmentId !== undefined && !this.hasCallId(fragmentId)) {
+        slotIndex = this.toolCalls.size === 0 ? 0 : Math.max(...this.toolCalls.keys()) + 1;
+      } else {
+        slotIndex = this.lastToolIndex < 0 ? 0 : this.lastToolIndex;
+      }
+      this.lastToolIndex = slotIndex;
+      let slot = this.toolCalls.get(slotIndex);
+      if (slot === undefined) {
+        slot = { id: fragmentId ?? createToolCallId(), name: '', arguments: '' };
+        this.toolCalls.set(slotIndex, slot);
+      }
+      if (fn !== undefined && fn !== null) {
+        if (typeof fn.name === 'string' && fn.name !== '' && slot.name === '') slot.name = fn.name;
+        if (typeof fn.arguments === 'string') slot.arguments += fn.arguments;
+        else if (typeof fn.arguments === 'object' && fn.arguments !== null) slot.arguments += JSON.stringify(fn.arguments);
+      }
+    }
+  }
+
+  private hasCallId(id: string): boolean {
+    for (const call of this.toolCalls.values()) if (call.id === id) return true;
+    return false;
+  }
+}
+
+function appendDelta(batch: ChatEvent[], type: 'text-delta' | 'reasoning-delta', text: string): void {
+  const last = batch[batch.length - 1];
+  if (last !== undefined && last.type === type) last.text += text;
+  else batch.push({ type, text });
+}
+
+/** Reasoning text carried only in `reasoning_details` (no plain `reasoning` string). */
+function reasoningDetailsText(details: unknown): string {
+  if (!Array.isArray(details) || details.length === 0) return '';
+  let text = '';
+  for (const detail of details) {
+    if (typeof detail !== 'object' || detail === null) continue;
+    const { type, text: detailText, summary } = detail as { type?: unknown; text?: unknown; summary?: unknown };
+    if (type === 'reasoning.text' && typeof detailText === 'string') text += detailText;
+    else if (type === 'reasoning.summary' && typeof summary === 'string') text += summary;
+  }
+  return text;
+}
+
+function streamError(upstreamName: string, error: unknown): GatewayError {
+  const message = messageFromErrorValue({ error }) ?? `${upstreamName} reported an error mid-stream`;
+  const code = (error as { code?: unknown } | null)?.code;
+  return new GatewayError('UPSTREAM_ERROR', message, { statusCode: statusFromUpstreamCode(code, 502) });
+}
+
+/**
+ * Decodes an OpenRouter SSE body. `isAborted` tells a client hang-up (stop quietly) from
+ * a transport failure (an in-band error event).
+ */
+export async function* decodeOpenRouterStream(
+  body: AsyncIterable<Uint8Array>,
+  isAborted: () => boolean = () => false,
+): AsyncGenerator<ChatEventBatch> {
+  const decoder = new SseDecoder();
+  const accumulator = new OpenAiChunkAccumulator(UPSTREAM);
+  try {
+    for await (const chunk of body) {
+      const batch: ChatEvent[] = [];
+      for (const data of decoder.push(chunk)) {
+        accumulator.handleData(data, batch);
+        if (accumulator.ended) break;
+      }
+      if (batch.length > 0) yield batch;
+      if (accumulator.ended) return;
+    }
+    const batch: ChatEvent[] = [];
+    for (const data of decoder.flush()) accumulator.handleData(data, batch);
+    accumulator.end(batch);
+    yield batch;
+  } catch (error) {
+    if (isAborted()) return;
+    const batch: ChatEvent[] = [];
+    accumulator.fail(batch, error instanceof GatewayError ? error : fromTransportError(UPSTREAM, error));
+    yield batch;
+  }
+}

@@ -1,0 +1,31 @@
+/**
+ * Non-streaming answers are built from the same stream path: collect every event into one
+ * result. An error event is thrown (nothing has been sent yet, so it gets a real status).
+ */
+import type { ChatResult, ChatStream } from './types.js';
+
+export async function collectChat(stream: ChatStream): Promise<ChatResult> {
+  const result: ChatResult = { text: '', reasoning: '', toolCalls: [], finishReason: 'stop' };
+  for await (const batch of stream) {
+    for (const event of batch) {
+      switch (event.type) {
+        case 'text-delta':
+          result.text += event.text;
+          break;
+        case 'reasoning-delta':
+          result.reasoning += event.text;
+          break;
+        case 'tool-call':
+          result.toolCalls.push(event.call);
+          break;
+        case 'finish':
+          result.finishReason = event.reason;
+          if (event.usage !== undefined) result.usage = event.usage;
+          return result;
+        case 'error':
+          throw event.error;
+      }
+    }
+  }
+  return result;
+}

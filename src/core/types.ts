@@ -1,0 +1,136 @@
+/**
+ * The internal representation shared by every front end (Ollama /api/*, OpenAI /v1/*)
+ * and every back end (OpenRouter, Ollama). Front ends translate into it, adapters
+ * translate out of it: N + M translators instead of N × M.
+ */
+import type { GatewayError } from '../errors.js';
+
+export type Role = 'system' | 'user' | 'assistant' | 'tool';
+
+/** A complete tool call. `arguments` is JSON text (OpenAI's convention); Ollama front ends parse it once. */
+export interface ToolCall {
+  id: string;
+  name: string;
+  arguments: string;
+}
+
+export interface ChatMessage {
+  role: Role;
+  content: string;
+  /** Image URLs: `data:<mime>;base64,...` (front ends normalise bare base64) or http(s) URLs. */
+  images?: string[];
+  /** Assistant reasoning carried in history. */
+  reasoning?: string;
+  toolCalls?: ToolCall[];
+  /** Role 'tool': the call this result answers. */
+  toolCallId?: string;
+  /** Role 'tool': the function's name. */
+  toolName?: string;
+}
+
+export interface ToolDefinition {
+  name: string;
+  description?: string;
+  /** The client's JSON schema, forwarded untouched (never a lossy copy). */
+  parameters?: unknown;
+}
+
+export type ResponseFormat =
+  | { type: 'json' }
+  | { type: 'json-schema'; schema: unknown; name?: string; strict?: boolean };
+
+export type ReasoningEffort = 'minimal' | 'low' | 'medium' | 'high' | 'xhigh' | 'max';
+
+export interface ReasoningRequest {
+  enabled: boolean;
+  effort?: ReasoningEffort;
+}
+
+export interface SamplingOptions {
+  temperature?: number;
+  topP?: number;
+  topK?: number;
+  minP?: number;
+  seed?: number;
+  stop?: string[];
+  maxOutputTokens?: number;
+  repetitionPenalty?: number;
+  presencePenalty?: number;
+  frequencyPenalty?: number;
+}
+
+export interface ChatRequest {
+  /** The backend's own model id, already resolved by the model catalog. */
+  model: string;
+  messages: ChatMessage[];
+  tools?: ToolDefinition[];
+  toolChoice?: unknown;
+  responseFormat?: ResponseFormat;
+  reasoning?: ReasoningRequest;
+  sampling: SamplingOptions;
+  /** Only the Ollama backend uses it. */
+  keepAlive?: string | number;
+}
+
+export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' | 'other';
+
+export interface Usage {
+  inputTokens?: number;
+  outputTokens?: number;
+  /** Cost in USD as reported by the upstream (OpenRouter's `usage.cost`). */
+  cost?: number;
+}
+
+/**
+ * One event of a chat stream. Decoders emit exactly one `finish` or `error` last;
+ * tool calls are complete when emitted.
+ */
+export type ChatEvent =
+  | { type: 'text-delta'; text: string }
+  | { type: 'reasoning-delta'; text: string }
+  | { type: 'tool-call'; call: ToolCall; index: number }
+  | { type: 'finish'; reason: FinishReason; usage?: Usage }
+  | { type: 'error'; error: GatewayError };
+
+/** All events decoded from one upstream network read. */
+export type ChatEventBatch = ChatEvent[];
+
+export type ChatStream = AsyncIterable<ChatEventBatch>;
+
+export interface ChatResult {
+  text: string;
+  reasoning: string;
+  toolCalls: ToolCall[];
+  finishReason: FinishReason;
+  usage?: Usage;
+}
+
+export interface EmbedRequest {
+  model: string;
+  input: string[];
+  dimensions?: number;
+}
+
+export interface EmbedResult {
+  embeddings: number[][];
+  usage?: Usage;
+}
+
+export type Capability = 'completion' | 'tools' | 'vision' | 'thinking' | 'embedding';
+
+/** A model as a backend describes it. */
+export interface ModelInfo {
+  /** The backend's id, e.g. `openai/gpt-4o` or `deepseek/deepseek-chat-v3:free`. */
+  id: string;
+  /** Which backend serves it. */
+  backend: string;
+  displayName?: string;
+  family?: string;
+  parameterSize?: string;
+  quantization?: string;
+  contextLength?: number;
+  /** Unix seconds. */
+  createdAt?: number;
+  capabilities: Capability[];
+  description?: string;
+}

@@ -1,0 +1,189 @@
+/**
+ * Ollama's native requests → the internal ChatRequest / EmbedRequest. Pure.
+ */
+import type { OllamaChatRequest, OllamaGenerateRequest, OllamaMessage } from '#schemas/ollama.js';
+import { GatewayError } from '../../errors.js';
+import { createToolCallId } from '../../core/ids.js';
+import { toImageUrl } from '../../core/image-data-url.js';
+import type {
+  ChatMessage,
+  ChatRequest,
+  ReasoningEffort,
+  ReasoningRequest,
+  ResponseFormat,
+  SamplingOptions,
+  ToolCall,
+  ToolDefinition,
+} from '../../core/types.js';
+
+const THINK_LEVELS = new Set(['low', 'medium', 'high', 'max']);
+
+export function chatRequestFromOllama(body: OllamaChatRequest, upstreamModel: string): ChatRequest {
+  const request: ChatRequest = {
+    model: upstreamModel,
+    messages: toMessages(body.messages ?? []),
+    sampling: samplingFromOptions(body.options ?? undefined),
+  };
+  const tools = toTools(body.tools ?? undefined);
+  if (tools !== undefined) request.tools = tools;
+  return withCommonFields(request, body);
+}
+
+export function chatRequestFromGenerate(body: OllamaGenerateRequest, upstreamModel: string): ChatRequest {
+  if (body.suffix) {
+    throw new GatewayError('BAD_REQUEST', `${body.model ?? ''} does not support insert`);
+  }
+  if (body.raw && (body.system || body.template || (body.context && body.context.length > 0))) {
+    throw new GatewayError('BAD_REQUEST', 'raw mode does not support template, system, or context');
+  }
+  const messages: ChatMessage[] = [];
+  if (body.system) messages.push({ role: 'system', content: body.system });
+  const user: ChatMessage = { role: 'user', content: body.prompt ?? '' };
+  if (body.images && body.images.length > 0) user.images = body.images.map(toImageUrl);
+  messages.push(user);
+  const request: ChatRequest = { model: upstreamModel, messages, sampling: samplingFromOptions(body.options ?? undefined) };
+  return withCommonFields(request, body);
+}
+
+function withCommonFields(request: ChatRequest, body: OllamaChatRequest | OllamaGenerateRequest): ChatRequest {
+  const format = toResponseFormat(body.format);
+  if (format !== undefined) request.responseFormat = format;
+  const reasoning = toReasoning(body.think);
+  if (reasoning !== undefined) request.reasoning = reasoning;
+  if (body.keep_alive !== undefined && body.keep_alive !== null) request.keepAlive = body.keep_alive;
+  return request;
+}
+
+/**
+ * Messages, with tool calls' arguments objects turned into JSON text and every tool result
+ * paired with the call it answers: by id, else by function name, else by position (Home
+ * Assistant sends results with neither id nor name).
+ */
+export function toMessages(messages: OllamaMessage[]): ChatMessage[] {
+  const result: ChatMessage[] = [];
+  let unanswered: ToolCall[] = [];
+  for (const message of messages) {
+    const converted: ChatMessage = { role: message.role, content: message.content ?? '' };
+    if (message.images && message.images.length > 0) converted.images = message.images.map(toImageUrl);
+    if (message.role === 'assistant') {
+      if (message.thinking) converted.reasoning = message.thinking;
+      if (message.tool_calls && message.tool_calls.length > 0) {
+        converted.toolCalls = message.tool_calls.map((call) => ({
+          id: call.id || createToolCallId(),
+          name: call.function.name,
+          arguments: argumentsText(call.function.arguments),
+        }));
+        unanswered = [...converted.toolCalls];
+      } else {
+        unanswered = [];
+      }
+    } else if (message.role === 'tool') {
+      const answered = pairToolResult(unanswered, message.tool_call_id ?? undefined, message.tool_name ?? undefined);
+      if (answered !== undefined) unanswered = unanswered.filter((call) => call !== answered);
+      converted.toolCallId = message.tool_call_id || answered?.id || createToolCallId();
+      const name = message.tool_name || answered?.name;
+      if (name) converted.toolName = name;
+    }
+    result.push(converted);
+  }
+  return result;
+}
+
+function pairToolResult(unanswered: ToolCall[], id: string | undefined, name: string | undefined): ToolCall | undefined {
+  if (id) return unanswered.find((call) => call.id === id);
+  if (name) return unanswered.find((call) => call.name === name);
+  return unanswered[0];
+}
+
+function argumentsText(value: Record<string, unknown> | string | undefined): string {
+  if (value === undefined) return '{}';
+  return typeof value === 'string' ? value : JSON.stringify(value);
+}
+
+function toTools(tools: OllamaChatRequest['tools'] | undefined): ToolDefinition[] | undefined {
+  if (tools === undefined || tools === null || tools.length === 0) return undefined;
+  return tools.map((tool) => {
+    const definition: ToolDefinition = { name: tool.function.name };
+    if (tool.function.description) definition.description = tool.function.description;
+    if (tool.function.parameters !== undefined) definition.parameters = tool.function.parameters;
+    return definition;
+  });
+}
+
+export function toResponseFormat(format: OllamaChatRequest['format']): ResponseFormat | undefined {
+  if (format === undefined || format === null || format === '') return undefined;
+  if (typeof format === 'string') {
+    if (format === 'json') return { type: 'json' };
+    throw new GatewayError('BAD_REQUEST', `invalid format: ${JSON.stringify(format)}; expected "json" or a valid JSON Schema object`);
+  }
+  return { type: 'json-schema', schema: format, name: 'response' };
+}
+
+export function toReasoning(think: OllamaChatRequest['think']): ReasoningRequest | undefined {
+  if (think === undefined || think === null) return undefined;
+  if (typeof think === 'boolean') return { enabled: think };
+  if (THINK_LEVELS.has(think)) return { enabled: true, effort: think as ReasoningEffort };
+  throw new GatewayError('BAD_REQUEST', `invalid think value: ${JSON.stringify(think)} (must be "high", "medium", "low", "max", true, or false)`);
+}
+
+/** Ollama `options` with an OpenRouter meaning; unknown ones are ignored, never an error. */
+export function samplingFromOptions(options: Record<string, unknown> | undefined): SamplingOptions {
+  const sampling: SamplingOptions = {};
+  if (options === undefined) return sampling;
+  const number = (key: string): number | undefined => {
+    const value = options[key];
+    if (value === undefined || value === null) return undefined;
+    if (typeof value !== 'number' || !Number.isFinite(value)) {
+      throw new GatewayError('BAD_REQUEST', `option "${key}" must be of type number`);
+    }
+    return value;
+  };
+  const assign = <K extends keyof SamplingOptions>(target: K, value: SamplingOptions[K] | undefined): void => {
+    if (value !== undefined) sampling[target] = value;
+  };
+  assign('temperature', number('temperature'));
+  assign('topP', number('top_p'));
+  assign('topK', number('top_k'));
+  assign('minP', number('min_p'));
+  assign('seed', number('seed'));
+  assign('repetitionPenalty', number('repeat_penalty'));
+  assign('presencePenalty', number('presence_penalty'));
+  assign('frequencyPenalty', number('frequency_penalty'));
+  const maxTokens = number('num_predict');
+  // Negative means "until a stop condition" in Ollama; OpenRouter must then get no max_tokens.
+  if (maxTokens !== undefined && maxTokens > 0) sampling.maxOutputTokens = Math.floor(maxTokens);
+  const stop = options.stop;
+  if (stop !== undefined && stop !== null) {
+    if (typeof stop === 'string') sampling.stop = [stop];
+    else if (Array.isArray(stop) && stop.every((item) => typeof item === 'string')) sampling.stop = stop as string[];
+    else throw new GatewayError('BAD_REQUEST', 'option "stop" must be of type array');
+  }
+  return sampling;
+}
+
+/** `keep_alive` in milliseconds (negative = forever), for /api/ps. Default 5 minutes. */
+export function keepAliveMilliseconds(value: string | number | null | undefined): number {
+  const fiveMinutes = 5 * 60_000;
+  if (value === undefined || value === null) return fiveMinutes;
+  if (typeof value === 'number') return value < 0 ? -1 : value * 1000;
+  const duration = parseGoDuration(value);
+  if (duration === undefined) {
+    if (/^-?\d+(\.\d+)?$/.test(value.trim())) throw new GatewayError('BAD_REQUEST', `time: missing unit in duration "${value}"`);
+    throw new GatewayError('BAD_REQUEST', `time: invalid duration "${value}"`);
+  }
+  return duration < 0 ? -1 : duration;
+}
+
+const DURATION_UNITS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+
+function parseGoDuration(text: string): number | undefined {
+  const trimmed = text.trim();
+  if (trimmed === '0') return 0;
+  const match = /^([+-])?((?:\d+(?:\.\d+)?(?:ns|us|µs|ms|s|m|h))+)$/.exec(trimmed);
+  if (!match) return undefined;
+  let total = 0;
+  for (const part of match[2]!.matchAll(/(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/g)) {
+    total += Number(part[1]) * DURATION_UNITS[part[2]!]!;
+  }
+  return match[1] === '-' ? -total : total;
+}

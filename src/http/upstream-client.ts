@@ -1,0 +1,113 @@
+/**
+ * HTTP to one upstream, on its own undici Agent (keep-alive pool, explicit timeouts).
+ * Every response body is consumed, dumped or destroyed, so no socket leaks from the pool.
+ */
+import { Agent, request, type Dispatcher } from 'undici';
+import { GatewayError, fromTransportError, fromUpstreamStatus } from '../errors.js';
+
+export interface UpstreamClientOptions {
+  name: string;
+  baseUrl: string;
+  headers: Record<string, string>;
+  /** Time to connect. */
+  connectTimeoutMs: number;
+  /** Time from request to response headers (OpenRouter's keep-alive comments arrive early). */
+  headersTimeoutMs: number;
+  /** Longest silence between two body chunks; keep-alive comments reset it. 0 disables. */
+  bodyTimeoutMs: number;
+  /** Largest non-stream response read into memory. */
+  maxJsonBytes?: number;
+}
+
+export interface StreamResponse {
+  body: Dispatcher.ResponseData['body'];
+  headers: Dispatcher.ResponseData['headers'];
+}
+
+export class UpstreamClient {
+  readonly name: string;
+  private readonly agent: Agent;
+  private readonly baseUrl: string;
+  private readonly headers: Record<string, string>;
+  private readonly maxJsonBytes: number;
+
+  constructor(options: UpstreamClientOptions) {
+    this.name = options.name;
+    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    this.headers = options.headers;
+    this.maxJsonBytes = options.maxJsonBytes ?? 64 * 1024 * 1024;
+    this.agent = new Agent({
+      connect: { timeout: options.connectTimeoutMs },
+      headersTimeout: options.headersTimeoutMs,
+      bodyTimeout: options.bodyTimeoutMs,
+      keepAliveTimeout: 30_000,
+      keepAliveMaxTimeout: 600_000,
+      connections: 256,
+    });
+  }
+
+  /** POSTs JSON and returns the streaming body of a 2xx answer; throws GatewayError otherwise. */
+  async postForStream(path: string, payload: unknown, signal?: AbortSignal): Promise<StreamResponse> {
+    const response = await this.send('POST', path, payload, signal);
+    return { body: response.body, headers: response.headers };
+  }
+
+  /** POSTs (or GETs, without payload) and parses a JSON answer. A 200 carrying `error` is an error. */
+  async json(method: 'GET' | 'POST', path: string, payload?: unknown, signal?: AbortSignal): Promise<unknown> {
+    const response = await this.send(method, path, payload, signal);
+    const text = await this.readText(response.body);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.name} sent a response that is not JSON`, { cause: error });
+    }
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && (parsed as { error: unknown }).error) {
+      const code = ((parsed as { error: { code?: unknown } }).error as { code?: unknown }).code;
+      const status = typeof code === 'number' && code >= 400 && code <= 599 ? code : 502;
+      throw fromUpstreamStatus(this.name, status, text);
+    }
+    return parsed;
+  }
+
+  async close(): Promise<void> {
+    await this.agent.close();
+  }
+
+  private async send(method: 'GET' | 'POST', path: string, payload: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${this.baseUrl}${path}`, {
+        method,
+        dispatcher: this.agent,
+        signal,
+        headers: payload === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
+        body: payload === undefined ? undefined : JSON.stringify(payload),
+      });
+    } catch (error) {
+      throw fromTransportError(this.name, error);
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    const body = await this.readText(response.body).catch(() => '');
+    const retryAfter = response.headers['retry-after'];
+    throw fromUpstreamStatus(this.name, response.statusCode, body, typeof retryAfter === 'string' ? retryAfter : undefined);
+  }
+
+  private async readText(body: Dispatcher.ResponseData['body']): Promise<string> {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    try {
+      for await (const chunk of body) {
+        size += (chunk as Buffer).length;
+        if (size > this.maxJsonBytes) {
+          body.destroy();
+          throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.name} sent a response larger than ${this.maxJsonBytes} bytes`);
+        }
+        chunks.push(chunk as Buffer);
+      }
+    } catch (error) {
+      throw fromTransportError(this.name, error);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+}

@@ -40,7 +40,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     keepAliveTimeout: 65_000,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
-    disableRequestLogging: false,
   });
 
   const adapters = options.adapters ?? createAdapters(config);

@@ -1,0 +1,365 @@
+/**
+ * A faithful fake OpenRouter on 127.0.0.1 for tests (reference: openrouter-api.md Appendix A).
+ *
+ * - `GET /api/v1/models` (text models; `?output_modalities=embeddings|all` adds embedding
+ *   models), `GET /api/v1/embeddings/models`, `GET /api/v1/key`.
+ * - `POST /api/v1/chat/completions`: SSE exactly as OpenRouter sends it (keep-alive comments,
+ *   role chunk, content chunks repeating the role, finish chunk, separate usage chunk,
+ *   `data: [DONE]`), or the non-stream JSON with `stream:false`. Auth, unknown model (400),
+ *   capability gating (404 for tools / images the model cannot take) as OpenRouter does.
+ * - `POST /api/v1/embeddings`.
+ * - Models named `fixture/<name>` replay `test/fixtures/openrouter/<name>.sse` byte for byte.
+ * - `script(model, ...)` overrides the answer for one model: status errors, raw frames, write
+ *   modes (per event, one byte at a time, seeded random cuts, all glued), delays, abrupt close.
+ * - Every request is recorded, and so is every chat answer the client abandoned midway.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { readFileSync, readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { once } from 'node:events';
+import type { AddressInfo } from 'node:net';
+
+export const FAKE_API_KEY = 'sk-or-v1-fake-test-key';
+const FIXTURE_DIR = fileURLToPath(new URL('../fixtures/openrouter/', import.meta.url));
+
+export interface RecordedRequest {
+  method: string;
+  path: string;
+  headers: IncomingMessage['headers'];
+  body: any;
+  /** Set when the client went away before the answer was fully written. */
+  aborted: boolean;
+  /** Resolves when the fake has finished with this request (written all, or saw the close). */
+  settled: Promise<void>;
+}
+
+export type WriteMode = 'event' | 'bytes' | 'glued' | { randomSeed: number; maxPiece?: number };
+
+export interface StreamScript {
+  /** Answer with this HTTP status and JSON body instead of a stream. */
+  status?: number;
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Raw SSE text; split into events on blank lines for `event` writes. */
+  sse?: string;
+  writeMode?: WriteMode;
+  /** Pause between writes, in ms. */
+  delayMs?: number;
+  /** Destroy the socket after writing (an abrupt upstream close). */
+  destroyAfter?: boolean;
+  /** Leading keep-alive newlines on non-stream answers. */
+  leadingWhitespace?: string;
+}
+
+export interface FakeModel {
+  id: string;
+  name?: string;
+  context_length?: number;
+  tools?: boolean;
+  reasoning?: boolean;
+  vision?: boolean;
+  embedding?: boolean;
+  created?: number;
+  tokenizer?: string;
+}
+
+export interface FakeOpenRouterOptions {
+  models?: FakeModel[];
+  apiKey?: string;
+}
+
+export interface FakeOpenRouter {
+  baseUrl: string;
+  requests: RecordedRequest[];
+  chatRequests(): RecordedRequest[];
+  script(model: string, script: StreamScript | ((body: any) => StreamScript)): void;
+  setModels(models: FakeModel[]): void;
+  /** Makes /models fail with this status until cleared (undefined). */
+  failModels(status: number | undefined): void;
+  close(): Promise<void>;
+}
+
+export const DEFAULT_MODELS: FakeModel[] = [
+  { id: 'openai/gpt-4o', name: 'OpenAI: GPT-4o', context_length: 128000, tools: true, vision: true, created: 1715558400, tokenizer: 'GPT' },
+  { id: 'openai/gpt-4.1', name: 'OpenAI: GPT-4.1', context_length: 1047576, tools: true, vision: true, created: 1744651385, tokenizer: 'GPT' },
+  { id: 'anthropic/claude-sonnet-4.5', name: 'Anthropic: Claude Sonnet 4.5', context_length: 1000000, tools: true, vision: true, reasoning: true, created: 1759161676, tokenizer: 'Claude' },
+  { id: 'deepseek/deepseek-chat-v3:free', name: 'DeepSeek: DeepSeek V3 (free)', context_length: 163840, created: 1740000000, tokenizer: 'DeepSeek' },
+  { id: 'deepseek/deepseek-r1', name: 'DeepSeek: R1', context_length: 163840, reasoning: true, created: 1737381095, tokenizer: 'DeepSeek' },
+  { id: 'meta-llama/llama-3.3-70b-instruct', name: 'Meta: Llama 3.3 70B Instruct', context_length: 131072, tools: true, created: 1733506137, tokenizer: 'Llama3' },
+  { id: 'mistralai/mistral-small', name: 'Mistral Small', context_length: 32768, created: 1720000000, tokenizer: 'Mistral' },
+  { id: 'thirdparty/mistral-small', name: 'Another Mistral Small', context_length: 32768, created: 1720000001, tokenizer: 'Mistral' },
+  { id: 'openai/text-embedding-3-small', name: 'OpenAI: Text Embedding 3 Small', context_length: 8192, embedding: true, created: 1706000000, tokenizer: 'GPT' },
+  ...readdirSync(FIXTURE_DIR)
+    .filter((file) => file.endsWith('.sse'))
+    .map((file): FakeModel => ({ id: `fixture/${file.slice(0, -4)}`, name: `Fixture ${file}`, context_length: 32768, tools: true, reasoning: true, vision: true, created: 1700000000, tokenizer: 'Other' })),
+];
+
+export function loadFixture(name: string): string {
+  return readFileSync(`${FIXTURE_DIR}${name}.sse`, 'utf8');
+}
+
+export function toOpenRouterModel(model: FakeModel): Record<string, unknown> {
+  const supported = ['max_tokens', 'temperature', 'top_p', 'stop', 'seed', 'frequency_penalty', 'presence_penalty', 'response_format', 'structured_outputs'];
+  if (model.tools) supported.push('tools', 'tool_choice');
+  if (model.reasoning) supported.push('reasoning', 'include_reasoning');
+  const inputs = model.vision ? ['text', 'image'] : ['text'];
+  const outputs = model.embedding ? ['embeddings'] : ['text'];
+  return {
+    id: model.id,
+    canonical_slug: model.id.replace(/:.*$/, ''),
+    hugging_face_id: '',
+    name: model.name ?? model.id,
+    created: model.created ?? 1700000000,
+    description: `${model.name ?? model.id} (fake)`,
+    context_length: model.context_length ?? 32768,
+    architecture: { modality: `${inputs.join('+')}->${outputs.join('+')}`, input_modalities: inputs, output_modalities: outputs, tokenizer: model.tokenizer ?? 'Other', instruct_type: null },
+    pricing: { prompt: '0.0000025', completion: model.embedding ? '0' : '0.00001', request: '0', image: '0' },
+    top_provider: { context_length: model.context_length ?? 32768, max_completion_tokens: 16384, is_moderated: false },
+    per_request_limits: null,
+    supported_parameters: model.embedding ? [] : supported,
+    default_parameters: {},
+    supported_voices: null,
+    links: { details: `/api/v1/models/${model.id}/endpoints` },
+  };
+}
+
+// ---- SSE builders (also used by tests to script answers) ------------------------------
+
+const GENERATION_ID = 'gen-1767225600-FakeFakeFakeFakeFake';
+
+export function sseChunk(delta: Record<string, unknown> | null, finishReason: string | null = null, extra: Record<string, unknown> = {}): string {
+  const chunk = {
+    id: GENERATION_ID,
+    provider: 'FakeProvider',
+    model: 'fake/model-20260101',
+    object: 'chat.completion.chunk',
+    created: 1767225600,
+    choices: delta === null ? [] : [{ index: 0, delta, finish_reason: finishReason, native_finish_reason: finishReason, logprobs: null }],
+    ...extra,
+  };
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+export const SSE_COMMENT = ': OPENROUTER PROCESSING\n\n';
+export const SSE_DONE = 'data: [DONE]\n\n';
+
+export function usageChunk(promptTokens: number, completionTokens: number): string {
+  return sseChunk(null, null, { usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens, cost: 0.000001 * (promptTokens + completionTokens), is_byok: false } });
+}
+
+/** The default streamed answer: `pieces` as content chunks, then finish, usage and [DONE]. */
+export function textStream(pieces: string[], finishReason = 'stop', usage: [number, number] = [12, pieces.length]): string {
+  let sse = SSE_COMMENT + sseChunk({ role: 'assistant', content: '', reasoning: null, reasoning_details: [] });
+  for (const piece of pieces) sse += sseChunk({ role: 'assistant', content: piece, reasoning: null, reasoning_details: [] });
+  sse += sseChunk({ role: 'assistant', content: '' }, finishReason);
+  sse += usageChunk(usage[0], usage[1]);
+  return sse + SSE_DONE;
+}
+
+function lastUserText(body: any): string {
+  const messages: any[] = Array.isArray(body?.messages) ? body.messages : [];
+  for (let index = messages.length - 1; index >= 0; index--) {
+    const message = messages[index];
+    if (message?.role !== 'user') continue;
+    if (typeof message.content === 'string') return message.content;
+    if (Array.isArray(message.content)) return message.content.filter((part: any) => part?.type === 'text').map((part: any) => part.text).join(' ');
+  }
+  return '';
+}
+
+/** Deterministic unnormalised embedding of a text. */
+export function fakeEmbedding(text: string, dimensions = 8): number[] {
+  const vector: number[] = [];
+  for (let index = 0; index < dimensions; index++) {
+    let hash = 2166136261 ^ index;
+    for (let position = 0; position < text.length; position++) hash = Math.imul(hash ^ text.charCodeAt(position), 16777619);
+    vector.push(((hash >>> 0) % 2000) / 100 - 10);
+  }
+  return vector;
+}
+
+function seededPieces(text: Buffer, seed: number, maxPiece: number): Buffer[] {
+  let state = seed >>> 0 || 1;
+  const pieces: Buffer[] = [];
+  let offset = 0;
+  while (offset < text.length) {
+    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
+    const size = 1 + (state % maxPiece);
+    pieces.push(text.subarray(offset, offset + size));
+    offset += size;
+  }
+  return pieces;
+}
+
+export function splitForWriteMode(sse: string, mode: WriteMode): Buffer[] {
+  const bytes = Buffer.from(sse, 'utf8');
+  if (mode === 'glued') return [bytes];
+  if (mode === 'bytes') return [...bytes].map((byte) => Buffer.from([byte]));
+  if (typeof mode === 'object') return seededPieces(bytes, mode.randomSeed, mode.maxPiece ?? 64);
+  // One write per event (an event ends with a blank line, LF or CRLF).
+  return sse.split(/(?<=\r?\n\r?\n)/).filter((piece) => piece !== '').map((piece) => Buffer.from(piece, 'utf8'));
+}
+
+const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): Promise<FakeOpenRouter> {
+  const apiKey = options.apiKey ?? FAKE_API_KEY;
+  let models = options.models ?? DEFAULT_MODELS;
+  let modelsFailure: number | undefined;
+  const scripts = new Map<string, StreamScript | ((body: any) => StreamScript)>();
+  const requests: RecordedRequest[] = [];
+
+  const sendJson = (response: ServerResponse, status: number, payload: unknown, headers: Record<string, string> = {}, leading = ''): void => {
+    response.writeHead(status, { 'content-type': 'application/json', ...headers });
+    response.end(leading + JSON.stringify(payload));
+  };
+  const errorBody = (code: number, message: string) => ({ error: { message, code }, user_id: 'user_fake' });
+
+  async function writeStream(response: ServerResponse, record: RecordedRequest, script: StreamScript): Promise<void> {
+    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-generation-id': GENERATION_ID, ...script.headers });
+    response.flushHeaders();
+    for (const piece of splitForWriteMode(script.sse ?? '', script.writeMode ?? 'event')) {
+      if (response.destroyed || record.aborted) return;
+      if (script.delayMs) await sleep(script.delayMs);
+      else if (script.writeMode === 'bytes' || typeof script.writeMode === 'object') await new Promise((resolve) => setImmediate(resolve));
+      if (response.destroyed || record.aborted) return;
+      if (!response.write(piece)) await Promise.race([once(response, 'drain'), once(response, 'close')]);
+    }
+    if (script.destroyAfter) {
+      response.socket?.destroy();
+      return;
+    }
+    response.end();
+  }
+
+  function defaultChatScript(body: any, model: FakeModel): StreamScript {
+    if (model.id.startsWith('fixture/')) return { sse: loadFixture(model.id.slice('fixture/'.length)) };
+    const reply = `Echo from ${model.id}: ${lastUserText(body)}`;
+    const pieces = reply.match(/\S+\s*/g) ?? [reply];
+    const maxTokens = typeof body.max_tokens === 'number' ? body.max_tokens : undefined;
+    const truncated = maxTokens !== undefined && pieces.length > maxTokens;
+    const used = truncated ? pieces.slice(0, maxTokens) : pieces;
+    return { sse: textStream(used, truncated ? 'length' : 'stop', [lastUserText(body).length, used.length]) };
+  }
+
+  function nonStreamBody(sse: string): unknown {
+    // Collapse a scripted stream into the non-stream JSON answer.
+    let content = '';
+    let reasoning = '';
+    let finish: string | null = null;
+    let usage: unknown;
+    for (const line of sse.split(/\r?\n/)) {
+      if (!line.startsWith('data:')) continue;
+      const data = line.slice(5).trim();
+      if (data === '[DONE]') break;
+      const chunk = JSON.parse(data);
+      if (chunk.error) return { error: chunk.error, user_id: 'user_fake' };
+      const choice = chunk.choices?.[0];
+      if (choice?.delta?.content) content += choice.delta.content;
+      if (choice?.delta?.reasoning) reasoning += choice.delta.reasoning;
+      if (choice?.finish_reason && finish === null) finish = choice.finish_reason;
+      if (chunk.usage) usage = chunk.usage;
+    }
+    return {
+      id: GENERATION_ID, provider: 'FakeProvider', model: 'fake/model-20260101', object: 'chat.completion', created: 1767225600,
+      choices: [{ logprobs: null, finish_reason: finish, native_finish_reason: finish, index: 0, message: { role: 'assistant', content, refusal: null, reasoning: reasoning || null } }],
+      usage,
+    };
+  }
+
+  async function handleChat(request: IncomingMessage, response: ServerResponse, record: RecordedRequest): Promise<void> {
+    const body = record.body;
+    const model = models.find((candidate) => candidate.id === body?.model && !candidate.embedding);
+    const scripted = scripts.get(body?.model);
+    if (!model && !scripted) return sendJson(response, 400, errorBody(400, `${body?.model} is not a valid model ID`));
+    if (!Array.isArray(body?.messages) || body.messages.length === 0) return sendJson(response, 400, errorBody(400, 'messages: Too small: expected array to have >=1 items'));
+    if (model && Array.isArray(body.tools) && body.tools.length > 0 && !model.tools) return sendJson(response, 404, errorBody(404, 'No endpoints found that support tool use'));
+    const hasImage = body.messages.some((message: any) => Array.isArray(message.content) && message.content.some((part: any) => part?.type === 'image_url'));
+    if (model && hasImage && !model.vision) return sendJson(response, 404, errorBody(404, 'No endpoints found that support image input'));
+    const script = scripted === undefined ? defaultChatScript(body, model!) : typeof scripted === 'function' ? scripted(body) : scripted;
+    if (script.status !== undefined && script.status !== 200) return sendJson(response, script.status, script.body ?? errorBody(script.status, 'scripted error'), script.headers);
+    if (body.stream !== true) {
+      if (script.body !== undefined) return sendJson(response, 200, script.body, script.headers, script.leadingWhitespace);
+      return sendJson(response, 200, nonStreamBody(script.sse ?? ''), { 'x-generation-id': GENERATION_ID }, script.leadingWhitespace);
+    }
+    void request;
+    await writeStream(response, record, script);
+  }
+
+  function handleEmbeddings(response: ServerResponse, body: any): void {
+    const model = models.find((candidate) => candidate.id === body?.model);
+    if (!model) return sendJson(response, 400, errorBody(400, `${body?.model} is not a valid model ID`));
+    if (!model.embedding) return sendJson(response, 400, errorBody(400, `${body.model} is not an embeddings model`));
+    const inputs: string[] = typeof body.input === 'string' ? [body.input] : body.input;
+    const dimensions = typeof body.dimensions === 'number' ? body.dimensions : 8;
+    const tokens = inputs.reduce((total, text) => total + Math.max(1, text.split(/\s+/).length), 0);
+    sendJson(response, 200, {
+      id: 'gen-emb-1767225600-FakeFakeFakeFake', object: 'list',
+      // Returned out of order on purpose: clients must sort by index.
+      data: inputs.map((text, index) => ({ object: 'embedding', embedding: fakeEmbedding(text, dimensions), index })).reverse(),
+      model: 'text-embedding-3-small', provider: 'OpenAI',
+      usage: { prompt_tokens: tokens, total_tokens: tokens, cost: 1e-7, is_byok: false },
+    });
+  }
+
+  const server: Server = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const text = Buffer.concat(chunks).toString('utf8');
+      let body: any;
+      try {
+        body = text === '' ? undefined : JSON.parse(text);
+      } catch {
+        body = text;
+      }
+      const url = new URL(request.url ?? '/', 'http://fake');
+      let settle!: () => void;
+      const record: RecordedRequest = { method: request.method ?? 'GET', path: url.pathname + url.search, headers: request.headers, body, aborted: false, settled: new Promise((resolve) => (settle = resolve)) };
+      requests.push(record);
+      response.on('close', () => {
+        if (!response.writableFinished) record.aborted = true;
+        settle();
+      });
+      const authorization = request.headers.authorization;
+      const authorized = authorization === `Bearer ${apiKey}`;
+      void (async () => {
+        if (url.pathname === '/api/v1/models' || url.pathname === '/api/v1/embeddings/models') {
+          if (modelsFailure !== undefined) return sendJson(response, modelsFailure, errorBody(modelsFailure, 'models unavailable'));
+          const modalities = url.pathname.endsWith('/embeddings/models') ? 'embeddings' : url.searchParams.get('output_modalities') ?? 'text';
+          const wanted = modalities.split(',');
+          const wantText = modalities === 'all' || wanted.includes('text');
+          const wantEmbeddings = modalities === 'all' || wanted.includes('embeddings');
+          const listed = models.filter((model) => (model.embedding ? wantEmbeddings : wantText));
+          return sendJson(response, 200, { data: listed.map(toOpenRouterModel), total_count: listed.length, links: { next: null } });
+        }
+        if (!authorization || !authorization.startsWith('Bearer ') || authorization === 'Bearer ') return sendJson(response, 401, errorBody(401, 'No auth credentials found'));
+        if (!authorized) return sendJson(response, 401, errorBody(401, 'User not found.'));
+        if (url.pathname === '/api/v1/key') return sendJson(response, 200, { data: { label: 'sk-or-v1-fak…key', limit: null, usage: 0, is_free_tier: false } });
+        if (request.method === 'POST' && url.pathname === '/api/v1/chat/completions') return handleChat(request, response, record);
+        if (request.method === 'POST' && url.pathname === '/api/v1/embeddings') return handleEmbeddings(response, body);
+        sendJson(response, 404, errorBody(404, 'Not Found'));
+      })().catch((error: unknown) => {
+        if (!response.headersSent) sendJson(response, 500, errorBody(500, String(error)));
+        else response.destroy();
+      });
+    });
+  });
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  const { port } = server.address() as AddressInfo;
+
+  return {
+    baseUrl: `http://127.0.0.1:${port}/api/v1`,
+    requests,
+    chatRequests: () => requests.filter((record) => record.path === '/api/v1/chat/completions'),
+    script: (model, script) => void scripts.set(model, script),
+    setModels: (next) => void (models = next),
+    failModels: (status) => void (modelsFailure = status),
+    close: async () => {
+      server.closeAllConnections();
+      server.close();
+      await once(server, 'close').catch(() => undefined);
+    },
+  };
+}

@@ -1,0 +1,34 @@
+/**
+ * Starts the real gateway (buildApp + listen on a free port) with hermetic configuration:
+ * no process environment, no .env file, upstream pointed at a fake.
+ */
+import type { FastifyInstance } from 'fastify';
+import { buildApp } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { Config } from '../../schemas/config.js';
+import { FAKE_API_KEY } from '../fakes/fake-openrouter.js';
+
+export interface TestGateway {
+  app: FastifyInstance;
+  url: string;
+  close(): Promise<void>;
+}
+
+export async function startGateway(openRouterUrl: string, overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestGateway> {
+  const config = loadConfig({
+    overrides: { OPENROUTER_API_KEY: FAKE_API_KEY, OPENROUTER_BASE_URL: openRouterUrl, PORT: 0, LOG_LEVEL: 'silent', ...overrides },
+    envFile: false,
+    readProcessEnv: false,
+  });
+  const app = await buildApp({ config, logger: false });
+  await app.listen({ host: '127.0.0.1', port: 0 });
+  await app.catalog.start();
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : 0;
+  return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+}
+
+/** Reads an NDJSON body into parsed lines. */
+export function parseNdjson(text: string): any[] {
+  return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line));
+}

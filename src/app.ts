@@ -22,8 +22,10 @@ export interface BuildAppOptions {
   config: Config;
   /** Replaces the backends built from config (tests). */
   adapters?: BackendAdapter[];
-  /** Logger: pino options, or false for none (tests). */
+  /** false: no logging (tests). */
   logger?: boolean;
+  /** Where log lines go (default stdout); tests capture them to check redaction. */
+  logDestination?: NodeJS.WritableStream;
 }
 
 const APP_URL = 'https://github.com/ollama-bridge/ollama-bridge';
@@ -32,7 +34,7 @@ const APP_TITLE = 'ollama-bridge';
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const app = Fastify({
-    logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL),
+    logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL, options.logDestination),
     bodyLimit: config.BODY_LIMIT_BYTES,
     // Streams of long reasoning answers must never be cut by a server timeout.
     requestTimeout: 0,

@@ -15,9 +15,10 @@ export const REDACTED_PATHS = [
   'OPENROUTER_API_KEY',
 ];
 
-export function loggerOptions(level: string): NonNullable<FastifyServerOptions['logger']> {
+export function loggerOptions(level: string, destination?: NodeJS.WritableStream): NonNullable<FastifyServerOptions['logger']> {
   return {
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },
+    ...(destination === undefined ? {} : { stream: destination }),
   };
 }

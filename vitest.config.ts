@@ -1,9 +1,15 @@
 import { defineConfig } from 'vitest/config';
 
+// `source` resolves the `#schemas/*` imports to the TypeScript sources (no build needed).
+const conditions = ['source', 'node', 'import', 'default'];
+
 export default defineConfig({
-  resolve: { conditions: ['source', 'node', 'import', 'default'] },
-  ssr: { resolve: { conditions: ['source', 'node', 'import', 'default'] } },
+  resolve: { conditions },
+  ssr: { resolve: { conditions } },
   test: {
     include: ['test/**/*.test.ts'],
+    reporters: ['default', './test/reporters/summary-line.ts'],
+    testTimeout: 20_000,
+    hookTimeout: 20_000,
   },
 });

@@ -1,0 +1,28 @@
+# ollama-bridge: an Ollama-compatible gateway on port 11434.
+# docker build -t ollama-bridge .
+# docker run -e OPENROUTER_API_KEY=sk-or-... -p 127.0.0.1:11434:11434 ollama-bridge
+
+FROM node:20-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci
+COPY tsconfig.json tsconfig.build.json tsconfig.schemas.json ./
+COPY schemas ./schemas
+COPY src ./src
+RUN npm run build
+
+FROM node:20-bookworm-slim
+ENV NODE_ENV=production \
+    HOST=0.0.0.0 \
+    PORT=11434
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev && npm cache clean --force
+COPY --from=build /app/dist ./dist
+COPY models-filter.txt.example .env.example ./
+USER node
+EXPOSE 11434
+HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||11434)+'/api/version').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["serve"]

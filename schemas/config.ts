@@ -14,6 +14,8 @@ export const ConfigSchema = z.object({
   OPENROUTER_API_KEY: z.string().optional(),
   OPENROUTER_BASE_URL: url.default('https://openrouter.ai/api/v1'),
   MODELS_FILTER: z.string().optional(),
+  /** JSON or YAML file with model aliases and per-model overrides. */
+  MODELS_CONFIG: z.string().optional(),
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(11434),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),

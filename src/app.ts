@@ -7,7 +7,9 @@ import type { Config } from '#schemas/config.js';
 import type { BackendAdapter } from './adapters/adapter.js';
 import { createOpenRouterAdapter } from './adapters/openrouter/index.js';
 import { ModelCatalog } from './core/model-catalog.js';
-import { watchModelFilter, type FilterWatcher } from './core/model-filter-file.js';
+import { parseModelFilter } from './core/model-filter.js';
+import { parseModelsConfig } from './core/models-config.js';
+import { watchFileSetting, type FileWatcher } from './core/watched-file.js';
 import { GatewayError, isGatewayError, toOllamaErrorBody } from './errors.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { loggerOptions } from './logger.js';
@@ -48,9 +50,21 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const catalog = new ModelCatalog({ adapters, ttlSeconds: config.CATALOG_TTL_SECONDS, log: app.log });
   app.decorate('catalog', catalog);
 
-  let filterWatcher: FilterWatcher | undefined;
+  const watchers: FileWatcher[] = [];
   if (config.MODELS_FILTER !== undefined) {
-    filterWatcher = await watchModelFilter(config.MODELS_FILTER, (filter) => catalog.setFilter(filter), app.log);
+    watchers.push(watchFileSetting({
+      path: config.MODELS_FILTER,
+      label: 'models filter',
+      parse: parseModelFilter,
+      apply: (filter) => {
+        for (const problem of filter.problems) app.log.warn({ path: config.MODELS_FILTER }, `models filter ${problem}; skipped`);
+        catalog.setFilter(filter);
+      },
+      log: app.log,
+    }));
+  }
+  if (config.MODELS_CONFIG !== undefined) {
+    watchers.push(watchFileSetting({ path: config.MODELS_CONFIG, label: 'models config', parse: parseModelsConfig, apply: (models) => catalog.setModelsConfig(models), log: app.log }));
   }
 
   // Ollama parses every body as JSON whatever its Content-Type (curl -d sends form encoding).
@@ -79,7 +93,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(ollamaFrontend, { catalog, config });
 
   app.addHook('onClose', async () => {
-    filterWatcher?.close();
+    for (const watcher of watchers) watcher.close();
     catalog.stop();
     await Promise.all(adapters.map((adapter) => adapter.close()));
   });

@@ -15,6 +15,7 @@ import { StartupError, startServer, stopOnSignals } from './server.js';
 export const FLAGS = {
   'api-key': { key: 'OPENROUTER_API_KEY', type: 'string', describe: 'OpenRouter API key (env OPENROUTER_API_KEY)' },
   'models-filter': { key: 'MODELS_FILTER', type: 'string', describe: 'file listing the models to serve; edits apply while running (env MODELS_FILTER)' },
+  'models-config': { key: 'MODELS_CONFIG', type: 'string', describe: 'JSON or YAML file of model aliases and per-model overrides; edits apply while running (env MODELS_CONFIG)' },
   host: { key: 'HOST', type: 'string', describe: 'address to listen on (env HOST, default 127.0.0.1)' },
   port: { key: 'PORT', type: 'number', describe: 'port to listen on (env PORT, default 11434)' },
   'openrouter-url': { key: 'OPENROUTER_BASE_URL', type: 'string', describe: 'OpenRouter API base URL (env OPENROUTER_BASE_URL, default https://openrouter.ai/api/v1)' },

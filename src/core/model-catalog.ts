@@ -12,13 +12,19 @@ import type { BackendAdapter } from '../adapters/adapter.js';
 import { GatewayError } from '../errors.js';
 import { allowAllModels, type ModelFilter } from './model-filter.js';
 import { listedName, lookupKey, shortKey } from './model-names.js';
+import { emptyModelsConfig, type ModelDefaults, type ModelsConfig } from './models-config.js';
 import type { ModelInfo } from './types.js';
 
 export interface CatalogEntry {
-  /** The name it is listed under (`openai/gpt-4o:latest`). */
+  /** The name it is listed under (`openai/gpt-4o:latest`, or an alias such as `coder:latest`). */
   name: string;
+  /** The backend's model; for an alias, its target's. */
   info: ModelInfo;
   adapter: BackendAdapter;
+  /** Per-model overrides from the models config. */
+  defaults?: ModelDefaults;
+  /** Set on alias entries: the alias as configured. */
+  alias?: string;
 }
 
 export interface CatalogSnapshot {
@@ -49,6 +55,7 @@ export class ModelCatalog {
   private readonly now: () => number;
   private fetched: { models: Array<{ info: ModelInfo; adapter: BackendAdapter }>; fetchedAt: number } | undefined;
   private filter: ModelFilter = allowAllModels;
+  private modelsConfig: ModelsConfig = emptyModelsConfig;
   private current: CatalogSnapshot | undefined;
   private refreshing: Promise<void> | undefined;
   private lastError: GatewayError | undefined;
@@ -85,6 +92,11 @@ export class ModelCatalog {
 
   setFilter(filter: ModelFilter): void {
     this.filter = filter;
+    this.rebuild();
+  }
+
+  setModelsConfig(config: ModelsConfig): void {
+    this.modelsConfig = config;
     this.rebuild();
   }
 
@@ -160,19 +172,43 @@ export class ModelCatalog {
     const entries: CatalogEntry[] = [];
     const byKey = new Map<string, CatalogEntry>();
     const byShortKey = new Map<string, CatalogEntry[]>();
-    for (const { info, adapter } of this.fetched.models) {
-      if (!this.filter.allows(info.id)) continue;
-      const entry: CatalogEntry = { name: listedName(info.id), info, adapter };
+    const add = (entry: CatalogEntry): void => {
       const key = lookupKey(entry.name);
-      if (byKey.has(key)) continue;
       entries.push(entry);
       byKey.set(key, entry);
       const short = shortKey(key);
-      if (short !== key) {
-        const list = byShortKey.get(short);
-        if (list === undefined) byShortKey.set(short, [entry]);
-        else list.push(entry);
+      if (short === key) return;
+      const list = byShortKey.get(short);
+      if (list === undefined) byShortKey.set(short, [entry]);
+      else list.push(entry);
+    };
+    const { defaults, aliases } = this.modelsConfig;
+    for (const { info, adapter } of this.fetched.models) {
+      if (!this.filter.allows(info.id)) continue;
+      const name = listedName(info.id);
+      const key = lookupKey(name);
+      if (byKey.has(key)) continue;
+      const entry: CatalogEntry = { name, info, adapter };
+      const modelDefaults = defaults.get(key) ?? defaults.get(shortKey(key));
+      if (modelDefaults !== undefined) entry.defaults = modelDefaults;
+      add(entry);
+    }
+    for (const [aliasKey, { alias, target }] of aliases) {
+      if (byKey.has(aliasKey)) {
+        this.log.warn({ alias }, `alias "${alias}" is also a model's name; the model wins`);
+        continue;
       }
+      const targetKey = lookupKey(target);
+      const shortMatches = byShortKey.get(targetKey);
+      const targetEntry = byKey.get(targetKey) ?? (shortMatches?.length === 1 ? shortMatches[0] : undefined);
+      if (targetEntry === undefined) {
+        this.log.warn({ alias, target }, `alias "${alias}" names no served model ("${target}"); not listed`);
+        continue;
+      }
+      const entry: CatalogEntry = { name: listedName(alias), info: targetEntry.info, adapter: targetEntry.adapter, alias };
+      const aliasDefaults = defaults.get(aliasKey) ?? targetEntry.defaults;
+      if (aliasDefaults !== undefined) entry.defaults = aliasDefaults;
+      add(entry);
     }
     const previousCount = this.current?.entries.length;
     this.current = { entries, byKey, byShortKey, fetchedAt: this.fetched.fetchedAt };

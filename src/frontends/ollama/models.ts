@@ -26,7 +26,7 @@ export function modelDetails(entry: CatalogEntry, withContextLength: boolean): R
     parameter_size: entry.info.parameterSize ?? '',
     quantization_level: entry.info.quantization ?? '',
   };
-  if (withContextLength && entry.info.contextLength) details.context_length = entry.info.contextLength;
+  if (withContextLength) details.context_length = contextLengthOf(entry);
   return details;
 }
 
@@ -57,18 +57,22 @@ export interface ShowOptions {
   /** The name the client asked for (Copilot shows `general.basename` as the model's name). */
   requestedName: string;
   isCopilot: boolean;
-  /** A context-length cap from configuration (`num_ctx`), if any. */
-  contextLengthCap?: number;
+}
+
+/** The context length clients are told: the model's, capped by a configured `num_ctx`. */
+export function contextLengthOf(entry: CatalogEntry): number {
+  const upstream = entry.info.contextLength ?? DEFAULT_CONTEXT_LENGTH;
+  const cap = entry.defaults?.contextLength;
+  return cap === undefined ? upstream : Math.min(upstream, cap);
 }
 
 export function showBody(entry: CatalogEntry, options: ShowOptions): Record<string, unknown> {
   const family = entry.info.family ?? 'unknown';
-  const upstreamContext = entry.info.contextLength ?? DEFAULT_CONTEXT_LENGTH;
-  const contextLength = options.contextLengthCap === undefined ? upstreamContext : Math.min(upstreamContext, options.contextLengthCap);
+  const contextLength = contextLengthOf(entry);
   const isEmbedding = entry.info.capabilities.includes('embedding');
   const modelInfo: Record<string, unknown> = {
     'general.architecture': family,
-    'general.basename': options.isCopilot ? options.requestedName : entry.info.displayName ?? entry.info.id,
+    'general.basename': options.isCopilot ? options.requestedName : entry.alias ?? entry.info.displayName ?? entry.info.id,
     [`${family}.context_length`]: contextLength,
   };
   return {
@@ -94,6 +98,6 @@ export function psEntry(use: RecentUse): Record<string, unknown> {
     details: modelDetails(entry, false),
     expires_at: toRfc3339Nano(expiresAt),
     size_vram: 0,
-    context_length: entry.info.contextLength ?? DEFAULT_CONTEXT_LENGTH,
+    context_length: contextLengthOf(entry),
   };
 }

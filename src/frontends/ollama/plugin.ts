@@ -15,6 +15,7 @@ import type { Config } from '#schemas/config.js';
 import { collectChat } from '../../core/collect.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
+import { applyModelDefaults } from '../../core/models-config.js';
 import type { ChatRequest, ChatStream } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
@@ -112,7 +113,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       catalog.markUsed(entry, keepAliveMs);
       return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'chat', keepAliveMs === 0));
     }
-    const chatRequest = chatRequestFromOllama(body, entry.info.id);
+    const chatRequest = applyModelDefaults(chatRequestFromOllama(body, entry.info.id), entry.defaults);
     checkCapabilities(entry, body.model, chatRequest);
     return answer(request, reply, { catalog, entry, keepAliveMs, model: body.model, endpoint: 'chat', stream: body.stream !== false, chatRequest });
   });
@@ -126,7 +127,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       catalog.markUsed(entry, keepAliveMs);
       return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'generate', keepAliveMs === 0));
     }
-    const chatRequest = chatRequestFromGenerate(body, entry.info.id);
+    const chatRequest = applyModelDefaults(chatRequestFromGenerate(body, entry.info.id), entry.defaults);
     checkCapabilities(entry, body.model, chatRequest);
     return answer(request, reply, { catalog, entry, keepAliveMs, model: body.model, endpoint: 'generate', stream: body.stream !== false, chatRequest });
   });

@@ -5,18 +5,10 @@ import type { OllamaChatRequest, OllamaGenerateRequest, OllamaMessage } from '#s
 import { GatewayError } from '../../errors.js';
 import { createToolCallId } from '../../core/ids.js';
 import { toImageUrl } from '../../core/image-data-url.js';
-import type {
-  ChatMessage,
-  ChatRequest,
-  ReasoningEffort,
-  ReasoningRequest,
-  ResponseFormat,
-  SamplingOptions,
-  ToolCall,
-  ToolDefinition,
-} from '../../core/types.js';
+import { samplingFromOptions, toReasoning } from '../../core/ollama-options.js';
+import type { ChatMessage, ChatRequest, ResponseFormat, ToolCall, ToolDefinition } from '../../core/types.js';
 
-const THINK_LEVELS = new Set(['low', 'medium', 'high', 'max']);
+export { samplingFromOptions, toReasoning };
 
 export function chatRequestFromOllama(body: OllamaChatRequest, upstreamModel: string): ChatRequest {
   const request: ChatRequest = {
@@ -117,48 +109,6 @@ export function toResponseFormat(format: OllamaChatRequest['format']): ResponseF
     throw new GatewayError('BAD_REQUEST', `invalid format: ${JSON.stringify(format)}; expected "json" or a valid JSON Schema object`);
   }
   return { type: 'json-schema', schema: format, name: 'response' };
-}
-
-export function toReasoning(think: OllamaChatRequest['think']): ReasoningRequest | undefined {
-  if (think === undefined || think === null) return undefined;
-  if (typeof think === 'boolean') return { enabled: think };
-  if (THINK_LEVELS.has(think)) return { enabled: true, effort: think as ReasoningEffort };
-  throw new GatewayError('BAD_REQUEST', `invalid think value: ${JSON.stringify(think)} (must be "high", "medium", "low", "max", true, or false)`);
-}
-
-/** Ollama `options` with an OpenRouter meaning; unknown ones are ignored, never an error. */
-export function samplingFromOptions(options: Record<string, unknown> | undefined): SamplingOptions {
-  const sampling: SamplingOptions = {};
-  if (options === undefined) return sampling;
-  const number = (key: string): number | undefined => {
-    const value = options[key];
-    if (value === undefined || value === null) return undefined;
-    if (typeof value !== 'number' || !Number.isFinite(value)) {
-      throw new GatewayError('BAD_REQUEST', `option "${key}" must be of type number`);
-    }
-    return value;
-  };
-  const assign = <K extends keyof SamplingOptions>(target: K, value: SamplingOptions[K] | undefined): void => {
-    if (value !== undefined) sampling[target] = value;
-  };
-  assign('temperature', number('temperature'));
-  assign('topP', number('top_p'));
-  assign('topK', number('top_k'));
-  assign('minP', number('min_p'));
-  assign('seed', number('seed'));
-  assign('repetitionPenalty', number('repeat_penalty'));
-  assign('presencePenalty', number('presence_penalty'));
-  assign('frequencyPenalty', number('frequency_penalty'));
-  const maxTokens = number('num_predict');
-  // Negative means "until a stop condition" in Ollama; OpenRouter must then get no max_tokens.
-  if (maxTokens !== undefined && maxTokens > 0) sampling.maxOutputTokens = Math.floor(maxTokens);
-  const stop = options.stop;
-  if (stop !== undefined && stop !== null) {
-    if (typeof stop === 'string') sampling.stop = [stop];
-    else if (Array.isArray(stop) && stop.every((item) => typeof item === 'string')) sampling.stop = stop as string[];
-    else throw new GatewayError('BAD_REQUEST', 'option "stop" must be of type array');
-  }
-  return sampling;
 }
 
 /** `keep_alive` in milliseconds (negative = forever), for /api/ps. Default 5 minutes. */

@@ -12,9 +12,12 @@ COPY src ./src
 RUN npm run build
 
 FROM node:20-bookworm-slim
+# Inside the container the gateway must listen on 0.0.0.0. With no client keys configured it
+# then generates one for the run and prints it once (see README, "Docker").
 ENV NODE_ENV=production \
     HOST=0.0.0.0 \
-    PORT=11434
+    PORT=11434 \
+    BRIDGE_GENERATE_KEY=true
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force

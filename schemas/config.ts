@@ -13,6 +13,10 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 export const ConfigSchema = z.object({
   OPENROUTER_API_KEY: z.string().optional(),
   OPENROUTER_BASE_URL: url.default('https://openrouter.ai/api/v1'),
+  /** A real Ollama server to serve next to (or instead of) OpenRouter. */
+  OLLAMA_BASE_URL: url.optional(),
+  /** Which backend wins when both have a model of the same name. */
+  PREFER_BACKEND: z.enum(['ollama', 'openrouter']).default('ollama'),
   MODELS_FILTER: z.string().optional(),
   /** JSON or YAML file with model aliases and per-model overrides. */
   MODELS_CONFIG: z.string().optional(),
@@ -30,6 +34,20 @@ export const ConfigSchema = z.object({
   UPSTREAM_BODY_TIMEOUT_MS: milliseconds.default(300_000),
   /** How long the model catalog is served before it is refreshed in the background. */
   CATALOG_TTL_SECONDS: z.coerce.number().int().min(10).default(600),
+  /** Hashed client keys (`ollama-bridge keys create`), or a plain keys.txt (warned about). Hot-reloaded. */
+  BRIDGE_KEYS_FILE: z.string().optional(),
+  /** Comma-separated client keys, for simple setups. */
+  BRIDGE_API_KEYS: z.string().optional(),
+  /** Allow binding a non-loopback address with no client keys configured. */
+  ALLOW_UNAUTHENTICATED: z.boolean().default(false),
+  /** With no keys on a non-loopback address, generate one for this run and print it once (the Docker image sets this). */
+  BRIDGE_GENERATE_KEY: z.boolean().default(false),
+  /** Default per-key requests per minute; 0 = no limit. */
+  RATE_LIMIT_RPM: z.coerce.number().int().min(0).default(0),
+  /** Default per-key tokens per minute (from reported usage); 0 = no limit. */
+  RATE_LIMIT_TPM: z.coerce.number().int().min(0).default(0),
+  /** Extra allowed browser origins, comma-separated (as Ollama's OLLAMA_ORIGINS). */
+  OLLAMA_ORIGINS: z.string().optional(),
   /** On SIGINT/SIGTERM, how long open streams may take to finish before they are cut. */
   SHUTDOWN_GRACE_MS: milliseconds.default(10_000),
 });

@@ -2,21 +2,37 @@
  * buildApp: the whole gateway as a Fastify instance that has not started listening.
  * Order: adapters → model catalog (+ models filter) → front ends → error and 404 handlers.
  */
-import Fastify, { type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import { accessControlPlugin } from './auth/access-control.js';
+import { createKey, recordForPlainKey } from './auth/api-keys.js';
+import { stripPathKey } from './auth/credentials.js';
+import { KeyRing } from './auth/key-ring.js';
+import { parseKeysFile } from './auth/keys-file.js';
+import { isLoopbackAddress } from './auth/origins.js';
 import type { Config } from '#schemas/config.js';
 import type { BackendAdapter } from './adapters/adapter.js';
+import { createOllamaAdapter } from './adapters/ollama/index.js';
 import { createOpenRouterAdapter } from './adapters/openrouter/index.js';
 import { ModelCatalog } from './core/model-catalog.js';
 import { parseModelFilter } from './core/model-filter.js';
 import { parseModelsConfig } from './core/models-config.js';
 import { watchFileSetting, type FileWatcher } from './core/watched-file.js';
 import { GatewayError, isGatewayError, toOllamaErrorBody } from './errors.js';
+import { isOllamaAdapter } from './frontends/ollama/passthrough.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
+import { openAiFrontend } from './frontends/openai/plugin.js';
 import { loggerOptions } from './logger.js';
 
 declare module 'fastify' {
+  interface FastifyRequest {
+    /** The request body's bytes as received (JSON routes). */
+    rawBody: Buffer | undefined;
+  }
   interface FastifyInstance {
     catalog: ModelCatalog;
+    keyRing: KeyRing;
+    /** A key generated at start-up (`--generate-key` with no keys on a non-loopback bind), to print once. */
+    generatedKey: string | undefined;
   }
 }
 
@@ -44,6 +60,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     keepAliveTimeout: 65_000,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
+    // Clients that take only a URL put their key in a `/key/<KEY>` path prefix: strip it
+    // before routing (and before anything logs the URL).
+    rewriteUrl: (request) => stripPathKey(request),
   });
 
   const adapters = options.adapters ?? createAdapters(config);
@@ -51,6 +70,19 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('catalog', catalog);
 
   const watchers: FileWatcher[] = [];
+  const { keyRing, generatedKey } = setUpKeys(config, watchers, app.log);
+  app.decorate('keyRing', keyRing);
+  app.decorate('generatedKey', generatedKey);
+  await app.register(accessControlPlugin, {
+    keyRing,
+    checkHostHeader: isLoopbackAddress(config.HOST),
+    origins: config.OLLAMA_ORIGINS?.split(',') ?? [],
+    defaultLimits: {
+      ...(config.RATE_LIMIT_RPM > 0 ? { requestsPerMinute: config.RATE_LIMIT_RPM } : {}),
+      ...(config.RATE_LIMIT_TPM > 0 ? { tokensPerMinute: config.RATE_LIMIT_TPM } : {}),
+    },
+  });
+
   if (config.MODELS_FILTER !== undefined) {
     watchers.push(watchFileSetting({
       path: config.MODELS_FILTER,
@@ -68,9 +100,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }
 
   // Ollama parses every body as JSON whatever its Content-Type (curl -d sends form encoding).
-  app.removeContentTypeParser('text/plain');
-  app.addContentTypeParser('*', { parseAs: 'string' }, (_request, body, done) => {
-    const text = (body as string).trim();
+  // The bytes are kept too: requests for an upstream Ollama's models pass through unchanged.
+  app.decorateRequest('rawBody', undefined);
+  app.removeContentTypeParser(['application/json', 'text/plain']);
+  app.addContentTypeParser(['application/json', '*'], { parseAs: 'buffer' }, (request, body, done) => {
+    const bytes = body as Buffer;
+    request.rawBody = bytes;
+    const text = bytes.toString('utf8').trim();
     if (text === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));
@@ -90,7 +126,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     return sendError(error, request, reply);
   });
 
-  await app.register(ollamaFrontend, { catalog, config });
+  const upstreamOllama = adapters.find(isOllamaAdapter);
+  await app.register(ollamaFrontend, { catalog, config, ...(upstreamOllama === undefined ? {} : { upstreamOllama }) });
+  await app.register(openAiFrontend, { prefix: '/v1', catalog, config });
 
   app.addHook('onClose', async () => {
     for (const watcher of watchers) watcher.close();
@@ -101,23 +139,61 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   return app;
 }
 
+/**
+ * Client keys from `--api-keys` and the keys file (hot-reloaded). With no keys at all, the
+ * gateway is open, which is allowed only on loopback unless the user says otherwise.
+ */
+function setUpKeys(config: Config, watchers: FileWatcher[], log: FastifyBaseLogger): { keyRing: KeyRing; generatedKey: string | undefined } {
+  const plainKeys = (config.BRIDGE_API_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '')
+    .map((key, index) => recordForPlainKey(key, `api-keys #${index + 1}`));
+  let generatedKey: string | undefined;
+  const keysFile = config.BRIDGE_KEYS_FILE;
+  const keyRing = new KeyRing(keysFile !== undefined, plainKeys);
+  if (keysFile !== undefined) {
+    watchers.push(watchFileSetting({
+      path: keysFile,
+      label: 'keys file',
+      parse: parseKeysFile,
+      apply: (parsed) => {
+        if (parsed.plaintext) log.warn({ path: keysFile }, 'the keys file holds plaintext keys; prefer `ollama-bridge keys create`, which stores only hashes');
+        keyRing.setFileKeys(parsed.records);
+      },
+      log,
+    }));
+  }
+  if (!keyRing.enabled && !isLoopbackAddress(config.HOST) && !config.ALLOW_UNAUTHENTICATED) {
+    if (!config.BRIDGE_GENERATE_KEY) {
+      throw new GatewayError(
+        'CONFIG_INVALID',
+        `refusing to serve ${config.HOST} without client keys: anyone who can reach it could spend your OpenRouter credit. ` +
+          'Create keys (`ollama-bridge keys create --name NAME` and --keys-file, or --api-keys), bind to 127.0.0.1, or pass --allow-unauthenticated if the network is trusted',
+      );
+    }
+    const generated = createKey({ name: 'generated at start-up' });
+    generatedKey = generated.key;
+    keyRing.addPlainKey(generated.record);
+  }
+  return { keyRing, generatedKey };
+}
+
+/** The configured backends, the preferred one first (it wins a name both have). */
 function createAdapters(config: Config): BackendAdapter[] {
   const adapters: BackendAdapter[] = [];
+  const timeouts = {
+    connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
+    headersTimeoutMs: config.UPSTREAM_HEADERS_TIMEOUT_MS,
+    bodyTimeoutMs: config.UPSTREAM_BODY_TIMEOUT_MS,
+  };
   if (config.OPENROUTER_API_KEY) {
-    adapters.push(
-      createOpenRouterAdapter({
-        apiKey: config.OPENROUTER_API_KEY,
-        baseUrl: config.OPENROUTER_BASE_URL,
-        connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
-        headersTimeoutMs: config.UPSTREAM_HEADERS_TIMEOUT_MS,
-        bodyTimeoutMs: config.UPSTREAM_BODY_TIMEOUT_MS,
-        appUrl: APP_URL,
-        appTitle: APP_TITLE,
-      }),
-    );
+    adapters.push(createOpenRouterAdapter({ apiKey: config.OPENROUTER_API_KEY, baseUrl: config.OPENROUTER_BASE_URL, appUrl: APP_URL, appTitle: APP_TITLE, ...timeouts }));
+  }
+  if (config.OLLAMA_BASE_URL) {
+    const ollama = createOllamaAdapter({ baseUrl: config.OLLAMA_BASE_URL, ...timeouts });
+    if (config.PREFER_BACKEND === 'ollama') adapters.unshift(ollama);
+    else adapters.push(ollama);
   }
   if (adapters.length === 0) {
-    throw new GatewayError('CONFIG_INVALID', 'no backend configured: give an OpenRouter API key with --api-key or OPENROUTER_API_KEY');
+    throw new GatewayError('CONFIG_INVALID', 'no backend configured: give an OpenRouter API key with --api-key (or OPENROUTER_API_KEY), or an Ollama server with --ollama-url (or OLLAMA_BASE_URL)');
   }
   return adapters;
 }

@@ -9,11 +9,14 @@ import type { Config } from '#schemas/config.js';
 import { LOG_LEVELS } from '#schemas/config.js';
 import { loadConfig } from './config.js';
 import { isGatewayError } from './errors.js';
+import { DEFAULT_KEYS_FILE, KeysCommandError, createKeyCommand, listKeysCommand, revokeKeyCommand } from './auth/keys-command.js';
 import { StartupError, startServer, stopOnSignals } from './server.js';
 
 /** Each flag, the configuration key it sets, and its help text (README documents the same). */
 export const FLAGS = {
   'api-key': { key: 'OPENROUTER_API_KEY', type: 'string', describe: 'OpenRouter API key (env OPENROUTER_API_KEY)' },
+  'ollama-url': { key: 'OLLAMA_BASE_URL', type: 'string', describe: 'a real Ollama server to serve next to (or instead of) OpenRouter, e.g. http://127.0.0.1:11435 (env OLLAMA_BASE_URL)' },
+  prefer: { key: 'PREFER_BACKEND', type: 'string', describe: 'which backend wins when both have a model of the same name: ollama or openrouter (env PREFER_BACKEND, default ollama)' },
   'models-filter': { key: 'MODELS_FILTER', type: 'string', describe: 'file listing the models to serve; edits apply while running (env MODELS_FILTER)' },
   'models-config': { key: 'MODELS_CONFIG', type: 'string', describe: 'JSON or YAML file of model aliases and per-model overrides; edits apply while running (env MODELS_CONFIG)' },
   host: { key: 'HOST', type: 'string', describe: 'address to listen on (env HOST, default 127.0.0.1)' },
@@ -26,36 +29,88 @@ export const FLAGS = {
   'connect-timeout': { key: 'UPSTREAM_CONNECT_TIMEOUT_MS', type: 'number', describe: 'upstream connect timeout in ms (env UPSTREAM_CONNECT_TIMEOUT_MS, default 10000)' },
   'headers-timeout': { key: 'UPSTREAM_HEADERS_TIMEOUT_MS', type: 'number', describe: 'upstream time to response headers in ms (env UPSTREAM_HEADERS_TIMEOUT_MS, default 300000)' },
   'idle-timeout': { key: 'UPSTREAM_BODY_TIMEOUT_MS', type: 'number', describe: 'longest upstream silence mid-answer in ms, 0 = none (env UPSTREAM_BODY_TIMEOUT_MS, default 300000)' },
+  'keys-file': { key: 'BRIDGE_KEYS_FILE', type: 'string', describe: 'file of hashed client keys made by `keys create` (or a plain keys.txt); edits apply while running (env BRIDGE_KEYS_FILE)' },
+  'api-keys': { key: 'BRIDGE_API_KEYS', type: 'string', describe: 'comma-separated client keys (env BRIDGE_API_KEYS)' },
+  'allow-unauthenticated': { key: 'ALLOW_UNAUTHENTICATED', type: 'boolean', describe: 'serve a non-loopback address without client keys (env ALLOW_UNAUTHENTICATED)' },
+  'generate-key': { key: 'BRIDGE_GENERATE_KEY', type: 'boolean', describe: 'with no keys on a non-loopback address, generate a key for this run and print it once (env BRIDGE_GENERATE_KEY; set in the Docker image)' },
+  'rate-limit-rpm': { key: 'RATE_LIMIT_RPM', type: 'number', describe: 'default requests per minute per key, 0 = none (env RATE_LIMIT_RPM)' },
+  'rate-limit-tpm': { key: 'RATE_LIMIT_TPM', type: 'number', describe: 'default tokens per minute per key, 0 = none (env RATE_LIMIT_TPM)' },
+  origins: { key: 'OLLAMA_ORIGINS', type: 'string', describe: 'extra allowed browser origins, comma-separated (env OLLAMA_ORIGINS)' },
   'shutdown-grace': { key: 'SHUTDOWN_GRACE_MS', type: 'number', describe: 'ms open answers may take to finish on SIGINT/SIGTERM (env SHUTDOWN_GRACE_MS, default 10000)' },
-} as const satisfies Record<string, { key: keyof Config; type: 'string' | 'number'; describe: string }>;
+} as const satisfies Record<string, { key: keyof Config; type: 'string' | 'number' | 'boolean'; describe: string }>;
 
 type FlagName = keyof typeof FLAGS;
 
-export async function main(argv: string[]): Promise<void> {
-  const parser = yargs(argv)
-    .scriptName('ollama-bridge')
-    .usage('$0 [serve] [options]\n\nAn Ollama-compatible gateway on port 11434 that serves OpenRouter\'s models.')
-    .command(['serve', '$0'], 'run the gateway (the default command)')
-    .options(Object.fromEntries(Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type, describe: flag.describe }])))
-    .option('env-file', { type: 'string', describe: 'read settings from this .env file (default ./.env)' })
-    .example('$0 --api-key sk-or-... --models-filter models-filter.txt', 'serve the models listed in models-filter.txt')
-    .strict()
-    .help()
-    .version(false)
-    .wrap(Math.min(110, process.stdout.columns || 110));
-  const args = (await parser.parseAsync()) as Record<string, unknown>;
-
+function configFrom(args: Record<string, unknown>): Config {
   const overrides: Partial<Record<keyof Config, unknown>> = {};
   for (const [name, flag] of Object.entries(FLAGS) as Array<[FlagName, (typeof FLAGS)[FlagName]]>) {
     if (args[name] !== undefined) overrides[flag.key] = args[name];
   }
-  const config = loadConfig({ overrides, envFile: typeof args['env-file'] === 'string' ? args['env-file'] : undefined });
-  const server = await startServer(config);
-  stopOnSignals(server);
+  return loadConfig({ overrides, envFile: typeof args['env-file'] === 'string' ? args['env-file'] : undefined });
 }
+
+function keysFileFrom(args: Record<string, unknown>): string {
+  return configFrom(args).BRIDGE_KEYS_FILE ?? DEFAULT_KEYS_FILE;
+}
+
+function print(text: string): void {
+  process.stdout.write(`${text}\n`);
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const serveOptions = Object.fromEntries(Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type, describe: flag.describe }]));
+  const keysFileOption = { type: 'string', describe: `the keys file (env BRIDGE_KEYS_FILE, default ./${DEFAULT_KEYS_FILE})` } as const;
+  const parser = yargs(argv)
+    .scriptName('ollama-bridge')
+    .usage("$0 [serve] [options]\n\nAn Ollama-compatible gateway on port 11434 that serves OpenRouter's models.")
+    .option('env-file', { type: 'string', describe: 'read settings from this .env file (default ./.env)' })
+    .command(['serve', '$0'], 'run the gateway (the default command)', (command) => command.options(serveOptions), async (args) => {
+      const server = await startServer(configFrom(args));
+      stopOnSignals(server);
+    })
+    .command('keys', 'manage client API keys (hashed in a keys file)', (keys) =>
+      keys
+        .command('create', 'create a key; it is printed once, on the last line', (command) =>
+          command
+            .option('name', { type: 'string', demandOption: true, describe: 'a name for the key (who or what uses it)' })
+            .option('models', { type: 'string', describe: 'comma-separated model globs this key may use (default: all)' })
+            .option('expires', { type: 'string', describe: 'expiry date, e.g. 2027-01-31' })
+            .option('keys-file', keysFileOption), (args) => {
+          print(createKeyCommand({
+            keysFile: keysFileFrom(args),
+            name: args.name,
+            ...(args.models === undefined ? {} : { models: args.models.split(',') }),
+            ...(args.expires === undefined ? {} : { expires: args.expires }),
+          }));
+        })
+        .command('list', 'list keys (never shows a key)', (command) => command.option('keys-file', keysFileOption), (args) => {
+          print(listKeysCommand(keysFileFrom(args)));
+        })
+        .command('revoke <key>', 'revoke a key by id or name', (command) =>
+          command.positional('key', { type: 'string', demandOption: true, describe: 'the key id or name' }).option('keys-file', keysFileOption), (args) => {
+          print(revokeKeyCommand(keysFileFrom(args), args.key));
+        })
+        .demandCommand(1, 'name a keys command: create, list or revoke'))
+    .example('$0 --api-key sk-or-... --models-filter models-filter.txt', 'serve the models listed in models-filter.txt')
+    .example('$0 keys create --name laptop --models "openai/*"', 'create a client key for OpenAI models only')
+    .strict()
+    .help()
+    .version(false)
+    .fail((message, error) => {
+      throw error ?? new UsageError(message);
+    })
+    .wrap(Math.min(110, process.stdout.columns || 110));
+  await parser.parseAsync();
+}
+
+class UsageError extends Error {}
 
 main(hideBin(process.argv)).catch((error: unknown) => {
   if (isGatewayError(error) && error.code === 'CONFIG_INVALID') {
+    process.stderr.write(`ollama-bridge: ${error.message}\n`);
+    process.exit(2);
+  }
+  if (error instanceof UsageError || error instanceof KeysCommandError) {
     process.stderr.write(`ollama-bridge: ${error.message}\n`);
     process.exit(2);
   }

@@ -5,6 +5,11 @@
 
 export const errorCodes = {
   BAD_REQUEST: 400,
+  /** No client key, or an unknown, expired or revoked one. */
+  UNAUTHORIZED: 401,
+  /** The key may not use this model, or the request's Origin/Host is not allowed. */
+  FORBIDDEN: 403,
+  RATE_LIMITED: 429,
   PAYLOAD_TOO_LARGE: 413,
   MODEL_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,

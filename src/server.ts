@@ -42,6 +42,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
   app.log.info({ url }, `ollama-bridge ${config.OLLAMA_VERSION === undefined ? '' : `(Ollama API ${config.OLLAMA_VERSION}) `}listening on ${url}`);
+  if (app.generatedKey !== undefined) {
+    // Printed once, on stdout, for the operator: never through the logger.
+    process.stdout.write(
+      `\nNo client API keys are configured and ollama-bridge listens on ${config.HOST}, so it generated one for this run.\n` +
+        `Send it as "Authorization: Bearer <key>", or give URL-only clients ${url.replace(/\/$/, '')}/key/<key> as the server URL:\n${app.generatedKey}\n\n`,
+    );
+  }
   void app.catalog.start();
 
   let stopping: Promise<void> | undefined;
@@ -53,8 +60,13 @@ export async function startServer(config: Config): Promise<RunningServer> {
         app.server.closeAllConnections();
       }, config.SHUTDOWN_GRACE_MS);
       force.unref();
+      // A connection whose answer just finished goes idle on keep-alive: close it then, so the
+      // process exits as soon as the last open answer is done.
+      const sweep = setInterval(() => app.server.closeIdleConnections(), 100);
+      sweep.unref();
       await app.close();
       clearTimeout(force);
+      clearInterval(sweep);
     })();
     return stopping;
   };

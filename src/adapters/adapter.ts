@@ -21,6 +21,27 @@ export interface BackendAdapter {
    */
   streamChat(request: ChatRequest, context: CallContext): Promise<ChatStream>;
   embed(request: EmbedRequest, context: CallContext): Promise<EmbedResult>;
+  /**
+   * Optional same-dialect passthrough, for backends whose wire format is OpenAI's chat
+   * completions (OpenRouter). `body` is the client's OpenAI request, with `model` already
+   * resolved to this backend's id and gateway-only fields removed; it is sent as is, and
+   * `body.stream` decides between SSE and one JSON object. Resolves once the upstream
+   * answered 2xx; any other status rejects with a GatewayError (status mapped as for
+   * streamChat) before a byte reaches the client. The caller owns the returned body: it
+   * must read it to the end or destroy it. Backends without it are served through the IR
+   * (streamChat), which the OpenAI front end also uses for everything it must translate.
+   */
+  forwardOpenAiChat?(body: Record<string, unknown>, context: CallContext): Promise<ForwardedResponse>;
   /** Closes the adapter's connection pool. */
   close(): Promise<void>;
+}
+
+/** The raw 2xx answer of a passthrough call. */
+export interface ForwardedResponse {
+  /** The upstream's display name, for error messages ("OpenRouter"). */
+  upstream: string;
+  statusCode: number;
+  contentType: string | undefined;
+  /** The response body, unread. Read it to the end or destroy it. */
+  body: AsyncIterable<Uint8Array> & { destroy(error?: Error): unknown };
 }

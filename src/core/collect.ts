@@ -4,9 +4,11 @@
  */
 import type { ChatResult, ChatStream } from './types.js';
 
-export async function collectChat(stream: ChatStream): Promise<ChatResult> {
+export async function collectChat(stream: ChatStream, onToken?: () => void): Promise<ChatResult> {
   const result: ChatResult = { text: '', reasoning: '', toolCalls: [], finishReason: 'stop' };
   for await (const batch of stream) {
+    // Token timing (eval_duration) is per batch, as in the streamed answer.
+    if (onToken !== undefined && batch.some((event) => event.type === 'text-delta' || event.type === 'reasoning-delta' || event.type === 'tool-call')) onToken();
     for (const event of batch) {
       switch (event.type) {
         case 'text-delta':

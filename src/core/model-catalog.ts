@@ -61,6 +61,7 @@ export class ModelCatalog {
   private lastError: GatewayError | undefined;
   private timer: NodeJS.Timeout | undefined;
   private readonly recent = new Map<string, RecentUse>();
+  private reportedCollisions = '';
 
   constructor(options: ModelCatalogOptions) {
     this.adapters = options.adapters;
@@ -183,11 +184,17 @@ export class ModelCatalog {
       else list.push(entry);
     };
     const { defaults, aliases } = this.modelsConfig;
+    const collisions: string[] = [];
     for (const { info, adapter } of this.fetched.models) {
       if (!this.filter.allows(info.id)) continue;
       const name = listedName(info.id);
       const key = lookupKey(name);
-      if (byKey.has(key)) continue;
+      const earlier = byKey.get(key);
+      if (earlier !== undefined) {
+        // Backends are ordered by preference (PREFER_BACKEND): the first one keeps the name.
+        if (earlier.adapter !== adapter) collisions.push(`${name} (${earlier.adapter.name} over ${adapter.name})`);
+        continue;
+      }
       const entry: CatalogEntry = { name, info, adapter };
       const modelDefaults = defaults.get(key) ?? defaults.get(shortKey(key));
       if (modelDefaults !== undefined) entry.defaults = modelDefaults;
@@ -210,6 +217,11 @@ export class ModelCatalog {
       if (aliasDefaults !== undefined) entry.defaults = aliasDefaults;
       add(entry);
     }
+    const collisionReport = collisions.join(', ');
+    if (collisionReport !== '' && collisionReport !== this.reportedCollisions) {
+      this.log.warn({ models: collisions }, `models both backends serve, resolved by the preferred backend: ${collisionReport}`);
+    }
+    this.reportedCollisions = collisionReport;
     const previousCount = this.current?.entries.length;
     this.current = { entries, byKey, byShortKey, fetchedAt: this.fetched.fetchedAt };
     if (previousCount !== entries.length) this.log.info({ models: entries.length }, `serving ${entries.length} models`);

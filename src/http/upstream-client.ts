@@ -20,6 +20,7 @@ export interface UpstreamClientOptions {
 }
 
 export interface StreamResponse {
+  statusCode: number;
   body: Dispatcher.ResponseData['body'];
   headers: Dispatcher.ResponseData['headers'];
 }
@@ -49,7 +50,7 @@ export class UpstreamClient {
   /** POSTs JSON and returns the streaming body of a 2xx answer; throws GatewayError otherwise. */
   async postForStream(path: string, payload: unknown, signal?: AbortSignal): Promise<StreamResponse> {
     const response = await this.send('POST', path, payload, signal);
-    return { body: response.body, headers: response.headers };
+    return { statusCode: response.statusCode, body: response.body, headers: response.headers };
   }
 
   /** POSTs (or GETs, without payload) and parses a JSON answer. A 200 carrying `error` is an error. */

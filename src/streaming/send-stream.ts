@@ -6,7 +6,7 @@ import type { FastifyReply } from 'fastify';
  * the response (honouring `drain`) and destroys it when the client goes away, which runs
  * the generators' `finally` blocks and so releases the upstream request.
  */
-export function sendStream(reply: FastifyReply, contentType: string, source: AsyncIterable<string>): FastifyReply {
+export function sendStream(reply: FastifyReply, contentType: string, source: AsyncIterable<string | Uint8Array>): FastifyReply {
   reply.header('content-type', contentType);
   reply.header('cache-control', 'no-cache');
   return reply.send(Readable.from(source, { objectMode: false, highWaterMark: 1 }));

@@ -49,6 +49,10 @@ export interface StreamScript {
   destroyAfter?: boolean;
   /** Leading keep-alive newlines on non-stream answers. */
   leadingWhitespace?: string;
+  /** Wait this long before answering at all (no status, no headers): a silent upstream. */
+  headersDelayMs?: number;
+  /** After writing this many pieces, go silent for `ms` (then carry on): an idle stream. */
+  pauseAfter?: { pieces: number; ms: number };
 }
 
 export interface FakeModel {
@@ -202,6 +206,20 @@ export function splitForWriteMode(sse: string, mode: WriteMode): Buffer[] {
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+/** Sleeps, but wakes up early when the client goes away (so no timer outlives a closed fake). */
+function sleepUnlessClosed(response: ServerResponse, ms: number): Promise<void> {
+  if (response.destroyed) return Promise.resolve();
+  return new Promise<void>((resolve) => {
+    const done = (): void => {
+      clearTimeout(timer);
+      response.off('close', done);
+      resolve();
+    };
+    const timer = setTimeout(done, ms);
+    response.once('close', done);
+  });
+}
+
 export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): Promise<FakeOpenRouter> {
   const apiKey = options.apiKey ?? FAKE_API_KEY;
   let models = options.models ?? DEFAULT_MODELS;
@@ -218,7 +236,11 @@ export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): 
   async function writeStream(response: ServerResponse, record: RecordedRequest, script: StreamScript): Promise<void> {
     response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', 'x-generation-id': GENERATION_ID, ...script.headers });
     response.flushHeaders();
+    let written = 0;
     for (const piece of splitForWriteMode(script.sse ?? '', script.writeMode ?? 'event')) {
+      if (response.destroyed || record.aborted) return;
+      if (script.pauseAfter !== undefined && written === script.pauseAfter.pieces) await sleepUnlessClosed(response, script.pauseAfter.ms);
+      written++;
       if (response.destroyed || record.aborted) return;
       if (script.delayMs) await sleep(script.delayMs);
       else if (script.writeMode === 'bytes' || typeof script.writeMode === 'object') await new Promise((resolve) => setImmediate(resolve));
@@ -277,6 +299,10 @@ export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): 
     const hasImage = body.messages.some((message: any) => Array.isArray(message.content) && message.content.some((part: any) => part?.type === 'image_url'));
     if (model && hasImage && !model.vision) return sendJson(response, 404, errorBody(404, 'No endpoints found that support image input'));
     const script = scripted === undefined ? defaultChatScript(body, model!) : typeof scripted === 'function' ? scripted(body) : scripted;
+    if (script.headersDelayMs) {
+      await sleepUnlessClosed(response, script.headersDelayMs);
+      if (response.destroyed || record.aborted) return;
+    }
     if (script.status !== undefined && script.status !== 200) return sendJson(response, script.status, script.body ?? errorBody(script.status, 'scripted error'), script.headers);
     if (body.stream !== true) {
       if (script.body !== undefined) return sendJson(response, 200, script.body, script.headers, script.leadingWhitespace);

@@ -14,18 +14,37 @@ export interface TestGateway {
   close(): Promise<void>;
 }
 
-export async function startGateway(openRouterUrl: string, overrides: Partial<Record<keyof Config, unknown>> = {}): Promise<TestGateway> {
+export interface StartGatewayOptions {
+  /** Capture log lines (at the configured LOG_LEVEL) instead of discarding them. */
+  logDestination?: NodeJS.WritableStream;
+}
+
+export async function startGateway(
+  openRouterUrl: string,
+  overrides: Partial<Record<keyof Config, unknown>> = {},
+  options: StartGatewayOptions = {},
+): Promise<TestGateway> {
   const config = loadConfig({
     overrides: { OPENROUTER_API_KEY: FAKE_API_KEY, OPENROUTER_BASE_URL: openRouterUrl, PORT: 0, LOG_LEVEL: 'silent', ...overrides },
     envFile: false,
     readProcessEnv: false,
   });
-  const app = await buildApp({ config, logger: false });
+  const app = options.logDestination === undefined
+    ? await buildApp({ config, logger: false })
+    : await buildApp({ config, logDestination: options.logDestination });
   await app.listen({ host: '127.0.0.1', port: 0 });
   await app.catalog.start();
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : 0;
-  return { app, url: `http://127.0.0.1:${port}`, close: () => app.close() };
+  return {
+    app,
+    url: `http://127.0.0.1:${port}`,
+    // Idle connections a client opened but never used (fetch after abort) would hold close() up.
+    close: async () => {
+      app.server.closeAllConnections();
+      await app.close();
+    },
+  };
 }
 
 /** Reads an NDJSON body into parsed lines. */

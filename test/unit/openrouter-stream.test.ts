@@ -136,7 +136,7 @@ describe('decodeOpenRouterStream rules', () => {
     for await (const batch of decodeOpenRouterStream(failing())) batches.push(batch);
     expect(normalize(batches)).toEqual([
       { type: 'text-delta', text: 'x' },
-      { type: 'error', code: 'UPSTREAM_UNAVAILABLE', status: 502, message: 'cannot reach OpenRouter: other side closed' },
+      { type: 'error', code: 'UPSTREAM_UNAVAILABLE', status: 502, message: 'OpenRouter broke off the answer midway: other side closed' },
     ]);
   });
 

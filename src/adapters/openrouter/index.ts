@@ -3,7 +3,7 @@
  * to the pure translators next to it.
  */
 import { OpenRouterEmbeddingResponse, OpenRouterModelList } from '#schemas/openrouter.js';
-import type { BackendAdapter, CallContext } from '../adapter.js';
+import type { BackendAdapter, CallContext, ForwardedResponse } from '../adapter.js';
 import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
 import { UpstreamClient } from '../../http/upstream-client.js';
@@ -70,6 +70,18 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Back
       // Leaving the decoder's for-await (end, error, early return) destroys the body; a client
       // hang-up before the first pull is covered by the abort signal.
       return decodeOpenRouterStream(body, () => context.signal.aborted);
+    },
+
+    async forwardOpenAiChat(body: Record<string, unknown>, context: CallContext): Promise<ForwardedResponse> {
+      // OpenRouter speaks OpenAI's chat dialect: the client's body goes out as it came.
+      const response = await client.postForStream('/chat/completions', body, context.signal);
+      const contentType = response.headers['content-type'];
+      return {
+        upstream: client.name,
+        statusCode: response.statusCode,
+        contentType: typeof contentType === 'string' ? contentType : undefined,
+        body: response.body,
+      };
     },
 
     async embed(request: EmbedRequest, context: CallContext): Promise<EmbedResult> {

@@ -210,6 +210,17 @@ function streamError(upstreamName: string, error: unknown): GatewayError {
 }
 
 /**
+ * A transport failure while reading the body: the upstream was reached (it sent its headers),
+ * so "cannot reach" would mislead; say the answer broke off.
+ */
+function midStreamTransportError(error: unknown): GatewayError {
+  const mapped = fromTransportError(UPSTREAM, error);
+  if (mapped.code !== 'UPSTREAM_UNAVAILABLE') return mapped;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new GatewayError('UPSTREAM_UNAVAILABLE', `${UPSTREAM} broke off the answer midway: ${detail}`, { cause: error });
+}
+
+/**
  * Decodes an OpenRouter SSE body. `isAborted` tells a client hang-up (stop quietly) from
  * a transport failure (an in-band error event).
  */
@@ -236,7 +247,7 @@ export async function* decodeOpenRouterStream(
   } catch (error) {
     if (isAborted()) return;
     const batch: ChatEvent[] = [];
-    accumulator.fail(batch, error instanceof GatewayError ? error : fromTransportError(UPSTREAM, error));
+    accumulator.fail(batch, error instanceof GatewayError ? error : midStreamTransportError(error));
     yield batch;
   }
 }

@@ -88,6 +88,8 @@ export class OllamaStreamEncoder {
     private readonly model: string,
     private readonly endpoint: OllamaEndpoint,
     private readonly timing: StreamTiming,
+    /** Told the usage when the answer finishes (rate limits, accounting). */
+    private readonly onFinish?: (usage: Usage | undefined) => void,
   ) {
     this.head = `{"model":${JSON.stringify(model)},"created_at":"`;
     if (endpoint === 'chat') {
@@ -163,6 +165,7 @@ export class OllamaStreamEncoder {
 
   private finalLine(event: Extract<ChatEvent, { type: 'finish' }>, createdAt: string): string {
     this.ended = true;
+    this.onFinish?.(event.usage);
     const empty = this.endpoint === 'chat' ? '","message":{"role":"assistant","content":""}' : '","response":""';
     const metrics = JSON.stringify(this.timing.metrics(event.usage)).slice(1, -1);
     return `${this.head}${createdAt}${empty},"done":true,"done_reason":"${toDoneReason(event.reason)}",${metrics}}\n`;

@@ -2,6 +2,7 @@
  * Ollama's native API (/api/*) on top of the model catalog and the backend adapters.
  * Errors in Ollama's dialect: `{"error": "..."}` with the right status.
  */
+import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import {
@@ -12,11 +13,12 @@ import {
   OllamaShowRequest,
 } from '#schemas/ollama.js';
 import type { Config } from '#schemas/config.js';
+import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
 import { collectChat } from '../../core/collect.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
-import type { ChatRequest, ChatStream } from '../../core/types.js';
+import type { ChatRequest, ChatStream, Usage } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
 import { sendStream } from '../../streaming/send-stream.js';
@@ -29,11 +31,15 @@ import {
   type OllamaEndpoint,
 } from './encode.js';
 import { psEntry, showBody, tagsBody } from './models.js';
+import { canPassThrough, forwardToOllama, isOllamaAdapter } from './passthrough.js';
+import type { OllamaAdapter } from '../../adapters/ollama/index.js';
 import { chatRequestFromGenerate, chatRequestFromOllama, keepAliveMilliseconds } from './translate.js';
 
 export interface OllamaFrontendOptions {
   catalog: ModelCatalog;
   config: Config;
+  /** A real upstream Ollama: its models pass through byte for byte, and model management works. */
+  upstreamOllama?: OllamaAdapter;
 }
 
 const JSON_TYPE = 'application/json; charset=utf-8';
@@ -53,7 +59,21 @@ const MODEL_MANAGEMENT_ROUTES: Array<{ method: 'POST' | 'DELETE' | 'HEAD'; url: 
 export async function ollamaFrontend(app: FastifyInstance, options: OllamaFrontendOptions): Promise<void> {
   const { catalog, config } = options;
   const newerTagFields = versionAtLeast(config.OLLAMA_VERSION, [0, 30, 0]);
-  const tagsCache = new WeakMap<CatalogSnapshot, string>();
+  // /api/tags is built once per catalog snapshot (and per key, for keys limited to some models).
+  // Kept as bytes: sending it then costs no re-encoding of a 100 KB string per request.
+  const tagsCache = new WeakMap<CatalogSnapshot, Map<string, Buffer>>();
+  const tagsFor = (request: FastifyRequest, snapshot: CatalogSnapshot): Buffer => {
+    const cacheKey = request.apiKey?.models === undefined ? '*' : request.apiKey.id;
+    let bodies = tagsCache.get(snapshot);
+    if (bodies === undefined) tagsCache.set(snapshot, (bodies = new Map()));
+    let body = bodies.get(cacheKey);
+    if (body === undefined) {
+      const entries = cacheKey === '*' ? snapshot.entries : snapshot.entries.filter((entry) => mayUseModel(request, entry));
+      body = Buffer.from(tagsBody(entries, newerTagFields), 'utf8');
+      bodies.set(cacheKey, body);
+    }
+    return body;
+  };
 
   app.route({
     method: ['GET', 'HEAD'],
@@ -70,15 +90,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
   app.route({
     method: ['GET', 'HEAD'],
     url: '/api/tags',
-    handler: async (_request, reply) => {
-      const snapshot = await catalog.snapshot();
-      let body = tagsCache.get(snapshot);
-      if (body === undefined) {
-        body = tagsBody(snapshot.entries, newerTagFields);
-        tagsCache.set(snapshot, body);
-      }
-      return reply.type(JSON_TYPE).send(body);
-    },
+    handler: async (request, reply) => reply.type(JSON_TYPE).send(tagsFor(request, await catalog.snapshot())),
   });
 
   app.post('/api/show', async (request, reply) => {
@@ -95,20 +107,28 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       }
       throw error;
     }
+    assertModelAccess(request, entry, name);
+    if (canPassThrough(entry, name) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, request.rawBody);
     const userAgent = request.headers['user-agent'] ?? '';
     return reply.type(JSON_TYPE).send(showBody(entry, { requestedName: name, isCopilot: userAgent.startsWith('GitHubCopilotChat/') }));
   });
 
-  app.get('/api/ps', async (_request, reply) => {
+  app.get('/api/ps', async (request, reply) => {
     await catalog.snapshot();
-    return reply.type(JSON_TYPE).send({ models: catalog.recentlyUsed().map(psEntry) });
+    const used = catalog.recentlyUsed().filter((use) => mayUseModel(request, use.entry));
+    return reply.type(JSON_TYPE).send({ models: used.map(psEntry) });
   });
 
   app.post('/api/chat', async (request, reply) => {
     const body = parseBody(OllamaChatRequest, request.body);
     if (!body.model) throw new GatewayError('BAD_REQUEST', 'model is required');
     const entry = await catalog.resolve(body.model);
+    assertModelAccess(request, entry, body.model);
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
+    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) {
+      catalog.markUsed(entry, keepAliveMs);
+      return forwardToOllama(request, reply, entry.adapter, request.rawBody);
+    }
     if (!body.messages || body.messages.length === 0) {
       catalog.markUsed(entry, keepAliveMs);
       return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'chat', keepAliveMs === 0));
@@ -122,7 +142,12 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const body = parseBody(OllamaGenerateRequest, request.body);
     if (!body.model) throw new GatewayError('MODEL_NOT_FOUND', "model '' not found");
     const entry = await catalog.resolve(body.model);
+    assertModelAccess(request, entry, body.model);
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
+    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) {
+      catalog.markUsed(entry, keepAliveMs);
+      return forwardToOllama(request, reply, entry.adapter, request.rawBody);
+    }
     if (!body.prompt && !(body.images && body.images.length > 0)) {
       catalog.markUsed(entry, keepAliveMs);
       return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'generate', keepAliveMs === 0));
@@ -137,6 +162,8 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     if (!body.model) throw new GatewayError('MODEL_NOT_FOUND', "model '' not found");
     const input = embedInput(body.input);
     const entry = await resolveForEmbedding(catalog, body.model);
+    assertModelAccess(request, entry, body.model);
+    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, request.rawBody);
     if (input.length === 0) return reply.type(JSON_TYPE).send({ model: body.model, embeddings: [] });
     const timing = new StreamTiming();
     const dimensions = body.dimensions ?? undefined;
@@ -145,6 +172,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       { signal: abortOnClientClose(reply), log: request.log },
     );
     catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive));
+    recordUsage(request, result.usage);
     timing.markUpstreamAccepted();
     const metrics = timing.metrics(result.usage);
     const answerBody: Record<string, unknown> = {
@@ -161,24 +189,41 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const body = parseBody(OllamaEmbeddingsRequest, request.body);
     if (!body.model) throw new GatewayError('MODEL_NOT_FOUND', "model '' not found");
     const entry = await resolveForEmbedding(catalog, body.model);
+    assertModelAccess(request, entry, body.model);
+    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, request.rawBody);
     if (!body.prompt) return reply.type(JSON_TYPE).send({ embedding: [] });
     const result = await entry.adapter.embed({ model: entry.info.id, input: [body.prompt] }, { signal: abortOnClientClose(reply), log: request.log });
     catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive));
+    recordUsage(request, result.usage);
     return reply.type(JSON_TYPE).send({ embedding: result.embeddings[0] ?? [] });
   });
 
-  for (const route of MODEL_MANAGEMENT_ROUTES) {
-    app.route({
-      method: route.method,
-      url: route.url,
-      handler: async () => {
-        throw new GatewayError(
-          'NOT_IMPLEMENTED',
-          `${route.url.replace('/:digest', '')} is not supported: ollama-bridge serves the models of its backends (OpenRouter), which need no pulling, pushing, creating, copying or deleting`,
-        );
-      },
+  const forwardManagement = (route: (typeof MODEL_MANAGEMENT_ROUTES)[number]) => async (request: FastifyRequest, reply: FastifyReply) => {
+    const upstream = options.upstreamOllama;
+    if (upstream === undefined) {
+      throw new GatewayError(
+        'NOT_IMPLEMENTED',
+        `${route.url.replace('/:digest', '')} is not supported: ollama-bridge serves the models of its backends (OpenRouter), which need no pulling, pushing, creating, copying or deleting; start it with --ollama-url to manage a real Ollama's models`,
+      );
+    }
+    const isBlob = route.url.startsWith('/api/blobs');
+    const body = isBlob ? (request.body as Readable | undefined) : request.rawBody;
+    // A model added or removed upstream shows in the catalog at once.
+    return forwardToOllama(request, reply, upstream, body, (status) => {
+      if (status < 400 && !isBlob) void catalog.refresh();
     });
+  };
+  for (const route of MODEL_MANAGEMENT_ROUTES.filter((candidate) => !candidate.url.startsWith('/api/blobs'))) {
+    app.route({ method: route.method, url: route.url, handler: forwardManagement(route) });
   }
+  await app.register(async (blobs) => {
+    // Blob uploads are model weights: stream them through untouched, never parse or buffer them.
+    blobs.removeAllContentTypeParsers();
+    blobs.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (_request, payload, done) => done(null, payload));
+    for (const route of MODEL_MANAGEMENT_ROUTES.filter((candidate) => candidate.url.startsWith('/api/blobs'))) {
+      blobs.route({ method: route.method, url: route.url, bodyLimit: Number.MAX_SAFE_INTEGER, handler: forwardManagement(route) });
+    }
+  });
 }
 
 interface AnswerOptions {
@@ -201,8 +246,8 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Ans
   options.catalog.markUsed(entry, options.keepAliveMs);
 
   if (!options.stream) {
-    const result = await collectChat(stream);
-    timing.markToken();
+    const result = await collectChat(stream, () => timing.markToken());
+    recordUsage(request, result.usage);
     return reply.type(JSON_TYPE).send(ollamaFinalObject(model, endpoint, result, timing));
   }
 
@@ -218,8 +263,14 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Ans
     await iterator.return?.();
     throw firstEvent.error;
   }
-  const encoder = new OllamaStreamEncoder(model, endpoint, timing);
+  const encoder = new OllamaStreamEncoder(model, endpoint, timing, (usage) => recordUsage(request, usage));
   return sendStream(reply, NDJSON_TYPE, encodeOllamaStream(first.value, iterator, encoder));
+}
+
+/** Counts an answer's tokens against the client key's tokens-per-minute limit. */
+function recordUsage(request: FastifyRequest, usage: Usage | undefined): void {
+  if (usage === undefined) return;
+  request.server.recordKeyUsage(request, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
 }
 
 /** Tools on a model without tool support: Ollama's 400, before paying for a round trip. */

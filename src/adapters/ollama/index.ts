@@ -1,0 +1,241 @@
+/**
+ * The Ollama adapter: the only Ollama-backend file that does I/O. It wires one undici Agent
+ * to the pure translators next to it, and offers a raw passthrough for native routes.
+ *
+ * It does not use UpstreamClient: that client maps an upstream 401/403 to "the gateway's API
+ * key was refused", which is OpenRouter's meaning. An Ollama 401 (a cloud model while the
+ * server is signed out) is Ollama's answer to pass on as it is, and the passthrough needs the
+ * same Agent and must not treat any status as an error.
+ */
+import type { Readable } from 'node:stream';
+import { Agent, request, type Dispatcher } from 'undici';
+import type { BackendAdapter, CallContext } from '../adapter.js';
+import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../../core/types.js';
+import { GatewayError, fromTransportError, upstreamErrorMessage } from '../../errors.js';
+import { toOllamaChatBody, toOllamaEmbedBody } from './request.js';
+import { decodeOllamaStream } from './stream.js';
+import { modelNameOf, tagsEntriesOf, toModelInfos } from './models.js';
+
+export const OLLAMA_BACKEND = 'ollama';
+const UPSTREAM = 'Ollama';
+const DEFAULT_SHOW_CONCURRENCY = 4;
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+export interface OllamaAdapterOptions {
+  /** The upstream server, e.g. `http://127.0.0.1:11434` (a path prefix is kept). */
+  baseUrl: string;
+  connectTimeoutMs: number;
+  /** Time to response headers: includes loading the model, which can take minutes. */
+  headersTimeoutMs: number;
+  /** Longest silence between two body chunks. 0 disables. */
+  bodyTimeoutMs: number;
+  /** How many `/api/show` calls run at once while listing. */
+  showConcurrency?: number;
+}
+
+export type RawHeaders = Record<string, string | string[] | undefined>;
+
+export interface RawResponse {
+  statusCode: number;
+  /** The upstream's headers without hop-by-hop ones (the gateway frames its own answer). */
+  headers: RawHeaders;
+  /** The upstream body, byte for byte. The caller must consume or destroy it. */
+  body: Readable;
+}
+
+/** Per-call timeouts for the passthrough: a non-stream pull or create answers only when done. */
+export interface RawTimeouts {
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+}
+
+export interface OllamaAdapter extends BackendAdapter {
+  /**
+   * Sends a request to the upstream as it is and returns whatever Ollama answered, any status
+   * included. Only transport failures throw (GatewayError). `path` includes the query string.
+   */
+  forwardRaw(method: string, path: string, headers: RawHeaders, body: Buffer | Readable | undefined, signal?: AbortSignal, timeouts?: RawTimeouts): Promise<RawResponse>;
+}
+
+/** Connection-level headers (RFC 9110 §7.6.1): meaningful for one hop only, never forwarded. */
+const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
+
+export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapter {
+  const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const showConcurrency = Math.max(1, options.showConcurrency ?? DEFAULT_SHOW_CONCURRENCY);
+  const agent = new Agent({
+    connect: { timeout: options.connectTimeoutMs },
+    headersTimeout: options.headersTimeoutMs,
+    bodyTimeout: options.bodyTimeoutMs,
+    keepAliveTimeout: 30_000,
+    keepAliveMaxTimeout: 600_000,
+    connections: 256,
+  });
+
+  /** Sends JSON (or nothing); returns a 2xx response, throws GatewayError otherwise. */
+  async function send(method: 'GET' | 'POST', path: string, payload: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
+    let response: Dispatcher.ResponseData;
+    try {
+      response = await request(`${baseUrl}${path}`, {
+        method,
+        dispatcher: agent,
+        signal,
+        headers: payload === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
+        body: payload === undefined ? undefined : JSON.stringify(payload),
+      });
+    } catch (error) {
+      throw fromTransportError(UPSTREAM, error);
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    const text = await readText(response.body).catch(() => '');
+    const retryAfter = response.headers['retry-after'];
+    throw fromOllamaStatus(response.statusCode, text, typeof retryAfter === 'string' ? retryAfter : undefined);
+  }
+
+  async function readJson(method: 'GET' | 'POST', path: string, payload: unknown, signal?: AbortSignal): Promise<unknown> {
+    const response = await send(method, path, payload, signal);
+    const text = await readText(response.body);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch (error) {
+      throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent a response that is not JSON`, { cause: error });
+    }
+    // Ollama reports errors with a status, but a proxy in front of it may not.
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && (parsed as { error: unknown }).error) {
+      throw fromOllamaStatus(502, text);
+    }
+    return parsed;
+  }
+
+  return {
+    name: OLLAMA_BACKEND,
+
+    async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
+      const entries = tagsEntriesOf(await readJson('GET', '/api/tags', undefined, signal));
+      if (entries === undefined) throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM}'s /api/tags answer has no models list`);
+      const names = entries.map(modelNameOf).filter((name): name is string => name !== undefined);
+      const shows = new Map<string, unknown>();
+      await forEachLimited(names, showConcurrency, async (name) => {
+        try {
+          shows.set(name, await readJson('POST', '/api/show', { model: name }, signal));
+        } catch {
+          // One broken model (a removed blob, an unreachable cloud stub) must not hide the
+          // others: it is listed from its tags entry alone.
+        }
+      });
+      // A show cut short by the caller's abort is not a broken model: do not return a partial list.
+      if (signal?.aborted) throw fromTransportError(UPSTREAM, signal.reason);
+      return toModelInfos(entries, shows, OLLAMA_BACKEND).models;
+    },
+
+    async streamChat(chatRequest: ChatRequest, context: CallContext): Promise<ChatStream> {
+      // Translating first: a request Ollama cannot take fails before any I/O.
+      const body = toOllamaChatBody(chatRequest);
+      const response = await send('POST', '/api/chat', body, context.signal);
+      // Leaving the decoder's for-await (end, error, early return) destroys the body; a client
+      // hang-up before the first pull is covered by the abort signal.
+      return decodeOllamaStream(response.body, () => context.signal.aborted);
+    },
+
+    async embed(embedRequest: EmbedRequest, context: CallContext): Promise<EmbedResult> {
+      const answer = await readJson('POST', '/api/embed', toOllamaEmbedBody(embedRequest), context.signal);
+      const { embeddings, prompt_eval_count: promptEvalCount } = (answer ?? {}) as { embeddings?: unknown; prompt_eval_count?: unknown };
+      if (!Array.isArray(embeddings) || !embeddings.every(Array.isArray)) {
+        throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent an embeddings answer without vectors`);
+      }
+      const result: EmbedResult = { embeddings: embeddings as number[][] };
+      if (typeof promptEvalCount === 'number') result.usage = { inputTokens: promptEvalCount };
+      return result;
+    },
+
+    async forwardRaw(method, path, headers, body, signal, timeouts = {}): Promise<RawResponse> {
+      // A path without its leading slash would be glued to the host part of the base URL.
+      if (!path.startsWith('/')) throw new GatewayError('INTERNAL', `forwardRaw needs an absolute path, got ${JSON.stringify(path)}`);
+      let response: Dispatcher.ResponseData;
+      try {
+        response = await request(`${baseUrl}${path}`, {
+          method: method.toUpperCase(),
+          dispatcher: agent,
+          signal,
+          headers: forwardableRequestHeaders(headers),
+          body,
+          ...(timeouts.headersTimeoutMs === undefined ? {} : { headersTimeout: timeouts.headersTimeoutMs }),
+          ...(timeouts.bodyTimeoutMs === undefined ? {} : { bodyTimeout: timeouts.bodyTimeoutMs }),
+        });
+      } catch (error) {
+        throw fromTransportError(UPSTREAM, error);
+      }
+      return { statusCode: response.statusCode, headers: withoutHopByHop(response.headers), body: response.body };
+    },
+
+    close: () => agent.close(),
+  };
+}
+
+/**
+ * An Ollama error status → GatewayError with that status and Ollama's own message. A 404 about
+ * a model becomes MODEL_NOT_FOUND (OpenAI clients then see `model_not_found`); 401 and 403
+ * stay what Ollama said, not a refused gateway key.
+ */
+export function fromOllamaStatus(status: number, body: string, retryAfter?: string): GatewayError {
+  const message = upstreamErrorMessage(body, `${UPSTREAM} answered HTTP ${status}`);
+  const statusCode = status >= 400 && status <= 599 ? status : 502;
+  const code = statusCode === 404 && /model\b.*\bnot found/i.test(message) ? 'MODEL_NOT_FOUND' : 'UPSTREAM_ERROR';
+  return new GatewayError(code, message, { statusCode, retryAfter });
+}
+
+/** Client headers minus hop-by-hop ones, `host` (the upstream's own) and `content-length` (undici sets it from the body). */
+function forwardableRequestHeaders(headers: RawHeaders): Record<string, string | string[]> {
+  const forwarded = withoutHopByHop(headers);
+  delete forwarded.host;
+  delete forwarded['content-length'];
+  // undici refuses `expect`; the body is sent in one piece anyway.
+  delete forwarded.expect;
+  return forwarded as Record<string, string | string[]>;
+}
+
+function withoutHopByHop(headers: RawHeaders): RawHeaders {
+  // `Connection` may name further headers that are hop-by-hop for this connection.
+  const connection = headers.connection;
+  const named = new Set(
+    (Array.isArray(connection) ? connection.join(',') : connection ?? '')
+      .split(',')
+      .map((token) => token.trim().toLowerCase())
+      .filter((token) => token !== ''),
+  );
+  const result: RawHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    const lower = name.toLowerCase();
+    if (value === undefined || HOP_BY_HOP.has(lower) || named.has(lower)) continue;
+    result[lower] = value;
+  }
+  return result;
+}
+
+async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of body) {
+      size += (chunk as Buffer).length;
+      if (size > MAX_JSON_BYTES) {
+        body.destroy();
+        throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent a response larger than ${MAX_JSON_BYTES} bytes`);
+      }
+      chunks.push(chunk as Buffer);
+    }
+  } catch (error) {
+    throw fromTransportError(UPSTREAM, error);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Runs `task` over `items` with at most `limit` running at once. */
+async function forEachLimited<T>(items: readonly T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) await task(items[next++]!);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+}

@@ -1,0 +1,220 @@
+/**
+ * Ollama's NDJSON stream → ChatEvent batches, one batch per network read. Pure: it only
+ * consumes an iterable of bytes. Lines are split on bytes, each is JSON-parsed once and
+ * narrowed with a few typeof checks (no schema per line), and consecutive text (or
+ * thinking) within one read is merged.
+ *
+ * Rules (ollama-api.md §3):
+ * - `message.thinking` → reasoning, `message.content` → text, from every line including the
+ *   final `done:true` one (built-in parsers put the last piece of text there).
+ * - `message.tool_calls` may come in a `done:false` line (the Go parser path) or all inside
+ *   the final line (the llama-server path): both are read from any line, and each call is
+ *   complete when it arrives, so it is emitted at once.
+ * - Tool-call indexes are counted per response: several Ollama parsers send `index: 0` for
+ *   every call, so `function.index` cannot tell parallel calls apart.
+ * - `done_reason: "stop"` is what Ollama sends even after tool calls; the IR says
+ *   `tool-calls` then. `length` stays `length` (a truncated call is worth knowing about).
+ * - A `{"error": "..."}` line ends the stream with an `error` event (Ollama sends no `done`
+ *   after it), and so does an end of stream without `done:true`.
+ * - `/api/generate` lines (`response`, top-level `thinking` and `tool_calls`) decode the
+ *   same way, so a raw generate passthrough can reuse this decoder.
+ */
+import { GatewayError, fromTransportError, messageFromErrorValue, statusFromUpstreamCode } from '../../errors.js';
+import { LineSplitter, LineTooLongError } from '../../streaming/line-splitter.js';
+import { createToolCallId } from '../../core/ids.js';
+import type { ChatEvent, ChatEventBatch, FinishReason, Usage } from '../../core/types.js';
+
+const UPSTREAM = 'Ollama';
+
+/**
+ * Ollama answers a failed non-stream call with HTTP 500 and the same message it would have
+ * written as an in-band error line; collected answers get that status too, so a client
+ * cannot tell the gateway's collected answer from Ollama's own.
+ */
+const MID_STREAM_ERROR_STATUS = 500;
+
+interface OllamaMessageFields {
+  content?: unknown;
+  thinking?: unknown;
+  tool_calls?: unknown;
+}
+
+/** One line of `/api/chat` (`message`) or `/api/generate` (`response`, top-level fields). */
+interface OllamaStreamLine extends Omit<OllamaMessageFields, 'content'> {
+  message?: OllamaMessageFields | null;
+  response?: unknown;
+  done?: unknown;
+  done_reason?: unknown;
+  prompt_eval_count?: unknown;
+  eval_count?: unknown;
+  error?: unknown;
+}
+
+interface OllamaToolCallFields {
+  id?: unknown;
+  function?: { name?: unknown; arguments?: unknown } | null;
+}
+
+/** The state of one Ollama chat (or generate) stream. */
+export class OllamaLineAccumulator {
+  private toolCallCount = 0;
+  /** Upstream ids already emitted: a call repeated in the final line is not emitted twice. */
+  private readonly emittedIds = new Set<string>();
+  /** Set once a terminal event (finish or error) has been emitted. */
+  ended = false;
+
+  /**
+   * Handles one NDJSON line; pushes resulting events into `batch`. `unterminated` marks the
+   * bytes after the last newline at end of stream: if they do not parse, the stream was cut.
+   */
+  handleLine(line: string, batch: ChatEvent[], unterminated = false): void {
+    if (this.ended) return;
+    // Ollama sends no blank lines, but a proxy in between may add one; it carries nothing.
+    if (line.trim() === '') return;
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(line);
+    } catch {
+      this.fail(batch, unterminated ? unfinishedStream() : unreadableLine());
+      return;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+      this.fail(batch, unreadableLine());
+      return;
+    }
+    const chunk = parsed as OllamaStreamLine;
+    if (chunk.error !== undefined && chunk.error !== null) {
+      this.fail(batch, streamError(chunk.error));
+      return;
+    }
+    const message = chunk.message;
+    if (typeof message === 'object' && message !== null) this.handleFields(message.thinking, message.content, message.tool_calls, batch);
+    // The /api/generate shape; a chat line has none of these fields.
+    this.handleFields(chunk.thinking, chunk.response, chunk.tool_calls, batch);
+    if (chunk.done === true) this.finish(chunk, batch);
+  }
+
+  /** End of the byte stream without a `done:true` line: the answer is incomplete. */
+  end(batch: ChatEvent[]): void {
+    this.fail(batch, unfinishedStream());
+  }
+
+  fail(batch: ChatEvent[], error: GatewayError): void {
+    if (this.ended) return;
+    this.ended = true;
+    batch.push({ type: 'error', error });
+  }
+
+  private handleFields(thinking: unknown, content: unknown, toolCalls: unknown, batch: ChatEvent[]): void {
+    // Thinking first: within one line it precedes the answer it led to.
+    if (typeof thinking === 'string' && thinking !== '') appendDelta(batch, 'reasoning-delta', thinking);
+    if (typeof content === 'string' && content !== '') appendDelta(batch, 'text-delta', content);
+    if (Array.isArray(toolCalls)) this.handleToolCalls(toolCalls, batch);
+  }
+
+  private handleToolCalls(calls: unknown[], batch: ChatEvent[]): void {
+    for (const call of calls) {
+      if (typeof call !== 'object' || call === null) continue;
+      const { id, function: fn } = call as OllamaToolCallFields;
+      if (typeof fn !== 'object' || fn === null) continue;
+      const upstreamId = typeof id === 'string' && id !== '' ? id : undefined;
+      if (upstreamId !== undefined) {
+        if (this.emittedIds.has(upstreamId)) continue;
+        this.emittedIds.add(upstreamId);
+      }
+      batch.push({
+        type: 'tool-call',
+        call: { id: upstreamId ?? createToolCallId(), name: typeof fn.name === 'string' ? fn.name : '', arguments: argumentsText(fn.arguments) },
+        index: this.toolCallCount++,
+      });
+    }
+  }
+
+  private finish(chunk: OllamaStreamLine, batch: ChatEvent[]): void {
+    this.ended = true;
+    // `load` and `unload` (an empty conversation) and anything new are a normal stop.
+    const reason: FinishReason = chunk.done_reason === 'length' ? 'length' : this.toolCallCount > 0 ? 'tool-calls' : 'stop';
+    const usage = usageOf(chunk);
+    batch.push(usage === undefined ? { type: 'finish', reason } : { type: 'finish', reason, usage });
+  }
+}
+
+/** Ollama sends an arguments object; a string (some proxies) is kept as the JSON text it is. */
+function argumentsText(value: unknown): string {
+  if (typeof value === 'string') return value.trim() === '' ? '{}' : value;
+  if (typeof value === 'object' && value !== null) return JSON.stringify(value);
+  return '{}';
+}
+
+function usageOf(chunk: OllamaStreamLine): Usage | undefined {
+  const usage: Usage = {};
+  if (typeof chunk.prompt_eval_count === 'number') usage.inputTokens = chunk.prompt_eval_count;
+  if (typeof chunk.eval_count === 'number') usage.outputTokens = chunk.eval_count;
+  return usage.inputTokens === undefined && usage.outputTokens === undefined ? undefined : usage;
+}
+
+function appendDelta(batch: ChatEvent[], type: 'text-delta' | 'reasoning-delta', text: string): void {
+  const last = batch[batch.length - 1];
+  if (last !== undefined && last.type === type) last.text += text;
+  else batch.push({ type, text });
+}
+
+function unfinishedStream(): GatewayError {
+  return new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} ended the stream without finishing the answer`);
+}
+
+function unreadableLine(): GatewayError {
+  return new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent an unreadable stream line`);
+}
+
+function streamError(error: unknown): GatewayError {
+  const message = messageFromErrorValue({ error }) ?? `${UPSTREAM} reported an error mid-stream`;
+  const code = (error as { code?: unknown } | null)?.code;
+  return new GatewayError('UPSTREAM_ERROR', message, { statusCode: statusFromUpstreamCode(code, MID_STREAM_ERROR_STATUS) });
+}
+
+/**
+ * A failure while reading the body. The upstream was reached (it sent its headers), so
+ * "cannot reach" would mislead: say the answer broke off.
+ */
+function midStreamError(error: unknown): GatewayError {
+  if (error instanceof LineTooLongError) return new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent a stream line that is too long (${error.message})`, { cause: error });
+  const mapped = fromTransportError(UPSTREAM, error);
+  if (mapped.code !== 'UPSTREAM_UNAVAILABLE') return mapped;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new GatewayError('UPSTREAM_UNAVAILABLE', `${UPSTREAM} broke off the answer midway: ${detail}`, { cause: error });
+}
+
+/**
+ * Decodes an Ollama `/api/chat` (or `/api/generate`) NDJSON body. `isAborted` tells a client
+ * hang-up (stop quietly) from a transport failure (an in-band error event).
+ */
+export async function* decodeOllamaStream(
+  body: AsyncIterable<Uint8Array>,
+  isAborted: () => boolean = () => false,
+): AsyncGenerator<ChatEventBatch> {
+  const splitter = new LineSplitter();
+  const accumulator = new OllamaLineAccumulator();
+  try {
+    for await (const chunk of body) {
+      const batch: ChatEvent[] = [];
+      for (const line of splitter.push(chunk)) {
+        accumulator.handleLine(line, batch);
+        if (accumulator.ended) break;
+      }
+      if (batch.length > 0) yield batch;
+      // Leaving the loop ends the for-await, which destroys the upstream body.
+      if (accumulator.ended) return;
+    }
+    const batch: ChatEvent[] = [];
+    // The last line may lack its newline (a non-stream object, or a proxy that trims).
+    for (const line of splitter.flush()) accumulator.handleLine(line, batch, true);
+    if (!accumulator.ended) accumulator.end(batch);
+    yield batch;
+  } catch (error) {
+    if (isAborted()) return;
+    const batch: ChatEvent[] = [];
+    accumulator.fail(batch, error instanceof GatewayError ? error : midStreamError(error));
+    if (batch.length > 0) yield batch;
+  }
+}

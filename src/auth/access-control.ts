@@ -1,0 +1,121 @@
+/**
+ * Who may use the gateway: DNS-rebinding guard, CORS, client keys, per-key rate limits.
+ * Registered at the root (fastify-plugin), so its hooks run before every route; errors are
+ * thrown as GatewayErrors and answered by the dialect's error handler of the route (Ollama
+ * `{"error"}` on /api, OpenAI `{"error":{…}}` on /v1).
+ */
+import cors from '@fastify/cors';
+import type { FastifyInstance, FastifyRequest } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
+import { keyAllowsModel, type KeyRecord } from './api-keys.js';
+import type { CatalogEntry } from '../core/model-catalog.js';
+import { presentedKey } from './credentials.js';
+import type { KeyRing } from './key-ring.js';
+import { isAllowedHost, originChecker } from './origins.js';
+import { RateLimiter, type Limits } from './rate-limiter.js';
+import { GatewayError } from '../errors.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** The client key that authenticated this request; undefined when the gateway is open. */
+    apiKey: KeyRecord | undefined;
+  }
+  interface FastifyInstance {
+    /** Counts tokens against the key's tokens-per-minute limit. */
+    recordKeyUsage(request: FastifyRequest, tokens: number): void;
+  }
+}
+
+export interface AccessControlOptions {
+  keyRing: KeyRing;
+  /** The Host-header check applies while bound to loopback (Ollama's guard against DNS rebinding). */
+  checkHostHeader: boolean;
+  /** Extra allowed origins (OLLAMA_ORIGINS style). */
+  origins: readonly string[];
+  /** Limits for keys that do not set their own; undefined = none. */
+  defaultLimits: Limits;
+}
+
+/** Liveness and version probes stay public: clients call them before they know about keys. */
+const PUBLIC_ROUTES = new Set(['/', '/api/version']);
+
+const ALLOWED_HEADERS = [
+  'Authorization', 'Content-Type', 'User-Agent', 'Accept', 'X-Requested-With', 'OpenAI-Beta', 'X-API-Key', 'api-key',
+  'x-stainless-arch', 'x-stainless-async', 'x-stainless-custom-poll-interval', 'x-stainless-helper-method',
+  'x-stainless-lang', 'x-stainless-os', 'x-stainless-package-version', 'x-stainless-poll-helper',
+  'x-stainless-retry-count', 'x-stainless-runtime', 'x-stainless-runtime-version', 'x-stainless-timeout',
+];
+
+async function accessControl(app: FastifyInstance, options: AccessControlOptions): Promise<void> {
+  const allowOrigin = originChecker(options.origins);
+  const limiter = new RateLimiter();
+  app.decorateRequest('apiKey', undefined);
+  app.decorate('recordKeyUsage', (request: FastifyRequest, tokens: number) => {
+    if (request.apiKey !== undefined) limiter.recordTokens(request.apiKey.id, tokens);
+  });
+
+  app.addHook('onRequest', async (request) => {
+    if (options.checkHostHeader && !isAllowedHost(request.headers.host)) {
+      throw new GatewayError('FORBIDDEN', `host "${request.headers.host}" is not allowed (DNS rebinding protection); connect through localhost`);
+    }
+    const origin = request.headers.origin;
+    if (origin !== undefined && !allowOrigin(origin)) {
+      throw new GatewayError('FORBIDDEN', `origin "${origin}" is not allowed; add it with --origins`);
+    }
+  });
+
+  await app.register(cors, {
+    origin: (origin, callback) => callback(null, origin === undefined ? false : allowOrigin(origin)),
+    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
+    allowedHeaders: ALLOWED_HEADERS,
+    maxAge: 86_400,
+    strictPreflight: false,
+  });
+
+  app.addHook('onRequest', async (request, reply) => {
+    if (!options.keyRing.enabled || request.method === 'OPTIONS') return;
+    const path = request.url.split('?', 1)[0]!;
+    if (PUBLIC_ROUTES.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return;
+    const presented = presentedKey(request.headers, request.raw);
+    if (presented === undefined) {
+      request.log.info('request without an API key refused');
+      throw new GatewayError('UNAUTHORIZED', 'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>", or prefix the URL path with /key/<key>');
+    }
+    const result = options.keyRing.authenticate(presented.key);
+    if (result.outcome === 'unknown') {
+      request.log.info({ keySource: presented.source }, 'unknown API key refused');
+      throw new GatewayError('UNAUTHORIZED', 'invalid API key');
+    }
+    if (result.outcome === 'expired') {
+      request.log.info({ keyId: result.key.id }, 'expired API key refused');
+      throw new GatewayError('UNAUTHORIZED', 'this API key has expired');
+    }
+    const key = result.key;
+    request.apiKey = key;
+    // Every later line of this request (including "request completed") names the key's id.
+    request.log = request.log.child({ keyId: key.id });
+    reply.log = request.log;
+    const limits: Limits = {};
+    const requestsPerMinute = key.requestsPerMinute ?? options.defaultLimits.requestsPerMinute;
+    const tokensPerMinute = key.tokensPerMinute ?? options.defaultLimits.tokensPerMinute;
+    if (requestsPerMinute !== undefined) limits.requestsPerMinute = requestsPerMinute;
+    if (tokensPerMinute !== undefined) limits.tokensPerMinute = tokensPerMinute;
+    const admission = limiter.admit(key.id, limits);
+    if (!admission.admitted) {
+      request.log.info({ keyId: key.id }, admission.reason);
+      throw new GatewayError('RATE_LIMITED', `${admission.reason}; retry in ${admission.retryAfterSeconds} s`, { retryAfter: String(admission.retryAfterSeconds) });
+    }
+  });
+}
+
+export const accessControlPlugin = fastifyPlugin(accessControl, { name: 'ollama-bridge-access-control', fastify: '5.x' });
+
+/** Whether the request's key may use a catalog entry (by its backend id or its listed name). */
+export function mayUseModel(request: FastifyRequest, entry: CatalogEntry): boolean {
+  return keyAllowsModel(request.apiKey, [entry.info.id, entry.name]);
+}
+
+/** Throws 403 when the request's key may not use this model. */
+export function assertModelAccess(request: FastifyRequest, entry: CatalogEntry, requestedName: string): void {
+  if (!mayUseModel(request, entry)) throw new GatewayError('FORBIDDEN', `this API key may not use model '${requestedName}'`);
+}

@@ -1,0 +1,101 @@
+/**
+ * Client API keys: generation, hashing and constant-time matching. Only hashes are stored.
+ *
+ * A key looks like `obk_<id>_<secret>`: the 8-character id is not secret (logs and
+ * `keys list` show it), the 32-character secret is 190 bits of randomness. Keys are
+ * high-entropy, so a single SHA-256 is a sound hash for them (no password stretching needed).
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import picomatch from 'picomatch';
+
+const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+export interface KeyRecord {
+  /** Short, non-secret identifier shown in logs and listings. */
+  id: string;
+  name: string;
+  /** `sha256:<hex>` of the whole key. */
+  hash: string;
+  /** Model globs this key may use; empty or absent = every served model. */
+  models?: string[];
+  createdAt: string;
+  /** ISO date-time after which the key no longer works. */
+  expiresAt?: string;
+  /** Requests per minute allowed for this key (overrides the default). */
+  requestsPerMinute?: number;
+  /** Tokens per minute allowed for this key (overrides the default). */
+  tokensPerMinute?: number;
+}
+
+export function randomString(length: number): string {
+  const bytes = randomBytes(length * 2);
+  let result = '';
+  for (let index = 0; result.length < length && index < bytes.length; index++) {
+    const byte = bytes[index]!;
+    if (byte < 248) result += ALPHABET[byte % ALPHABET.length]; // 248 = 4 × 62: no modulo bias
+  }
+  return result.length === length ? result : result + randomString(length - result.length);
+}
+
+export function hashKey(key: string): string {
+  return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
+}
+
+export interface NewKey {
+  key: string;
+  record: KeyRecord;
+}
+
+export function createKey(options: { name: string; models?: string[]; expiresAt?: string; now?: Date }): NewKey {
+  const id = randomString(8).toLowerCase();
+  const key = `obk_${id}_${randomString(32)}`;
+  const record: KeyRecord = { id, name: options.name, hash: hashKey(key), createdAt: (options.now ?? new Date()).toISOString() };
+  if (options.models !== undefined && options.models.length > 0) record.models = options.models;
+  if (options.expiresAt !== undefined) record.expiresAt = options.expiresAt;
+  return { key, record };
+}
+
+/** A record for a key given in plain text (`--api-keys`, keys.txt): its id derives from the hash. */
+export function recordForPlainKey(key: string, name: string): KeyRecord {
+  const hash = hashKey(key);
+  return { id: hash.slice(7, 15), name, hash, createdAt: new Date(0).toISOString() };
+}
+
+/** Finds the record whose hash matches, comparing every candidate in constant time. */
+export function findKey(records: readonly KeyRecord[], presented: string): KeyRecord | undefined {
+  const presentedHash = Buffer.from(hashKey(presented));
+  let found: KeyRecord | undefined;
+  for (const record of records) {
+    const stored = Buffer.from(record.hash);
+    if (stored.length === presentedHash.length && timingSafeEqual(stored, presentedHash) && found === undefined) found = record;
+  }
+  return found;
+}
+
+export function isExpired(record: KeyRecord, now: Date = new Date()): boolean {
+  return record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime();
+}
+
+const accessMatchers = new WeakMap<KeyRecord, (names: readonly string[]) => boolean>();
+
+/**
+ * Whether a key may use a model, given the model's id and listed name. The key's globs work
+ * as in the models filter: a glob without a slash also matches the part after the vendor.
+ * Matchers are compiled once per key record.
+ */
+export function keyAllowsModel(record: KeyRecord | undefined, names: readonly string[]): boolean {
+  if (record?.models === undefined || record.models.length === 0) return true;
+  let matches = accessMatchers.get(record);
+  if (matches === undefined) {
+    const matchers = record.models.map((pattern) => {
+      const matcher = picomatch(pattern.toLowerCase().replace(/:latest$/, ''), { dot: true });
+      return pattern.includes('/') ? matcher : (name: string) => matcher(name) || matcher(name.slice(name.indexOf('/') + 1));
+    });
+    matches = (candidates) => candidates.some((name) => {
+      const key = name.toLowerCase().replace(/:latest$/, '');
+      return matchers.some((matcher) => matcher(key));
+    });
+    accessMatchers.set(record, matches);
+  }
+  return matches(names);
+}

@@ -1,0 +1,65 @@
+/**
+ * `ollama-bridge keys create|list|revoke`: manage the hashed keys file. Each returns the text
+ * to print; `create` puts the new key alone on the last line (shown once, never stored).
+ */
+import { createKey, isExpired } from './api-keys.js';
+import { readKeysFile, writeKeysFile } from './keys-file.js';
+
+export const DEFAULT_KEYS_FILE = 'ollama-bridge-keys.json';
+
+export class KeysCommandError extends Error {}
+
+export interface CreateKeyOptions {
+  keysFile: string;
+  name: string;
+  models?: string[];
+  expires?: string;
+  now?: Date;
+}
+
+export function createKeyCommand(options: CreateKeyOptions): string {
+  const name = options.name.trim();
+  if (name === '') throw new KeysCommandError('--name must not be empty');
+  const records = readKeysFile(options.keysFile);
+  if (records.some((record) => record.name === name)) throw new KeysCommandError(`a key named "${name}" already exists; revoke it first or choose another name`);
+  let expiresAt: string | undefined;
+  if (options.expires !== undefined) {
+    const time = Date.parse(options.expires);
+    if (Number.isNaN(time)) throw new KeysCommandError(`--expires "${options.expires}" is not a date (use e.g. 2027-01-31 or 2027-01-31T12:00:00Z)`);
+    if (time <= (options.now ?? new Date()).getTime()) throw new KeysCommandError(`--expires ${options.expires} is in the past`);
+    expiresAt = new Date(time).toISOString();
+  }
+  const models = options.models?.map((model) => model.trim()).filter((model) => model !== '');
+  const { key, record } = createKey({ name, ...(models === undefined ? {} : { models }), ...(expiresAt === undefined ? {} : { expiresAt }), ...(options.now === undefined ? {} : { now: options.now }) });
+  writeKeysFile(options.keysFile, [...records, record]);
+  return [
+    `created key ${record.id} ("${record.name}") in ${options.keysFile}`,
+    `models: ${record.models?.join(', ') ?? 'all served models'}; expires: ${record.expiresAt ?? 'never'}`,
+    'the key is shown once, below; only its hash is stored:',
+    key,
+  ].join('\n');
+}
+
+export function listKeysCommand(keysFile: string, now: Date = new Date()): string {
+  const records = readKeysFile(keysFile);
+  if (records.length === 0) return `no keys in ${keysFile}`;
+  const rows = records.map((record) => [
+    record.id,
+    record.name,
+    record.models?.join(',') ?? '*',
+    record.createdAt.slice(0, 10),
+    record.expiresAt === undefined ? 'never' : `${record.expiresAt.slice(0, 10)}${isExpired(record, now) ? ' (expired)' : ''}`,
+  ]);
+  const header = ['ID', 'NAME', 'MODELS', 'CREATED', 'EXPIRES'];
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
+  return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}
+
+export function revokeKeyCommand(keysFile: string, idOrName: string): string {
+  const records = readKeysFile(keysFile);
+  const matches = records.filter((record) => record.id === idOrName || record.name === idOrName);
+  if (matches.length === 0) throw new KeysCommandError(`no key with id or name "${idOrName}" in ${keysFile}`);
+  if (matches.length > 1) throw new KeysCommandError(`"${idOrName}" names several keys; use the id`);
+  writeKeysFile(keysFile, records.filter((record) => record !== matches[0]));
+  return `revoked key ${matches[0]!.id} ("${matches[0]!.name}"); a running gateway stops accepting it within a second`;
+}

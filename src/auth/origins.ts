@@ -1,0 +1,53 @@
+/**
+ * Browser-facing guards, as Ollama has them:
+ * - CORS: an allow list like OLLAMA_ORIGINS, plus localhost/127.0.0.1/0.0.0.0 on any port and
+ *   the app://, file://, tauri://, vscode-webview://, vscode-file:// and browser-extension
+ *   schemes by default. A request from any other Origin is refused (403).
+ * - DNS rebinding: while bound to loopback, a Host header that is not a local name is refused.
+ */
+import { hostname } from 'node:os';
+import { isIP } from 'node:net';
+import picomatch from 'picomatch';
+
+const DEFAULT_ORIGINS = [
+  'http://localhost', 'https://localhost', 'http://localhost:*', 'https://localhost:*',
+  'http://127.0.0.1', 'https://127.0.0.1', 'http://127.0.0.1:*', 'https://127.0.0.1:*',
+  'http://0.0.0.0', 'https://0.0.0.0', 'http://0.0.0.0:*', 'https://0.0.0.0:*',
+  'http://[::1]', 'http://[::1]:*',
+  'app://*', 'file://*', 'tauri://*', 'vscode-webview://*', 'vscode-file://*',
+  'chrome-extension://*', 'moz-extension://*', 'safari-web-extension://*',
+];
+
+export type OriginCheck = (origin: string) => boolean;
+
+/** `extra`: the user's allow list (comma-separated, `*` wildcards, `*` alone = any origin). */
+export function originChecker(extra: readonly string[]): OriginCheck {
+  const patterns = [...DEFAULT_ORIGINS, ...extra.map((origin) => origin.trim()).filter((origin) => origin !== '')];
+  if (patterns.includes('*')) return () => true;
+  const matchers = patterns.map((pattern) => picomatch(pattern.toLowerCase(), { bash: true, dot: true }));
+  return (origin) => {
+    const lower = origin.toLowerCase();
+    return matchers.some((matcher) => matcher(lower));
+  };
+}
+
+export function isLoopbackAddress(host: string): boolean {
+  const bare = host.replace(/^\[|\]$/g, '');
+  return bare === 'localhost' || bare === '::1' || /^127\.\d+\.\d+\.\d+$/.test(bare);
+}
+
+const machineName = hostname().toLowerCase();
+
+/** Ollama's allowed Host names on a loopback bind: local names and addresses only. */
+export function isAllowedHost(hostHeader: string | undefined): boolean {
+  if (hostHeader === undefined || hostHeader === '') return true; // HTTP/1.0 clients
+  let host = hostHeader.toLowerCase();
+  if (host.startsWith('[')) host = host.slice(1, host.indexOf(']'));
+  else if (host.lastIndexOf(':') > -1 && isIP(host) !== 6) host = host.slice(0, host.lastIndexOf(':'));
+  if (host === 'localhost' || host === machineName) return true;
+  if (/\.(localhost|local|internal)$/.test(host)) return true;
+  const version = isIP(host);
+  if (version === 4) return /^(127\.|10\.|192\.168\.|172\.(1[6-9]|2\d|3[01])\.|0\.0\.0\.0$)/.test(host);
+  if (version === 6) return host === '::1' || host.startsWith('fc') || host.startsWith('fd') || host.startsWith('fe80');
+  return false;
+}

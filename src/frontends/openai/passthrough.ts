@@ -1,0 +1,541 @@
+/**
+ * Same-dialect passthrough: an OpenAI chat request to an upstream that already speaks
+ * OpenAI (OpenRouter). Pure, apart from consuming the byte iterable it is given.
+ *
+ * The upstream's bytes are forwarded unchanged wherever nothing needs translating. Complete
+ * lines are inspected with byte searches only; a line is decoded and parsed only when a
+ * search says it may be one of the few that matter:
+ * - `data: [DONE]`: forwarded, and the relay ends (whatever follows is dropped);
+ * - an error event (`"error"` key, or `finish_reason:"error"`): answered with a status when
+ *   no data event has been forwarded yet, else rewritten into OpenAI's in-band error event,
+ *   and the relay ends (never a clean `[DONE]` after a failure);
+ * - a chunk whose `reasoning` is a string: `"reasoning_content"` with the same JSON string is
+ *   spliced in right after it, so clients of either convention see the reasoning; the rest of
+ *   the line stays byte-identical. (Upstreams that pretty-print their JSON are not rewritten.)
+ * An upstream that ends (EOF, reset, timeout) without `[DONE]` gets an in-band error event.
+ */
+import type { OpenAiChatRequest } from '#schemas/openai.js';
+import type { ModelDefaults } from '../../core/models-config.js';
+import { toReasoning } from '../../core/ollama-options.js';
+import type { ReasoningRequest, SamplingOptions, Usage } from '../../core/types.js';
+import { GatewayError, fromTransportError, fromUpstreamStatus, statusFromUpstreamCode } from '../../errors.js';
+import { DEFAULT_MAX_LINE_BYTES, LineTooLongError } from '../../streaming/line-splitter.js';
+import { openAiErrorEvent } from './encode.js';
+
+type JsonObject = Record<string, unknown>;
+
+const LINE_FEED = 0x0a;
+const CARRIAGE_RETURN = 0x0d;
+const COLON = 0x3a;
+const DONE = Buffer.from('[DONE]');
+const REASONING_KEY = Buffer.from('"reasoning":"');
+// Hot-path probes. Each starts with a byte that is rare in chat chunks, which makes the native
+// search several times faster than with a leading quote. A false positive only means a
+// closer look at the lines; a miss is impossible for compact JSON (`g":"` is the end of
+// `"reasoning":"`, `rror"` the end of the `"error"` key and of the `"error"` finish reason).
+const DONE_PROBE = Buffer.from('DONE]');
+const ERROR_PROBE = Buffer.from('rror"');
+const REASONING_PROBE = Buffer.from('g":"');
+const REASONING_CONTENT_KEY = Buffer.from('"reasoning_content"');
+const REASONING_CONTENT_FIELD = Buffer.from(',"reasoning_content":');
+const DATA_PREFIX = Buffer.from('data:');
+const USAGE_KEY = Buffer.from('"usage"');
+const BLANK_LINE = Buffer.from('\n\n');
+const LINE_FEED_BYTES = Buffer.from('\n');
+const CRLF_CRLF_TAIL = Buffer.from('\n\r\n');
+const EMPTY = Buffer.alloc(0);
+
+/** Fields only Ollama understands; accepted from clients, never sent upstream raw. */
+const OLLAMA_KNOBS = ['think', 'keep_alive', 'num_ctx', 'options'] as const;
+
+/** Sampling settings in OpenAI's (and OpenRouter's) field names. */
+const SAMPLING_FIELDS: Array<[keyof SamplingOptions, string]> = [
+  ['temperature', 'temperature'],
+  ['topP', 'top_p'],
+  ['topK', 'top_k'],
+  ['minP', 'min_p'],
+  ['seed', 'seed'],
+  ['stop', 'stop'],
+  ['repetitionPenalty', 'repetition_penalty'],
+  ['presencePenalty', 'presence_penalty'],
+  ['frequencyPenalty', 'frequency_penalty'],
+];
+
+/**
+ * The body sent upstream: the client's own JSON with the model resolved, Ollama's knobs
+ * and an empty `tools: []` removed. Reasoning the client did not set comes from Ollama's `think`, else from the
+ * model's configured defaults, as `reasoning_effort` (`none` for off, `medium` for on); the
+ * efforts OpenRouter rejects (`max`, `ultra`) are clamped to its strongest (`xhigh`).
+ * Sampling fields the client did not set come from the model's configured defaults.
+ */
+export function toPassthroughBody(
+  raw: JsonObject,
+  parsed: OpenAiChatRequest,
+  upstreamModel: string,
+  defaults?: ModelDefaults,
+): JsonObject {
+  const body: JsonObject = { ...raw, model: upstreamModel };
+  for (const knob of OLLAMA_KNOBS) delete body[knob];
+  // OpenRouter routes an empty tool list like a tool request; some clients always send one.
+  if (Array.isArray(body.tools) && body.tools.length === 0) {
+    delete body.tools;
+    delete body.tool_choice;
+  }
+  const hasReasoning = isSet(raw.reasoning) || isSet(raw.reasoning_effort) || isSet(raw.include_reasoning);
+  if (!hasReasoning) {
+    const reasoning = toReasoning(parsed.think) ?? defaults?.reasoning;
+    if (reasoning !== undefined) body.reasoning_effort = effortOf(reasoning);
+  }
+  if (typeof body.reasoning_effort === 'string') body.reasoning_effort = clampEffort(body.reasoning_effort);
+  const reasoning = body.reasoning;
+  if (typeof reasoning === 'object' && reasoning !== null && typeof (reasoning as JsonObject).effort === 'string') {
+    body.reasoning = { ...reasoning, effort: clampEffort((reasoning as JsonObject).effort as string) };
+  }
+  if (defaults !== undefined) {
+    for (const [key, field] of SAMPLING_FIELDS) {
+      const value = defaults.sampling[key];
+      if (value !== undefined && !isSet(body[field])) body[field] = value;
+    }
+    const maxTokens = defaults.sampling.maxOutputTokens;
+    if (maxTokens !== undefined && !isSet(body.max_tokens) && !isSet(body.max_completion_tokens)) body.max_tokens = maxTokens;
+  }
+  return body;
+}
+
+function isSet(value: unknown): boolean {
+  return value !== undefined && value !== null;
+}
+
+function effortOf(reasoning: ReasoningRequest): string {
+  if (!reasoning.enabled) return 'none';
+  return reasoning.effort ?? 'medium';
+}
+
+function clampEffort(effort: string): string {
+  const lower = effort.toLowerCase();
+  return lower === 'max' || lower === 'ultra' ? 'xhigh' : effort;
+}
+
+/** The error an OpenAI-dialect error payload (`{error:{code,message,metadata}}`) stands for. */
+export function errorFromPayload(upstream: string, payload: JsonObject, text: string): GatewayError | undefined {
+  if (payload.error !== undefined && payload.error !== null && payload.error !== false) {
+    const code = (payload.error as { code?: unknown }).code;
+    return fromUpstreamStatus(upstream, statusFromUpstreamCode(code, 502), text);
+  }
+  const choice = Array.isArray(payload.choices) ? (payload.choices[0] as JsonObject | undefined) : undefined;
+  if (choice !== undefined && choice !== null && (choice.finish_reason === 'error' || (choice.error !== undefined && choice.error !== null))) {
+    const error = (choice.error ?? { message: `${upstream} stopped the answer with an error` }) as JsonObject;
+    return fromUpstreamStatus(upstream, statusFromUpstreamCode(error.code, 502), JSON.stringify({ error }));
+  }
+  return undefined;
+}
+
+/**
+ * A non-stream answer: leading keep-alive whitespace removed, a 200 that carries an error is
+ * thrown as that error (its code becomes the status), reasoning mirrored into
+ * `reasoning_content`. Otherwise the text is returned as the upstream sent it.
+ */
+export function relayJson(upstream: string, text: string, onUsage?: (usage: Usage) => void): string {
+  const trimmed = text.trimStart();
+  let payload: unknown;
+  try {
+    payload = JSON.parse(trimmed);
+  } catch (error) {
+    throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${upstream} sent a response that is not JSON`, { cause: error });
+  }
+  if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
+    throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${upstream} sent a response that is not a JSON object`);
+  }
+  const error = errorFromPayload(upstream, payload as JsonObject, trimmed);
+  if (error !== undefined) throw error;
+  const usage = (payload as JsonObject).usage;
+  if (onUsage !== undefined && typeof usage === 'object' && usage !== null) onUsage(toUsage(usage as JsonObject));
+  const bytes = Buffer.from(trimmed);
+  return withReasoningContent(bytes, 0, bytes.length).toString('utf8');
+}
+
+/**
+ * Every `"reasoning":"…"` in `bytes[start, end)` followed by `,"reasoning_content":"…"` (the
+ * same JSON string, byte for byte), unless the text already has `reasoning_content`. Scans
+ * bytes: in UTF-8, `"` and `\` never occur inside multi-byte characters.
+ */
+export function withReasoningContent(bytes: Buffer, start: number, end: number): Buffer {
+  const line = bytes.subarray(start, end);
+  let found = line.indexOf(REASONING_KEY);
+  if (found === -1 || line.indexOf(REASONING_CONTENT_KEY) !== -1) return line;
+  const parts: Buffer[] = [];
+  let copied = 0;
+  while (found !== -1) {
+    const valueStart = found + REASONING_KEY.length - 1;
+    const valueEnd = endOfJsonString(line, valueStart);
+    if (valueEnd === -1) break;
+    parts.push(line.subarray(copied, valueEnd + 1), REASONING_CONTENT_FIELD, line.subarray(valueStart, valueEnd + 1));
+    copied = valueEnd + 1;
+    found = line.indexOf(REASONING_KEY, copied);
+  }
+  if (parts.length === 0) return line;
+  parts.push(line.subarray(copied));
+  return Buffer.concat(parts);
+}
+
+/** Index of the quote closing the JSON string whose opening quote is at `open`; -1 if none. */
+function endOfJsonString(bytes: Buffer, open: number): number {
+  for (let index = open + 1; index < bytes.length; index++) {
+    const byte = bytes[index];
+    if (byte === 0x5c /* \ */) index++;
+    else if (byte === 0x22 /* " */) return index;
+  }
+  return -1;
+}
+
+/**
+ * The streaming relay. `push` takes one network read and returns what to forward for it
+ * (one Buffer; empty when nothing is complete yet); `end` is called at EOF; `fail` turns a
+ * transport failure into the in-band error event.
+ */
+export class SseRelay {
+  /** A data event has been seen that is not an error: the answer has started. */
+  started = false;
+  /** `[DONE]` or an error was relayed (or an error arrived before the start): stop reading. */
+  ended = false;
+  /** Set when the upstream failed before the answer started: answer with its status. */
+  errorBeforeStart: GatewayError | undefined;
+  private tail: Buffer | undefined;
+  /** The previous read ended in CR: a LF at the start of the next read belongs to it. */
+  private skipLeadingLineFeed = false;
+  /** The last line forwarded was blank (or nothing was forwarded): an event can start here. */
+  private atEventBoundary = true;
+
+  /** The last read with more than blank lines: where the usage event may sit when `[DONE]` comes. */
+  private previousRegion: Buffer | undefined;
+
+  constructor(
+    private readonly upstream: string,
+    /** Told the usage the upstream reported, when `[DONE]` arrives (per-key token accounting). */
+    private readonly onUsage?: (usage: Usage) => void,
+    private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+  ) {}
+
+  push(chunk: Uint8Array): Buffer {
+    if (this.ended) return EMPTY;
+    let buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (this.tail !== undefined) {
+      buffer = Buffer.concat([this.tail, buffer]);
+      this.tail = undefined;
+    }
+    const cut = buffer[buffer.length - 1] === LINE_FEED
+      ? buffer.length
+      : Math.max(buffer.lastIndexOf(LINE_FEED), buffer.lastIndexOf(CARRIAGE_RETURN)) + 1;
+    if (cut < buffer.length) {
+      if (buffer.length - cut > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
+      this.tail = Buffer.from(buffer.subarray(cut));
+    }
+    if (cut === 0) return EMPTY;
+    const region = cut === buffer.length ? buffer : buffer.subarray(0, cut);
+    if (this.started && region.indexOf(DONE_PROBE) === -1 && region.indexOf(ERROR_PROBE) === -1 && region.indexOf(REASONING_PROBE) === -1) {
+      // The hot path: nothing in these lines needs a look.
+      this.noteEnding(region);
+      this.skipLeadingLineFeed = region[region.length - 1] === CARRIAGE_RETURN;
+      if (!isOnlyTerminators(region)) this.previousRegion = region;
+      return region;
+    }
+    const output = this.relayLines(region);
+    if (!isOnlyTerminators(region)) this.previousRegion = region;
+    return output;
+  }
+
+  /** EOF: a last line without terminator is still read; without `[DONE]`, an error event. */
+  end(): Buffer {
+    if (this.ended) return EMPTY;
+    const parts: Buffer[] = [];
+    const tail = this.tail;
+    this.tail = undefined;
+    if (tail !== undefined && isCompleteDataLine(tail)) {
+      const last = this.relayLines(Buffer.concat([tail, BLANK_LINE]));
+      if (last.length > 0) parts.push(last);
+    }
+    if (!this.ended) {
+      if (!this.started) {
+        this.ended = true;
+        this.errorBeforeStart = new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.upstream} ended the stream without answering`);
+      } else {
+        parts.push(this.fail(new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.upstream} ended the stream without finishing the answer`)));
+      }
+    }
+    return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+  }
+
+  /** The in-band error event (on an event boundary), after which nothing more is relayed. */
+  fail(error: GatewayError): Buffer {
+    this.ended = true;
+    const event = openAiErrorEvent(error);
+    return Buffer.from(this.atEventBoundary ? event : `\n${event}`);
+  }
+
+  /** Line by line: forwards unchanged runs as slices, rewrites or stops where needed. */
+  private relayLines(region: Buffer): Buffer {
+    const parts: Buffer[] = [];
+    let runStart = 0;
+    let lineStart = 0;
+    if (this.skipLeadingLineFeed && region[0] === LINE_FEED) lineStart = 1;
+    this.skipLeadingLineFeed = false;
+    while (lineStart < region.length) {
+      const { lineEnd, next } = lineBounds(region, lineStart);
+      if (next > region.length) this.skipLeadingLineFeed = true;
+      const nextStart = Math.min(next, region.length);
+      const blank = lineEnd === lineStart;
+      if (!blank && region[lineStart] !== COLON && startsWith(region, lineStart, DATA_PREFIX)) {
+        const outcome = this.inspectData(region, lineStart, lineEnd);
+        if (outcome !== undefined) {
+          if (outcome.stop) {
+            if (outcome.keepLine) {
+              this.reportUsage(region, lineStart);
+              parts.push(...this.doneEvent(region, runStart, lineEnd, next));
+            } else {
+              parts.push(region.subarray(runStart, lineStart));
+            }
+            if (outcome.replacement !== undefined) parts.push(outcome.replacement);
+            return concatParts(parts);
+          }
+          // A rewritten line: flush the run before it, then the new line with its terminator.
+          parts.push(region.subarray(runStart, lineStart), outcome.replacement!, region.subarray(lineEnd, nextStart));
+          runStart = nextStart;
+        }
+      }
+      this.atEventBoundary = blank;
+      lineStart = nextStart;
+    }
+    parts.push(region.subarray(runStart));
+    return concatParts(parts);
+  }
+
+  /**
+   * At `[DONE]`: the usage is in the last data event before it (OpenRouter always sends one),
+   * in this read or the previous one. Only that line is parsed.
+   */
+  private reportUsage(region: Buffer, doneLineStart: number): void {
+    if (this.onUsage === undefined) return;
+    const line = lastDataLine(region, doneLineStart) ?? (this.previousRegion === undefined ? undefined : lastDataLine(this.previousRegion, this.previousRegion.length));
+    if (line === undefined || line.indexOf(USAGE_KEY) === -1) return;
+    let parsed: { usage?: unknown };
+    try {
+      parsed = JSON.parse(line.subarray(DATA_PREFIX.length).toString('utf8'));
+    } catch {
+      return;
+    }
+    const usage = parsed?.usage;
+    if (typeof usage === 'object' && usage !== null) this.onUsage(toUsage(usage as JsonObject));
+  }
+
+  /**
+   * The `[DONE]` line and the blank line that dispatches it: the upstream's own when this
+   * read has it, else the same terminator again (the rest of the upstream's bytes are never
+   * read). A CR that ends the read is completed with its LF.
+   */
+  private doneEvent(region: Buffer, runStart: number, lineEnd: number, next: number): Buffer[] {
+    if (next > region.length) return [region.subarray(runStart), CRLF_CRLF_TAIL];
+    const terminator = region.subarray(lineEnd, next);
+    if (next === region.length) return [region.subarray(runStart), terminator];
+    const blank = lineBounds(region, next);
+    if (blank.lineEnd !== next) return [region.subarray(runStart, next), terminator];
+    if (blank.next > region.length) return [region.subarray(runStart), LINE_FEED_BYTES];
+    return [region.subarray(runStart, blank.next)];
+  }
+
+  /**
+   * One `data:` line. Undefined: forward as is. `stop`: the relay ends here (`keepLine`
+   * forwards this line first; `replacement` is appended). Otherwise `replacement` replaces it.
+   */
+  private inspectData(region: Buffer, lineStart: number, lineEnd: number): { stop: boolean; keepLine?: boolean; replacement?: Buffer } | undefined {
+    let payloadStart = lineStart + DATA_PREFIX.length;
+    if (region[payloadStart] === 0x20) payloadStart++;
+    const payload = region.subarray(payloadStart, lineEnd);
+    if (payload.length === DONE.length && payload.equals(DONE)) {
+      this.ended = true;
+      if (!this.started) {
+        this.errorBeforeStart = new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.upstream} ended the stream without answering`);
+        return { stop: true, keepLine: false };
+      }
+      return { stop: true, keepLine: true };
+    }
+    if (payload.indexOf(ERROR_PROBE) !== -1) {
+      const error = this.errorIn(payload);
+      if (error !== undefined) {
+        if (!this.started) {
+          this.ended = true;
+          this.errorBeforeStart = error;
+          return { stop: true, keepLine: false };
+        }
+        return { stop: true, keepLine: false, replacement: this.fail(error) };
+      }
+    }
+    this.started = true;
+    const rewritten = withReasoningContent(region, lineStart, lineEnd);
+    return rewritten.length === lineEnd - lineStart ? undefined : { stop: false, replacement: rewritten };
+  }
+
+  private errorIn(payload: Buffer): GatewayError | undefined {
+    const text = payload.toString('utf8');
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      return undefined;
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return undefined;
+    return errorFromPayload(this.upstream, parsed as JsonObject, text);
+  }
+
+  /** Remembers whether `region` (complete lines) ends with a blank line. */
+  private noteEnding(region: Buffer): void {
+    let end = region.length - 1;
+    if (region[end] === LINE_FEED && end > 0 && region[end - 1] === CARRIAGE_RETURN) {
+      end--;
+    } else if (end === 0 && this.skipLeadingLineFeed && region[0] === LINE_FEED) {
+      return; // only the LF of a CRLF cut between two reads
+    }
+    // A terminator at the very start ends a blank line (the previous read ended a line).
+    const before = end === 0 ? LINE_FEED : region[end - 1];
+    this.atEventBoundary = before === LINE_FEED || before === CARRIAGE_RETURN;
+  }
+}
+
+/** Where the line starting at `start` ends, and where the next one starts (past CR, LF or CRLF). */
+function lineBounds(region: Buffer, start: number): { lineEnd: number; next: number } {
+  for (let index = start; index < region.length; index++) {
+    const byte = region[index];
+    if (byte === LINE_FEED) return { lineEnd: index, next: index + 1 };
+    if (byte === CARRIAGE_RETURN) {
+      if (index + 1 < region.length) return { lineEnd: index, next: region[index + 1] === LINE_FEED ? index + 2 : index + 1 };
+      // A CR that ends the region: its LF, if any, opens the next read.
+      return { lineEnd: index, next: index + 2 };
+    }
+  }
+  return { lineEnd: region.length, next: region.length };
+}
+
+/** OpenAI-dialect usage → the IR's. */
+function toUsage(usage: JsonObject): Usage {
+  const result: Usage = {};
+  if (typeof usage.prompt_tokens === 'number') result.inputTokens = usage.prompt_tokens;
+  if (typeof usage.completion_tokens === 'number') result.outputTokens = usage.completion_tokens;
+  return result;
+}
+
+/** A read that only ends lines (the blank line after an event, cut off on its own). */
+function isOnlyTerminators(region: Buffer): boolean {
+  if (region.length > 4) return false;
+  for (const byte of region) if (byte !== LINE_FEED && byte !== CARRIAGE_RETURN) return false;
+  return true;
+}
+
+/** The last `data:` line that starts before `end` (without its terminator), if any. */
+function lastDataLine(region: Buffer, end: number): Buffer | undefined {
+  let found = end - 1;
+  while (found >= 0) {
+    found = region.lastIndexOf(DATA_PREFIX, found);
+    if (found === -1) return undefined;
+    const before = region[found - 1];
+    if (found === 0 || before === LINE_FEED || before === CARRIAGE_RETURN) {
+      let lineEnd = found;
+      while (lineEnd < region.length && region[lineEnd] !== LINE_FEED && region[lineEnd] !== CARRIAGE_RETURN) lineEnd++;
+      return region.subarray(found, lineEnd);
+    }
+    found--;
+  }
+  return undefined;
+}
+
+function startsWith(buffer: Buffer, offset: number, prefix: Buffer): boolean {
+  if (buffer.length - offset < prefix.length) return false;
+  for (let index = 0; index < prefix.length; index++) if (buffer[offset + index] !== prefix[index]) return false;
+  return true;
+}
+
+function concatParts(parts: Buffer[]): Buffer {
+  const nonEmpty = parts.filter((part) => part.length > 0);
+  if (nonEmpty.length === 0) return EMPTY;
+  return nonEmpty.length === 1 ? nonEmpty[0]! : Buffer.concat(nonEmpty);
+}
+
+/** The unterminated last line at EOF is worth relaying only if it is a whole data event. */
+function isCompleteDataLine(line: Buffer): boolean {
+  if (!startsWith(line, 0, DATA_PREFIX)) return false;
+  const payload = line.subarray(DATA_PREFIX.length).toString('utf8').trim();
+  if (payload === '[DONE]') return true;
+  try {
+    JSON.parse(payload);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What the adapter hands back: the raw 2xx body of an OpenAI-dialect upstream. */
+export interface RawUpstreamBody extends AsyncIterable<Uint8Array> {
+  destroy(error?: Error): unknown;
+}
+
+/**
+ * Reads the stream until the answer has started, so that a failure before the first data
+ * event (an error event, an empty stream, a refused connection) is thrown as a GatewayError
+ * and answered with a status. Resolves with the byte stream to send, which yields what was
+ * held back first and then one Buffer per network read.
+ */
+export async function startSseRelay(
+  body: RawUpstreamBody,
+  upstream: string,
+  isAborted: () => boolean,
+  onUsage?: (usage: Usage) => void,
+): Promise<AsyncGenerator<Buffer>> {
+  const relay = new SseRelay(upstream, onUsage);
+  const iterator = body[Symbol.asyncIterator]();
+  const held: Buffer[] = [];
+  try {
+    while (!relay.started && !relay.ended) {
+      let next: IteratorResult<Uint8Array>;
+      try {
+        next = await iterator.next();
+      } catch (error) {
+        throw isAborted() ? new GatewayError('CLIENT_CLOSED', 'the client closed the connection') : fromTransportError(upstream, error);
+      }
+      const output = next.done ? relay.end() : relay.push(next.value);
+      if (output.length > 0) held.push(output);
+      if (next.done) break;
+    }
+    if (relay.errorBeforeStart !== undefined) throw relay.errorBeforeStart;
+  } catch (error) {
+    body.destroy();
+    if (error instanceof LineTooLongError) throw new GatewayError('UPSTREAM_BAD_RESPONSE', error.message);
+    throw error;
+  }
+  return relayRest(held.length === 1 ? held[0]! : Buffer.concat(held), iterator, relay, body, upstream, isAborted);
+}
+
+async function* relayRest(
+  head: Buffer,
+  iterator: AsyncIterator<Uint8Array>,
+  relay: SseRelay,
+  body: RawUpstreamBody,
+  upstream: string,
+  isAborted: () => boolean,
+): AsyncGenerator<Buffer> {
+  try {
+    if (head.length > 0) yield head;
+    while (!relay.ended) {
+      let output: Buffer;
+      try {
+        const next = await iterator.next();
+        output = next.done ? relay.end() : relay.push(next.value);
+      } catch (error) {
+        if (isAborted()) return;
+        const failure = error instanceof LineTooLongError ? new GatewayError('UPSTREAM_BAD_RESPONSE', error.message) : fromTransportError(upstream, error);
+        yield relay.fail(failure);
+        return;
+      }
+      if (output.length > 0) yield output;
+    }
+  } finally {
+    body.destroy();
+  }
+}

@@ -1,0 +1,279 @@
+/**
+ * The OpenAI-compatible API (/v1/*) on top of the model catalog and the backend adapters,
+ * registered with `prefix: '/v1'`. Errors in OpenAI's dialect:
+ * `{"error": {"message", "type", "param", "code"}}` with the right status, also for unknown
+ * /v1 routes; after the first byte of a stream, one in-band `data: {"error": …}` event.
+ *
+ * Chat completions take one of two paths:
+ * - passthrough, when the resolved backend speaks this dialect (`adapter.forwardOpenAiChat`):
+ *   the client's body goes upstream with the model resolved, and the upstream's bytes come
+ *   back unchanged except where they must be translated (see passthrough.ts);
+ * - the IR otherwise: OpenAI request → ChatRequest → `adapter.streamChat()` → OpenAI SSE or
+ *   one `chat.completion` object (translate.ts, encode.ts).
+ * Legacy completions always use the IR.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { z } from 'zod';
+import { OpenAiChatRequest, OpenAiCompletionRequest, OpenAiEmbeddingsRequest } from '#schemas/openai.js';
+import type { Config } from '#schemas/config.js';
+import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
+import type { CallContext, ForwardedResponse } from '../../adapters/adapter.js';
+import { collectChat } from '../../core/collect.js';
+import { normalizeEmbedding } from '../../core/embeddings.js';
+import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
+import { applyModelDefaults } from '../../core/models-config.js';
+import type { ChatRequest, ChatResult, ChatStream, Usage } from '../../core/types.js';
+import { GatewayError, fromTransportError, isGatewayError, toOpenAiErrorBody } from '../../errors.js';
+import { abortOnClientClose } from '../../streaming/client-abort.js';
+import { sendStream } from '../../streaming/send-stream.js';
+import { keepAliveMilliseconds } from '../ollama/translate.js';
+import {
+  OpenAiChatStreamEncoder,
+  OpenAiCompletionStreamEncoder,
+  chatCompletionObject,
+  completionObject,
+  encodeOpenAiStream,
+  newChatCompletionMeta,
+  newCompletionMeta,
+  type OpenAiSseEncoder,
+} from './encode.js';
+import { modelListBody, modelObject } from './models.js';
+import { relayJson, startSseRelay, toPassthroughBody } from './passthrough.js';
+import {
+  chatRequestFromCompletion,
+  chatRequestFromOpenAi,
+  embeddingsEncoding,
+  embeddingsInput,
+  toBase64Embedding,
+} from './translate.js';
+
+export interface OpenAiFrontendOptions {
+  catalog: ModelCatalog;
+  config: Config;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const SSE_TYPE = 'text/event-stream';
+const MAX_JSON_BYTES = 64 * 1024 * 1024;
+
+export async function openAiFrontend(app: FastifyInstance, options: OpenAiFrontendOptions): Promise<void> {
+  const { catalog } = options;
+  // /v1/models is built once per catalog snapshot (and per key, for keys limited to some models).
+  const modelsCache = new WeakMap<CatalogSnapshot, Map<string, Buffer>>();
+  const modelsFor = (request: FastifyRequest, snapshot: CatalogSnapshot): Buffer => {
+    const cacheKey = request.apiKey?.models === undefined ? '*' : request.apiKey.id;
+    let bodies = modelsCache.get(snapshot);
+    if (bodies === undefined) modelsCache.set(snapshot, (bodies = new Map()));
+    let body = bodies.get(cacheKey);
+    if (body === undefined) {
+      const entries = cacheKey === '*' ? snapshot.entries : snapshot.entries.filter((entry) => mayUseModel(request, entry));
+      body = Buffer.from(modelListBody(entries), 'utf8');
+      bodies.set(cacheKey, body);
+    }
+    return body;
+  };
+  /** Resolves a model name and checks the request's key may use it. */
+  const resolve = async (request: FastifyRequest, name: string): Promise<CatalogEntry> => {
+    const entry = await catalog.resolve(name);
+    assertModelAccess(request, entry, name);
+    return entry;
+  };
+
+  app.setErrorHandler((error: FastifyError | GatewayError, request, reply) => sendError(toGatewayError(error, request), request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const otherMethod = (['GET', 'POST'] as const).some((method) => method !== request.method && app.findRoute({ method, url: path }) !== null);
+    const error = otherMethod
+      ? new GatewayError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`)
+      : new GatewayError('ROUTE_NOT_FOUND', `${request.method} ${path} is not an OpenAI-compatible route of this server`);
+    return sendError(error, request, reply);
+  });
+
+  app.get('/models', async (request, reply) => reply.type(JSON_TYPE).send(modelsFor(request, await catalog.snapshot())));
+
+  // Model ids contain `/` (`openai/gpt-4o`), sent raw or as %2F (openai-node encodes it).
+  app.get('/models/*', async (request, reply) => {
+    const name = decodeModelParam((request.params as { '*': string })['*']);
+    if (name === '') throw new GatewayError('ROUTE_NOT_FOUND', 'GET /v1/models/ needs a model name');
+    const entry = await resolve(request, name);
+    return reply.type(JSON_TYPE).send(modelObject(entry, name));
+  });
+
+  app.post('/chat/completions', async (request, reply) => {
+    const body = parseBody(OpenAiChatRequest, request.body);
+    if (!body.model) throw new GatewayError('BAD_REQUEST', 'model is required');
+    if (!body.messages || body.messages.length === 0) throw new GatewayError('BAD_REQUEST', "[] is too short - 'messages'");
+    const entry = await resolve(request, body.model);
+    checkChatCapabilities(entry, body.model, (body.tools?.length ?? 0) > 0);
+    const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
+    const stream = body.stream === true;
+    const includeUsage = body.stream_options?.include_usage === true;
+    const signal = abortOnClientClose(reply);
+    const context: CallContext = { signal, log: request.log };
+
+    const forward = entry.adapter.forwardOpenAiChat;
+    if (forward !== undefined) {
+      const forwarded = toPassthroughBody(request.body as Record<string, unknown>, body, entry.info.id, entry.defaults);
+      const answer = await forward.call(entry.adapter, forwarded, context);
+      catalog.markUsed(entry, keepAliveMs);
+      const onUsage = (usage: Usage): void => recordUsage(request, usage);
+      if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readAll(answer, signal), onUsage));
+      const relay = await startSseRelay(answer.body, answer.upstream, () => signal.aborted, onUsage);
+      return sendStream(reply, SSE_TYPE, relay);
+    }
+
+    const chatRequest = applyModelDefaults(chatRequestFromOpenAi(body, entry.info.id), entry.defaults);
+    const meta = newChatCompletionMeta(body.model, includeUsage);
+    return answerThroughIr(request, reply, context, {
+      catalog, entry, keepAliveMs, chatRequest, stream,
+      encoder: (onUsage) => new OpenAiChatStreamEncoder(meta, onUsage),
+      object: (result) => chatCompletionObject(result, meta),
+    });
+  });
+
+  app.post('/completions', async (request, reply) => {
+    const body = parseBody(OpenAiCompletionRequest, request.body);
+    if (!body.model) throw new GatewayError('BAD_REQUEST', 'model is required');
+    const entry = await resolve(request, body.model);
+    checkChatCapabilities(entry, body.model, false);
+    const chatRequest = applyModelDefaults(chatRequestFromCompletion(body, entry.info.id), entry.defaults);
+    const meta = newCompletionMeta(body.model, body.stream_options?.include_usage === true);
+    return answerThroughIr(request, reply, { signal: abortOnClientClose(reply), log: request.log }, {
+      catalog, entry, chatRequest,
+      keepAliveMs: keepAliveMilliseconds(body.keep_alive),
+      stream: body.stream === true,
+      encoder: (onUsage) => new OpenAiCompletionStreamEncoder(meta, onUsage),
+      object: (result) => completionObject(result, meta),
+    });
+  });
+
+  app.post('/embeddings', async (request, reply) => {
+    const body = parseBody(OpenAiEmbeddingsRequest, request.body);
+    if (!body.model) throw new GatewayError('BAD_REQUEST', 'model is required');
+    const input = embeddingsInput(body.input);
+    const encoding = embeddingsEncoding(body.encoding_format);
+    const entry = await resolve(request, body.model);
+    const dimensions = body.dimensions ?? undefined;
+    const result = await entry.adapter.embed(
+      { model: entry.info.id, input, ...(dimensions === undefined ? {} : { dimensions }) },
+      { signal: abortOnClientClose(reply), log: request.log },
+    );
+    catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive));
+    recordUsage(request, result.usage);
+    const data = result.embeddings.map((vector, index) => {
+      const normalized = normalizeEmbedding(vector, dimensions);
+      return { object: 'embedding', embedding: encoding === 'base64' ? toBase64Embedding(normalized) : normalized, index };
+    });
+    const promptTokens = result.usage?.inputTokens ?? 0;
+    return reply.type(JSON_TYPE).send({
+      object: 'list',
+      data,
+      model: body.model,
+      usage: { prompt_tokens: promptTokens, total_tokens: promptTokens },
+    });
+  });
+}
+
+interface IrAnswerOptions {
+  catalog: ModelCatalog;
+  entry: CatalogEntry;
+  keepAliveMs: number;
+  chatRequest: ChatRequest;
+  stream: boolean;
+  encoder: (onUsage: (usage: Usage | undefined) => void) => OpenAiSseEncoder;
+  object: (result: ChatResult) => Record<string, unknown>;
+}
+
+/** Through the IR: stream as SSE or collect into one object, from the same stream path. */
+async function answerThroughIr(request: FastifyRequest, reply: FastifyReply, context: CallContext, options: IrAnswerOptions): Promise<FastifyReply> {
+  const chatStream: ChatStream = await options.entry.adapter.streamChat(options.chatRequest, context);
+  options.catalog.markUsed(options.entry, options.keepAliveMs);
+  if (!options.stream) {
+    const result = await collectChat(chatStream);
+    recordUsage(request, result.usage);
+    return reply.type(JSON_TYPE).send(options.object(result));
+  }
+
+  // Hold the headers until the upstream's first events: an error that arrives before any
+  // token still gets a real HTTP status.
+  const iterator = chatStream[Symbol.asyncIterator]();
+  const first = await iterator.next();
+  if (first.done) throw new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without answering');
+  const firstEvent = first.value[0];
+  if (firstEvent?.type === 'error') {
+    await iterator.return?.();
+    throw firstEvent.error;
+  }
+  const encoder = options.encoder((usage) => recordUsage(request, usage));
+  return sendStream(reply, SSE_TYPE, encodeOpenAiStream(first.value, iterator, encoder));
+}
+
+/** Counts an answer's tokens against the request's key (its tokens-per-minute limit). */
+function recordUsage(request: FastifyRequest, usage: Usage | undefined): void {
+  if (usage === undefined) return;
+  request.server.recordKeyUsage(request, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
+}
+
+/** A passthrough non-stream answer, read whole (size-capped). */
+async function readAll(answer: ForwardedResponse, signal: AbortSignal): Promise<string> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  try {
+    for await (const chunk of answer.body) {
+      size += chunk.byteLength;
+      if (size > MAX_JSON_BYTES) throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${answer.upstream} sent a response larger than ${MAX_JSON_BYTES} bytes`);
+      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    }
+  } catch (error) {
+    answer.body.destroy();
+    if (isGatewayError(error)) throw error;
+    if (signal.aborted) throw new GatewayError('CLIENT_CLOSED', 'the client closed the connection');
+    throw fromTransportError(answer.upstream, error);
+  }
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Tools on a model without tool support, or chat on an embedding model: a 400 before paying for a round trip. */
+function checkChatCapabilities(entry: CatalogEntry, requestedName: string, hasTools: boolean): void {
+  const capabilities = entry.info.capabilities;
+  if (capabilities.includes('embedding') && !capabilities.includes('completion')) {
+    throw new GatewayError('BAD_REQUEST', `"${requestedName}" does not support chat`);
+  }
+  if (hasTools && !capabilities.includes('tools')) throw new GatewayError('BAD_REQUEST', `${entry.name} does not support tools`);
+}
+
+function decodeModelParam(raw: string): string {
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknown): z.output<Schema> {
+  if (body === undefined || body === null || body === '') throw new GatewayError('BAD_REQUEST', 'missing request body');
+  const parsed = schema.safeParse(body);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
+    throw new GatewayError('BAD_REQUEST', `invalid request: ${path}${issue.message}`);
+  }
+  return parsed.data;
+}
+
+function toGatewayError(error: FastifyError | GatewayError, request: FastifyRequest): GatewayError {
+  if (isGatewayError(error)) return error;
+  const status = error.statusCode ?? 500;
+  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new GatewayError('PAYLOAD_TOO_LARGE', 'request body is too large');
+  if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new GatewayError('BAD_REQUEST', 'missing request body');
+  if (status >= 400 && status < 500) return new GatewayError('BAD_REQUEST', error.message, { statusCode: status });
+  request.log.error({ err: error }, 'unexpected error');
+  return new GatewayError('INTERNAL', 'internal error');
+}
+
+function sendError(error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (error.code === 'CLIENT_CLOSED') request.log.debug('the client closed the connection');
+  else if (error.statusCode >= 500) request.log.warn({ code: error.code, status: error.statusCode }, error.message);
+  if (error.retryAfter !== undefined) reply.header('retry-after', error.retryAfter);
+  return reply.code(error.statusCode).type(JSON_TYPE).send(toOpenAiErrorBody(error));
+}

@@ -1,0 +1,251 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { GatewayError } from '../../src/errors.js';
+import { SseRelay, relayJson, startSseRelay, withReasoningContent } from '../../src/frontends/openai/passthrough.js';
+import { byteAtATime, everyBoundary, seededCuts } from '../helpers/chunking.js';
+
+const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/openrouter/${name}.sse`, import.meta.url));
+
+interface Relayed {
+  text: string;
+  /** One output per push (empty outputs included). */
+  outputs: number;
+  errorBeforeStart?: GatewayError;
+}
+
+function relay(pieces: Buffer[]): Relayed {
+  const sse = new SseRelay('OpenRouter');
+  const out: Buffer[] = [];
+  let outputs = 0;
+  for (const piece of pieces) {
+    if (sse.ended) break;
+    out.push(sse.push(piece));
+    outputs++;
+  }
+  out.push(sse.end());
+  const result: Relayed = { text: Buffer.concat(out).toString('utf8'), outputs };
+  if (sse.errorBeforeStart !== undefined) result.errorBeforeStart = sse.errorBeforeStart;
+  return result;
+}
+
+/** Every way of cutting the bytes must relay the same text. */
+function relayAllCuts(bytes: Buffer): string {
+  const whole = relay([bytes]);
+  for (const pieces of [byteAtATime(bytes), seededCuts(bytes, 7), seededCuts(bytes, 42, 13), ...everyBoundary(bytes)]) {
+    expect(relay(pieces).text).toBe(whole.text);
+  }
+  return whole.text;
+}
+
+const ERROR_EVENT = /data: (\{"error":\{[^\n]*\}\})\n\n$/;
+
+describe('SSE passthrough relay', () => {
+  for (const name of ['text', 'no-usage', 'length', 'tool-call', 'parallel-tool-calls', 'usage-shape-2', 'usage-shape-3', 'tool-call-finish-stop', 'crlf']) {
+    it(`forwards ${name}.sse byte for byte, at every cut`, () => {
+      const bytes = fixture(name);
+      expect(relayAllCuts(bytes)).toBe(bytes.toString('utf8'));
+    });
+  }
+
+  it('adds reasoning_content next to every string reasoning and changes nothing else, at every cut', () => {
+    const source = fixture('reasoning').toString('utf8');
+    const expected = source.replace(/"reasoning":("(?:[^"\\]|\\.)*")/g, '"reasoning":$1,"reasoning_content":$1');
+    expect(expected).not.toBe(source);
+    expect(relayAllCuts(Buffer.from(source))).toBe(expected);
+    // Chunks whose reasoning is null or absent are untouched.
+    const changed = expected.split('\n').filter((line, index) => line !== source.split('\n')[index]);
+    expect(changed).toHaveLength(2);
+  });
+
+  it('ends a truncated stream with an in-band error event and no [DONE], at every cut', () => {
+    const source = fixture('truncated').toString('utf8');
+    const text = relayAllCuts(Buffer.from(source));
+    expect(text.startsWith(source)).toBe(true);
+    const event = JSON.parse(ERROR_EVENT.exec(text)![1]!);
+    expect(event).toEqual({ error: { message: 'OpenRouter ended the stream without finishing the answer', type: 'api_error', param: null, code: 'upstream_bad_response' } });
+    expect(text).not.toContain('[DONE]');
+  });
+
+  it('drops an incomplete last line and starts the error event on an event boundary', () => {
+    const source = fixture('text').toString('utf8');
+    const cut = source.indexOf('data: {', source.indexOf('Bonjour')) + 20;
+    const text = relay([Buffer.from(source.slice(0, cut))]).text;
+    expect(text).toMatch(/\}\]\}\n\ndata: \{"error"/);
+    // A data line whose blank line never came is closed before the error event.
+    const unterminated = relay([Buffer.from(': OPENROUTER PROCESSING\n\ndata: {"choices":[{"index":0,"delta":{"content":"x"}}]}\n')]).text;
+    expect(unterminated).toMatch(/\}\]\}\n\ndata: \{"error"/);
+  });
+
+  it('rewrites a mid-stream error event into OpenAI error shape with its status, and stops', () => {
+    const source = fixture('error-mid-stream').toString('utf8');
+    const text = relayAllCuts(Buffer.from(source));
+    const before = source.slice(0, source.indexOf('data: {"id":"gen-1767225600-Xq3kP9aLmN2bR7tYc4Dz","object"'));
+    expect(text.startsWith(before)).toBe(true);
+    expect(JSON.parse(ERROR_EVENT.exec(text)![1]!)).toEqual({
+      error: { message: 'Provider disconnected unexpectedly', type: 'api_error', param: null, code: 'upstream_error' },
+    });
+    expect(text).not.toContain('finish_reason":"error');
+  });
+
+  it('reports an error before the first data event as an error with the upstream code as status', () => {
+    for (const pieces of [[fixture('error-legacy')], byteAtATime(fixture('error-legacy'))]) {
+      const result = relay(pieces);
+      expect(result.errorBeforeStart).toMatchObject({ statusCode: 429, message: expect.stringContaining('Rate limit exceeded: free-models-per-day') });
+      expect(result.text).not.toContain('data:');
+    }
+  });
+
+  it('reports a stream that ends before any data event as an error before the start', () => {
+    expect(relay([Buffer.from(': OPENROUTER PROCESSING\n\n')]).errorBeforeStart).toMatchObject({ statusCode: 502 });
+    expect(relay([Buffer.from(': OPENROUTER PROCESSING\n\ndata: [DONE]\n\n')]).errorBeforeStart).toMatchObject({ statusCode: 502 });
+  });
+
+  it('treats finish_reason "error" without a top-level error as an error', () => {
+    const sse = 'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n'
+      + 'data: {"choices":[{"index":0,"delta":{"content":""},"finish_reason":"error","error":{"code":504,"message":"timed out"}}]}\n\ndata: [DONE]\n\n';
+    const text = relay([Buffer.from(sse)]).text;
+    expect(JSON.parse(ERROR_EVENT.exec(text)![1]!).error.message).toBe('timed out');
+    expect(text).not.toContain('[DONE]');
+  });
+
+  it('stops at [DONE]: nothing after it is relayed, and a missing blank line is added', () => {
+    expect(relay([Buffer.from('data: {"choices":[]}\n\ndata: [DONE]\n\ndata: {"late":1}\n\n')]).text).toBe('data: {"choices":[]}\n\ndata: [DONE]\n\n');
+    expect(relay([Buffer.from('data: {"choices":[]}\n\ndata: [DONE]\n')]).text).toBe('data: {"choices":[]}\n\ndata: [DONE]\n\n');
+    expect(relay([Buffer.from('data: {"choices":[]}\n\ndata: [DONE]')]).text).toBe('data: {"choices":[]}\n\ndata: [DONE]\n\n');
+  });
+
+  it('does not mistake [DONE] or "reasoning" inside content for protocol', () => {
+    const line = 'data: {"choices":[{"index":0,"delta":{"content":"say [DONE] and \\"reasoning\\":\\"x\\" \\"error\\""}}]}\n\n';
+    const sse = `${line}data: [DONE]\n\n`;
+    expect(relayAllCuts(Buffer.from(sse))).toBe(sse);
+  });
+
+  it('returns one output per network read (the hot path forwards the read itself)', () => {
+    const bytes = fixture('text');
+    const sse = new SseRelay('OpenRouter');
+    const events = bytes.toString('utf8').split(/(?<=\n\n)/).map((event) => Buffer.from(event));
+    const outputs = events.map((event) => sse.push(event));
+    expect(Buffer.concat(outputs).equals(bytes)).toBe(true);
+    // Once started, an uninteresting read comes back as the very same bytes.
+    expect(outputs[2]!.buffer).toBe(events[2]!.buffer);
+  });
+
+  it('reports the usage of the last data event before [DONE], wherever the reads were cut', () => {
+    const bytes = fixture('tool-call');
+    for (const pieces of [[bytes], byteAtATime(bytes), bytes.toString('utf8').split(/(?<=\n\n)/).map((event) => Buffer.from(event))]) {
+      const seen: unknown[] = [];
+      const sse = new SseRelay('OpenRouter', (usage) => seen.push(usage));
+      for (const piece of pieces) sse.push(piece);
+      expect(seen).toEqual([{ inputTokens: 80, outputTokens: 15 }]);
+    }
+    const none: unknown[] = [];
+    const sse = new SseRelay('OpenRouter', (usage) => none.push(usage));
+    sse.push(fixture('no-usage'));
+    expect(none).toEqual([]);
+  });
+
+  it('splices reasoning_content after each reasoning string, escapes and all', () => {
+    const line = Buffer.from('{"delta":{"reasoning":"a \\"quoted\\" é\\\\","content":""},"x":{"reasoning":"b"}}');
+    expect(withReasoningContent(line, 0, line.length).toString()).toBe(
+      '{"delta":{"reasoning":"a \\"quoted\\" é\\\\","reasoning_content":"a \\"quoted\\" é\\\\","content":""},"x":{"reasoning":"b","reasoning_content":"b"}}',
+    );
+    const already = Buffer.from('{"reasoning":"a","reasoning_content":"a"}');
+    expect(withReasoningContent(already, 0, already.length).toString()).toBe('{"reasoning":"a","reasoning_content":"a"}');
+  });
+});
+
+describe('startSseRelay', () => {
+  async function collect(stream: AsyncIterable<Buffer>): Promise<string> {
+    let text = '';
+    for await (const piece of stream) text += piece.toString('utf8');
+    return text;
+  }
+
+  function body(pieces: Buffer[], failAfter?: Error) {
+    let destroyed = false;
+    async function* generate(): AsyncGenerator<Buffer> {
+      yield* pieces;
+      if (failAfter) throw failAfter;
+    }
+    const iterable = generate();
+    return {
+      [Symbol.asyncIterator]: () => iterable,
+      destroy: () => {
+        destroyed = true;
+      },
+      get destroyed() {
+        return destroyed;
+      },
+    };
+  }
+
+  it('holds the comments until the first data event, then relays everything and destroys the body', async () => {
+    const bytes = fixture('text');
+    const upstream = body(byteAtATime(bytes));
+    const stream = await startSseRelay(upstream, 'OpenRouter', () => false);
+    expect(await collect(stream)).toBe(bytes.toString('utf8'));
+    expect(upstream.destroyed).toBe(true);
+  });
+
+  it('throws an error event that comes before any data, with its status', async () => {
+    const upstream = body([fixture('error-legacy')]);
+    await expect(startSseRelay(upstream, 'OpenRouter', () => false)).rejects.toMatchObject({ statusCode: 429 });
+    expect(upstream.destroyed).toBe(true);
+  });
+
+  it('turns a socket error after the start into an in-band error event', async () => {
+    const source = fixture('truncated');
+    const reset = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
+    const stream = await startSseRelay(body([source], reset), 'OpenRouter', () => false);
+    const text = await collect(stream);
+    expect(JSON.parse(ERROR_EVENT.exec(text)![1]!).error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringContaining('other side closed') });
+  });
+
+  it('turns a body timeout into an in-band 504-style error event', async () => {
+    const timeout = Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
+    const stream = await startSseRelay(body([fixture('truncated')], timeout), 'OpenRouter', () => false);
+    expect(JSON.parse(ERROR_EVENT.exec(await collect(stream))![1]!).error).toMatchObject({ code: 'upstream_timeout', message: expect.stringContaining('went silent') });
+  });
+
+  it('ends quietly when the failure is the client going away', async () => {
+    const aborted = Object.assign(new Error('aborted'), { code: 'UND_ERR_ABORTED' });
+    const stream = await startSseRelay(body([fixture('truncated')], aborted), 'OpenRouter', () => true);
+    expect(await collect(stream)).toBe(fixture('truncated').toString('utf8'));
+  });
+});
+
+describe('non-stream passthrough', () => {
+  const answer = { id: 'gen-1', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'Hi', reasoning: null }, finish_reason: 'stop' }] };
+
+  it('returns the body as sent, without leading keep-alive whitespace', () => {
+    const text = JSON.stringify(answer);
+    expect(relayJson('OpenRouter', `\n\n  \n${text}`)).toBe(text);
+  });
+
+  it('mirrors message.reasoning into reasoning_content', () => {
+    const text = JSON.stringify({ ...answer, choices: [{ ...answer.choices[0], message: { role: 'assistant', content: '4', reasoning: 'Two plus two' } }] });
+    expect(JSON.parse(relayJson('OpenRouter', text)).choices[0].message).toEqual({ role: 'assistant', content: '4', reasoning: 'Two plus two', reasoning_content: 'Two plus two' });
+  });
+
+  it('reports the usage of a non-stream answer', () => {
+    const seen: unknown[] = [];
+    relayJson('OpenRouter', JSON.stringify({ ...answer, usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } }), (usage) => seen.push(usage));
+    expect(seen).toEqual([{ inputTokens: 3, outputTokens: 4 }]);
+  });
+
+  it('throws a 200 that carries an error, with the error code as status', () => {
+    expect(() => relayJson('OpenRouter', '\n\n{"error":{"message":"Provider returned error","code":429,"metadata":{"raw":"error code: 1015"}}}')).toThrow(
+      expect.objectContaining({ statusCode: 429, message: 'Provider returned error: error code: 1015' }),
+    );
+  });
+
+  it('throws a choice that finished with an error', () => {
+    const text = JSON.stringify({ ...answer, choices: [{ index: 0, message: { role: 'assistant', content: 'partial' }, finish_reason: 'error', error: { code: 502, message: 'Provider disconnected mid-stream' } }] });
+    expect(() => relayJson('OpenRouter', text)).toThrow(expect.objectContaining({ statusCode: 502, message: 'Provider disconnected mid-stream' }));
+  });
+
+  it('throws on a body that is not JSON', () => {
+    expect(() => relayJson('OpenRouter', '<html>')).toThrow(expect.objectContaining({ statusCode: 502 }));
+  });
+});
+

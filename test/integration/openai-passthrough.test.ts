@@ -67,6 +67,7 @@ async function post(body: Record<string, unknown>, on: TestGateway = gateway) {
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
 }
 
+const withUsage = { stream_options: { include_usage: true } };
 const stream = (model: string, extra: Record<string, unknown> = {}, on?: TestGateway) => post({ model, messages: user, stream: true, ...extra }, on);
 
 /** The SSE data payloads, parsed (comments skipped, `[DONE]` kept as a string). */
@@ -95,14 +96,22 @@ describe('passthrough streaming', () => {
 
   it('keeps recorded fixtures byte-identical (text, tool calls, usage shapes)', async () => {
     for (const name of ['text', 'tool-call', 'parallel-tool-calls', 'usage-shape-2', 'length']) {
-      const response = await stream(`fixture/${name}`);
+      const response = await stream(`fixture/${name}`, withUsage);
       expect(response.text, name).toBe(loadFixture(name));
     }
   });
 
+  it('drops the usage-only chunk OpenRouter always sends when the client did not ask for usage', async () => {
+    const events = dataEvents((await stream('fixture/text')).text);
+    expect(events.at(-1)).toBe('[DONE]');
+    expect(events.some((event) => typeof event === 'object' && Array.isArray(event.choices) && event.choices.length === 0)).toBe(false);
+    const withIt = dataEvents((await stream('fixture/text', withUsage)).text);
+    expect(withIt.at(-2)).toMatchObject({ choices: [], usage: { prompt_tokens: 9, completion_tokens: 3 } });
+  });
+
   it('adds reasoning_content to reasoning chunks only, leaving every other byte alone', async () => {
     const source = loadFixture('reasoning');
-    const response = await stream('fixture/reasoning');
+    const response = await stream('fixture/reasoning', withUsage);
     const expected = source.replace(/"reasoning":("(?:[^"\\]|\\.)*")/g, '"reasoning":$1,"reasoning_content":$1');
     expect(response.text).toBe(expected);
     const first = dataEvents(response.text)[0];
@@ -113,12 +122,12 @@ describe('passthrough streaming', () => {
     const sse = textStream(['Hel', 'lo ', 'wörld ', '🌍'], 'stop', [3, 4]);
     for (const writeMode of ['bytes', 'glued', { randomSeed: 11, maxPiece: 7 }, { randomSeed: 5, maxPiece: 200 }] as const) {
       fake.script('oa/m-b', { sse, writeMode });
-      expect((await stream('oa/m-b')).text, JSON.stringify(writeMode)).toBe(sse);
+      expect((await stream('oa/m-b', withUsage)).text, JSON.stringify(writeMode)).toBe(sse);
     }
     const crlf = loadFixture('crlf');
     for (const writeMode of ['bytes', 'event'] as const) {
       fake.script('oa/m-c', { sse: crlf, writeMode });
-      const response = await stream('oa/m-c');
+      const response = await stream('oa/m-c', withUsage);
       expect(response.text).toBe(crlf);
       expect(dataEvents(response.text).at(-1)).toBe('[DONE]');
     }

@@ -249,3 +249,30 @@ describe('non-stream passthrough', () => {
   });
 });
 
+
+describe('usage-only chunks', () => {
+  const stream = Buffer.from(
+    'data: {"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}\n\n' +
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}\n\n' +
+      'data: {"choices":[],"usage":{"prompt_tokens":3,"completion_tokens":1,"total_tokens":4}}\n\n' +
+      'data: [DONE]\n\n',
+  );
+  const events = (text: string): string[] => text.split('\n').filter((line) => line.startsWith('data:'));
+
+  it('are dropped when the client did not ask for usage, while the accounting still reads them', () => {
+    const seen: unknown[] = [];
+    const relay = new SseRelay('OpenRouter', (usage) => seen.push(usage), undefined, true);
+    const output = relay.push(stream).toString('utf8');
+    expect(events(output)).toEqual([
+      'data: {"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}',
+      'data: {"choices":[{"index":0,"delta":{},"finish_reason":"stop"}]}',
+      'data: [DONE]',
+    ]);
+    expect(seen).toEqual([{ inputTokens: 3, outputTokens: 1 }]);
+  });
+
+  it('are forwarded byte for byte when the client asked for usage', () => {
+    const relay = new SseRelay('OpenRouter', undefined, undefined, false);
+    expect(relay.push(stream).equals(stream)).toBe(true);
+  });
+});

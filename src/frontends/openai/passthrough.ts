@@ -40,6 +40,8 @@ const REASONING_CONTENT_KEY = Buffer.from('"reasoning_content"');
 const REASONING_CONTENT_FIELD = Buffer.from(',"reasoning_content":');
 const DATA_PREFIX = Buffer.from('data:');
 const USAGE_KEY = Buffer.from('"usage"');
+/** A usage-only chunk (`"choices":[]`); OpenAI sends one only when the client asked for it. */
+const EMPTY_CHOICES = Buffer.from('"choices":[]');
 const BLANK_LINE = Buffer.from('\n\n');
 const LINE_FEED_BYTES = Buffer.from('\n');
 const CRLF_CRLF_TAIL = Buffer.from('\n\r\n');
@@ -214,6 +216,12 @@ export class SseRelay {
     /** Told the usage the upstream reported, when `[DONE]` arrives (per-key token accounting). */
     private readonly onUsage?: (usage: Usage) => void,
     private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES,
+    /**
+     * OpenRouter always sends a usage-only chunk (`choices: []`); OpenAI sends it only with
+     * `stream_options.include_usage`, and clients that index `choices[0]` break on it. When
+     * set, such chunks are dropped (the accounting still reads them).
+     */
+    private readonly dropUsageOnlyChunks = false,
   ) {}
 
   push(chunk: Uint8Array): Buffer {
@@ -232,7 +240,13 @@ export class SseRelay {
     }
     if (cut === 0) return EMPTY;
     const region = cut === buffer.length ? buffer : buffer.subarray(0, cut);
-    if (this.started && region.indexOf(DONE_PROBE) === -1 && region.indexOf(ERROR_PROBE) === -1 && region.indexOf(REASONING_PROBE) === -1) {
+    if (
+      this.started &&
+      region.indexOf(DONE_PROBE) === -1 &&
+      region.indexOf(ERROR_PROBE) === -1 &&
+      region.indexOf(REASONING_PROBE) === -1 &&
+      !(this.dropUsageOnlyChunks && region.indexOf(EMPTY_CHOICES) !== -1)
+    ) {
       // The hot path: nothing in these lines needs a look.
       this.noteEnding(region);
       this.skipLeadingLineFeed = region[region.length - 1] === CARRIAGE_RETURN;
@@ -369,6 +383,8 @@ export class SseRelay {
         return { stop: true, keepLine: false, replacement: this.fail(error) };
       }
     }
+    // Dropped as an empty line: with its blank line it dispatches nothing (SSE ignores it).
+    if (this.started && this.dropUsageOnlyChunks && payload.indexOf(EMPTY_CHOICES) !== -1) return { stop: false, replacement: EMPTY };
     this.started = true;
     const rewritten = withReasoningContent(region, lineStart, lineEnd);
     return rewritten.length === lineEnd - lineStart ? undefined : { stop: false, replacement: rewritten };
@@ -487,8 +503,9 @@ export async function startSseRelay(
   upstream: string,
   isAborted: () => boolean,
   onUsage?: (usage: Usage) => void,
+  includeUsage = true,
 ): Promise<AsyncGenerator<Buffer>> {
-  const relay = new SseRelay(upstream, onUsage);
+  const relay = new SseRelay(upstream, onUsage, DEFAULT_MAX_LINE_BYTES, !includeUsage);
   const iterator = body[Symbol.asyncIterator]();
   const held: Buffer[] = [];
   try {

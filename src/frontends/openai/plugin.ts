@@ -118,7 +118,7 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
       catalog.markUsed(entry, keepAliveMs);
       const onUsage = (usage: Usage): void => recordUsage(request, usage);
       if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readAll(answer, signal), onUsage));
-      const relay = await startSseRelay(answer.body, answer.upstream, () => signal.aborted, onUsage);
+      const relay = await startSseRelay(answer.body, answer.upstream, () => signal.aborted, onUsage, includeUsage);
       return sendStream(reply, SSE_TYPE, relay);
     }
 

@@ -17,7 +17,8 @@ import { ModelCatalog } from './core/model-catalog.js';
 import { parseModelFilter } from './core/model-filter.js';
 import { parseModelsConfig } from './core/models-config.js';
 import { watchFileSetting, type FileWatcher } from './core/watched-file.js';
-import { GatewayError, isGatewayError, toOllamaErrorBody } from './errors.js';
+import { GatewayError, toOllamaErrorBody } from './errors.js';
+import { sendGatewayError, toGatewayError } from './http/request-errors.js';
 import { isOllamaAdapter } from './frontends/ollama/passthrough.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
@@ -115,6 +116,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }
   });
 
+  const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, toOllamaErrorBody);
   app.setErrorHandler((error: FastifyError | GatewayError, request, reply) => sendError(toGatewayError(error, request), request, reply));
   app.setNotFoundHandler((request, reply) => {
     const methods = ['GET', 'HEAD', 'POST', 'DELETE'] as const;
@@ -196,20 +198,4 @@ function createAdapters(config: Config): BackendAdapter[] {
     throw new GatewayError('CONFIG_INVALID', 'no backend configured: give an OpenRouter API key with --api-key (or OPENROUTER_API_KEY), or an Ollama server with --ollama-url (or OLLAMA_BASE_URL)');
   }
   return adapters;
-}
-
-function toGatewayError(error: FastifyError | GatewayError, request: FastifyRequest): GatewayError {
-  if (isGatewayError(error)) return error;
-  const status = error.statusCode ?? 500;
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new GatewayError('PAYLOAD_TOO_LARGE', 'request body is too large');
-  if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new GatewayError('BAD_REQUEST', 'missing request body');
-  if (status >= 400 && status < 500) return new GatewayError('BAD_REQUEST', error.message, { statusCode: status });
-  request.log.error({ err: error }, 'unexpected error');
-  return new GatewayError('INTERNAL', 'internal error');
-}
-
-function sendError(error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (error.statusCode >= 500) request.log.warn({ code: error.code, status: error.statusCode }, error.message);
-  if (error.retryAfter !== undefined) reply.header('retry-after', error.retryAfter);
-  return reply.code(error.statusCode).type('application/json; charset=utf-8').send(toOllamaErrorBody(error));
 }

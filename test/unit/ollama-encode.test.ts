@@ -1,9 +1,10 @@
+import { encodeStream } from '../../src/streaming/encode-stream.js';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import {
   OllamaStreamEncoder,
   StreamTiming,
-  encodeOllamaStream,
+
   ollamaFinalObject,
   ollamaLoadObject,
 } from '../../src/frontends/ollama/encode.js';
@@ -17,7 +18,7 @@ async function encode(batches: ChatEventBatch[], endpoint: 'chat' | 'generate' =
     yield* rest;
   }
   let text = '';
-  for await (const piece of encodeOllamaStream(first ?? [], restOf(), encoder)) text += piece;
+  for await (const piece of encodeStream(first ?? [], restOf(), encoder)) text += piece;
   expect(text.endsWith('\n')).toBe(true);
   return text.trimEnd().split('\n').map((line) => JSON.parse(line));
 }

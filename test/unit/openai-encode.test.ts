@@ -1,3 +1,4 @@
+import { encodeStream } from '../../src/streaming/encode-stream.js';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import {
@@ -5,7 +6,7 @@ import {
   OpenAiCompletionStreamEncoder,
   chatCompletionObject,
   completionObject,
-  encodeOpenAiStream,
+
   newChatCompletionMeta,
   newCompletionMeta,
   type OpenAiSseEncoder,
@@ -27,7 +28,7 @@ async function encodeRaw(batches: ChatEventBatch[], encoder: OpenAiSseEncoder): 
     yield* rest;
   }
   const pieces: string[] = [];
-  for await (const piece of encodeOpenAiStream(first ?? [], restOf(), encoder)) pieces.push(piece);
+  for await (const piece of encodeStream(first ?? [], restOf(), encoder)) pieces.push(piece);
   return { text: pieces.join(''), pieces };
 }
 

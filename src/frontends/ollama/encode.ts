@@ -9,6 +9,7 @@
  * line; the final line has `done:true`, `done_reason` and integer-nanosecond metrics; an
  * error after the first byte is one `{"error": "..."}` line and then the end, never `done`.
  */
+import type { StreamEncoder } from '../../streaming/encode-stream.js';
 import { nowRfc3339Nano } from '../../core/clock.js';
 import type { ChatEvent, ChatEventBatch, ChatResult, FinishReason, ToolCall, Usage } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
@@ -75,7 +76,7 @@ export function toOllamaToolCalls(calls: readonly ToolCall[]): Array<Record<stri
   });
 }
 
-export class OllamaStreamEncoder {
+export class OllamaStreamEncoder implements StreamEncoder {
   /** True once the final line or an error line has been produced. */
   ended = false;
   private readonly head: string;
@@ -85,7 +86,7 @@ export class OllamaStreamEncoder {
   private toolCallCount = 0;
 
   constructor(
-    private readonly model: string,
+    model: string,
     private readonly endpoint: OllamaEndpoint,
     private readonly timing: StreamTiming,
     /** Told the usage when the answer finishes (rate limits, accounting). */
@@ -132,19 +133,15 @@ export class OllamaStreamEncoder {
           }
           return output + this.finalLine(event, createdAt);
         case 'error':
-          return output + this.errorLine(event.error);
+          return output + this.encodeError(event.error);
       }
     }
     if (toolCalls !== undefined) output += this.toolCallLine(toolCalls, createdAt);
     return output;
   }
 
-  /** The upstream stopped without a terminal event (decoders prevent this; kept as a guard). */
-  encodeUnexpectedEnd(): string {
-    return this.ended ? '' : this.errorLine(new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without finishing the answer'));
-  }
-
-  errorLine(error: GatewayError): string {
+  /** One `{"error": "..."}` line; nothing follows it. */
+  encodeError(error: GatewayError): string {
     this.ended = true;
     return `${JSON.stringify({ error: error.message })}\n`;
   }
@@ -154,7 +151,7 @@ export class OllamaStreamEncoder {
     try {
       converted = toOllamaToolCalls(calls);
     } catch (error) {
-      return this.errorLine(error as GatewayError);
+      return this.encodeError(error as GatewayError);
     }
     for (const call of converted) (call.function as { index: number }).index = this.toolCallCount++;
     const toolCalls = JSON.stringify(converted);
@@ -202,34 +199,4 @@ export function ollamaLoadObject(model: string, endpoint: OllamaEndpoint, unload
   answer.done = true;
   answer.done_reason = unload ? 'unload' : 'load';
   return answer;
-}
-
-/**
- * The NDJSON stream: the already-read first batch, then the rest. Ends with the final line or
- * an error line, whatever the upstream does.
- */
-export async function* encodeOllamaStream(
-  first: ChatEventBatch,
-  rest: AsyncIterator<ChatEventBatch>,
-  encoder: OllamaStreamEncoder,
-): AsyncGenerator<string> {
-  try {
-    const head = encoder.encode(first);
-    if (head !== '') yield head;
-    while (!encoder.ended) {
-      let next: IteratorResult<ChatEventBatch>;
-      try {
-        next = await rest.next();
-      } catch (error) {
-        yield encoder.errorLine(error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'the answer stream failed'));
-        return;
-      }
-      if (next.done) break;
-      const text = encoder.encode(next.value);
-      if (text !== '') yield text;
-    }
-    if (!encoder.ended) yield encoder.encodeUnexpectedEnd();
-  } finally {
-    await rest.return?.();
-  }
 }

@@ -2,9 +2,9 @@
  * Ollama's native API (/api/*) on top of the model catalog and the backend adapters.
  * Errors in Ollama's dialect: `{"error": "..."}` with the right status.
  */
+import { encodeStream } from '../../streaming/encode-stream.js';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
 import {
   OllamaChatRequest,
   OllamaEmbedRequest,
@@ -20,12 +20,13 @@ import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/mod
 import { applyModelDefaults } from '../../core/models-config.js';
 import type { ChatRequest, ChatStream, Usage } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
+import { listingCache, parseBody } from '../../http/request-errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
 import { sendStream } from '../../streaming/send-stream.js';
 import {
   OllamaStreamEncoder,
   StreamTiming,
-  encodeOllamaStream,
+
   ollamaFinalObject,
   ollamaLoadObject,
   type OllamaEndpoint,
@@ -59,21 +60,9 @@ const MODEL_MANAGEMENT_ROUTES: Array<{ method: 'POST' | 'DELETE' | 'HEAD'; url: 
 export async function ollamaFrontend(app: FastifyInstance, options: OllamaFrontendOptions): Promise<void> {
   const { catalog, config } = options;
   const newerTagFields = versionAtLeast(config.OLLAMA_VERSION, [0, 30, 0]);
-  // /api/tags is built once per catalog snapshot (and per key, for keys limited to some models).
-  // Kept as bytes: sending it then costs no re-encoding of a 100 KB string per request.
-  const tagsCache = new WeakMap<CatalogSnapshot, Map<string, Buffer>>();
-  const tagsFor = (request: FastifyRequest, snapshot: CatalogSnapshot): Buffer => {
-    const cacheKey = request.apiKey?.models === undefined ? '*' : request.apiKey.id;
-    let bodies = tagsCache.get(snapshot);
-    if (bodies === undefined) tagsCache.set(snapshot, (bodies = new Map()));
-    let body = bodies.get(cacheKey);
-    if (body === undefined) {
-      const entries = cacheKey === '*' ? snapshot.entries : snapshot.entries.filter((entry) => mayUseModel(request, entry));
-      body = Buffer.from(tagsBody(entries, newerTagFields), 'utf8');
-      bodies.set(cacheKey, body);
-    }
-    return body;
-  };
+  const tagsBodies = listingCache((snapshot: CatalogSnapshot) => snapshot.entries, (entries) => tagsBody(entries, newerTagFields));
+  const tagsFor = (request: FastifyRequest, snapshot: CatalogSnapshot): Buffer =>
+    tagsBodies(snapshot, request.apiKey?.models === undefined ? undefined : request.apiKey.id, (entry) => mayUseModel(request, entry));
 
   app.route({
     method: ['GET', 'HEAD'],
@@ -264,7 +253,7 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Ans
     throw firstEvent.error;
   }
   const encoder = new OllamaStreamEncoder(model, endpoint, timing, (usage) => recordUsage(request, usage));
-  return sendStream(reply, NDJSON_TYPE, encodeOllamaStream(first.value, iterator, encoder));
+  return sendStream(reply, NDJSON_TYPE, encodeStream(first.value, iterator, encoder));
 }
 
 /** Counts an answer's tokens against the client key's tokens-per-minute limit. */
@@ -302,16 +291,6 @@ function embedInput(input: unknown): string[] {
   throw new GatewayError('BAD_REQUEST', 'invalid input type');
 }
 
-export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknown): z.output<Schema> {
-  if (body === undefined || body === null || body === '') throw new GatewayError('BAD_REQUEST', 'missing request body');
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    throw new GatewayError('BAD_REQUEST', `invalid request: ${path}${issue.message}`);
-  }
-  return parsed.data;
-}
 
 function versionAtLeast(version: string, minimum: [number, number, number]): boolean {
   const parts = version.split('.').map(Number);

@@ -11,6 +11,7 @@
  * the usage chunk (`choices:[]`) only with `stream_options.include_usage`; then `data: [DONE]`.
  * An error after the first byte is one `data: {"error":{…}}` event and the end: never `[DONE]`.
  */
+import type { StreamEncoder } from '../../streaming/encode-stream.js';
 import { randomAlphanumeric } from '../../core/ids.js';
 import type { ChatEvent, ChatEventBatch, ChatResult, FinishReason, ToolCall, Usage } from '../../core/types.js';
 import { GatewayError, toOpenAiErrorBody } from '../../errors.js';
@@ -66,12 +67,8 @@ export function openAiErrorEvent(error: GatewayError): string {
   return `data: ${JSON.stringify(toOpenAiErrorBody(error))}\n\n`;
 }
 
-/** What `encodeOpenAiStream` drives: one string per batch, a terminal flag, an error event. */
-export interface OpenAiSseEncoder {
-  readonly ended: boolean;
-  encode(batch: ChatEventBatch): string;
-  errorEvent(error: GatewayError): string;
-}
+/** The chat and completion SSE encoders, driven by `encodeStream`. */
+export type OpenAiSseEncoder = StreamEncoder;
 
 /** The stream prefix shared by every event of one answer: `data: {"id":…,"choices":`. */
 function eventHead(meta: OpenAiStreamMeta, object: string): string {
@@ -124,14 +121,14 @@ export class OpenAiChatStreamEncoder implements OpenAiSseEncoder {
         case 'finish':
           return output + this.finish(event);
         case 'error':
-          return output + this.errorEvent(event.error);
+          return output + this.encodeError(event.error);
       }
     }
     if (toolCalls !== '') output += this.delta(`"content":"","tool_calls":[${toolCalls}]`);
     return output;
   }
 
-  errorEvent(error: GatewayError): string {
+  encodeError(error: GatewayError): string {
     this.ended = true;
     return openAiErrorEvent(error);
   }
@@ -192,7 +189,7 @@ export class OpenAiCompletionStreamEncoder implements OpenAiSseEncoder {
           if (this.meta.includeUsage) output += `${this.usageOpen}${JSON.stringify(toOpenAiUsage(event.usage))}}\n\n`;
           return output + SSE_DONE;
         case 'error':
-          return output + this.errorEvent(event.error);
+          return output + this.encodeError(event.error);
         default:
           break;
       }
@@ -200,41 +197,9 @@ export class OpenAiCompletionStreamEncoder implements OpenAiSseEncoder {
     return output;
   }
 
-  errorEvent(error: GatewayError): string {
+  encodeError(error: GatewayError): string {
     this.ended = true;
     return openAiErrorEvent(error);
-  }
-}
-
-/**
- * The SSE stream: the already-read first batch, then the rest. Ends with `[DONE]` or an
- * error event, whatever the upstream does.
- */
-export async function* encodeOpenAiStream(
-  first: ChatEventBatch,
-  rest: AsyncIterator<ChatEventBatch>,
-  encoder: OpenAiSseEncoder,
-): AsyncGenerator<string> {
-  try {
-    const head = encoder.encode(first);
-    if (head !== '') yield head;
-    while (!encoder.ended) {
-      let next: IteratorResult<ChatEventBatch>;
-      try {
-        next = await rest.next();
-      } catch (error) {
-        yield encoder.errorEvent(error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'the answer stream failed'));
-        return;
-      }
-      if (next.done) break;
-      const text = encoder.encode(next.value);
-      if (text !== '') yield text;
-    }
-    if (!encoder.ended) {
-      yield encoder.errorEvent(new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without finishing the answer'));
-    }
-  } finally {
-    await rest.return?.();
   }
 }
 

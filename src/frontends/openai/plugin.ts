@@ -12,8 +12,8 @@
  *   one `chat.completion` object (translate.ts, encode.ts).
  * Legacy completions always use the IR.
  */
+import { encodeStream } from '../../streaming/encode-stream.js';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { z } from 'zod';
 import { OpenAiChatRequest, OpenAiCompletionRequest, OpenAiEmbeddingsRequest } from '#schemas/openai.js';
 import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
@@ -24,6 +24,7 @@ import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/mod
 import { applyModelDefaults } from '../../core/models-config.js';
 import type { ChatRequest, ChatResult, ChatStream, Usage } from '../../core/types.js';
 import { GatewayError, fromTransportError, isGatewayError, toOpenAiErrorBody } from '../../errors.js';
+import { listingCache, parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
 import { sendStream } from '../../streaming/send-stream.js';
 import { keepAliveMilliseconds } from '../ollama/translate.js';
@@ -32,7 +33,7 @@ import {
   OpenAiCompletionStreamEncoder,
   chatCompletionObject,
   completionObject,
-  encodeOpenAiStream,
+
   newChatCompletionMeta,
   newCompletionMeta,
   type OpenAiSseEncoder,
@@ -58,20 +59,9 @@ const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
 export async function openAiFrontend(app: FastifyInstance, options: OpenAiFrontendOptions): Promise<void> {
   const { catalog } = options;
-  // /v1/models is built once per catalog snapshot (and per key, for keys limited to some models).
-  const modelsCache = new WeakMap<CatalogSnapshot, Map<string, Buffer>>();
-  const modelsFor = (request: FastifyRequest, snapshot: CatalogSnapshot): Buffer => {
-    const cacheKey = request.apiKey?.models === undefined ? '*' : request.apiKey.id;
-    let bodies = modelsCache.get(snapshot);
-    if (bodies === undefined) modelsCache.set(snapshot, (bodies = new Map()));
-    let body = bodies.get(cacheKey);
-    if (body === undefined) {
-      const entries = cacheKey === '*' ? snapshot.entries : snapshot.entries.filter((entry) => mayUseModel(request, entry));
-      body = Buffer.from(modelListBody(entries), 'utf8');
-      bodies.set(cacheKey, body);
-    }
-    return body;
-  };
+  const modelsBody = listingCache((snapshot: CatalogSnapshot) => snapshot.entries, modelListBody);
+  const modelsFor = (request: FastifyRequest, snapshot: CatalogSnapshot): Buffer =>
+    modelsBody(snapshot, request.apiKey?.models === undefined ? undefined : request.apiKey.id, (entry) => mayUseModel(request, entry));
   /** Resolves a model name and checks the request's key may use it. */
   const resolve = async (request: FastifyRequest, name: string): Promise<CatalogEntry> => {
     const entry = await catalog.resolve(name);
@@ -79,6 +69,7 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     return entry;
   };
 
+  const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, toOpenAiErrorBody);
   app.setErrorHandler((error: FastifyError | GatewayError, request, reply) => sendError(toGatewayError(error, request), request, reply));
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
@@ -205,7 +196,7 @@ async function answerThroughIr(request: FastifyRequest, reply: FastifyReply, con
     throw firstEvent.error;
   }
   const encoder = options.encoder((usage) => recordUsage(request, usage));
-  return sendStream(reply, SSE_TYPE, encodeOpenAiStream(first.value, iterator, encoder));
+  return sendStream(reply, SSE_TYPE, encodeStream(first.value, iterator, encoder));
 }
 
 /** Counts an answer's tokens against the request's key (its tokens-per-minute limit). */
@@ -250,30 +241,3 @@ function decodeModelParam(raw: string): string {
   }
 }
 
-function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknown): z.output<Schema> {
-  if (body === undefined || body === null || body === '') throw new GatewayError('BAD_REQUEST', 'missing request body');
-  const parsed = schema.safeParse(body);
-  if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const path = issue.path.length > 0 ? `${issue.path.join('.')}: ` : '';
-    throw new GatewayError('BAD_REQUEST', `invalid request: ${path}${issue.message}`);
-  }
-  return parsed.data;
-}
-
-function toGatewayError(error: FastifyError | GatewayError, request: FastifyRequest): GatewayError {
-  if (isGatewayError(error)) return error;
-  const status = error.statusCode ?? 500;
-  if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new GatewayError('PAYLOAD_TOO_LARGE', 'request body is too large');
-  if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new GatewayError('BAD_REQUEST', 'missing request body');
-  if (status >= 400 && status < 500) return new GatewayError('BAD_REQUEST', error.message, { statusCode: status });
-  request.log.error({ err: error }, 'unexpected error');
-  return new GatewayError('INTERNAL', 'internal error');
-}
-
-function sendError(error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (error.code === 'CLIENT_CLOSED') request.log.debug('the client closed the connection');
-  else if (error.statusCode >= 500) request.log.warn({ code: error.code, status: error.statusCode }, error.message);
-  if (error.retryAfter !== undefined) reply.header('retry-after', error.retryAfter);
-  return reply.code(error.statusCode).type(JSON_TYPE).send(toOpenAiErrorBody(error));
-}

@@ -1,0 +1,270 @@
+/**
+ * `npm run bench`: one run starts a fake OpenRouter (SSE), a fake Ollama (NDJSON), a plain
+ * pass-through proxy (node:http + undici, the floor for any Node proxy), the gateway built
+ * from this repo and a static-body server, each in its own process, and measures them side
+ * by side: time to first chunk, server CPU per answer, /api/tags cost, many slow streams,
+ * and the reverse direction. Prints tables, writes bench/results/latest.{json,md}, exits 0
+ * whatever the numbers.
+ *
+ *   node --import tsx bench/run.ts            full run (~2–5 min on 2 cores)
+ *   node --import tsx bench/run.ts --quick    smoke run for CI (< 60 s)
+ *   … --only ttfc,cpu   --cpu-prof /tmp/prof   --chunks 256 --chunk-chars 16 --pace-ms 0
+ *     --slow-streams 1000 --slow-chunks 100 --slow-pace-ms 20 --models 320 --out latest
+ *     --gateway path/to/dist/cli.js (another build) --gateway-label "what it is" (for the report)
+ *     --end-delay-ms 5 (the fake ends its response 5 ms after `data: [DONE]`)
+ */
+import { execFileSync } from 'node:child_process';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { request } from 'undici';
+import { chatBody, closeAgent, type StreamTarget } from './client.js';
+import { BENCH_DIR, currentGatewayCli, startBenchServer, startGateway, stopAll, useGatewayCli, type Child } from './children.js';
+import { CLK_TCK } from './process-stats.js';
+import { ollamaModelName, profileName, type StreamProfile } from './profiles.js';
+import { checkTargets, renderMarkdown, writeResults, type BenchResults, type Machine } from './report.js';
+import { runCpu } from './scenarios/cpu.js';
+import { setUpReverse } from './scenarios/reverse.js';
+import { runSlowStreams } from './scenarios/slow-streams.js';
+import { runTags } from './scenarios/tags.js';
+import { runTtfc } from './scenarios/ttfc.js';
+
+const PHASES = ['ttfc', 'cpu', 'tags', 'reverse', 'slow'] as const;
+type Phase = (typeof PHASES)[number];
+
+const { values: args } = parseArgs({
+  options: {
+    quick: { type: 'boolean', default: false },
+    only: { type: 'string' },
+    'cpu-prof': { type: 'string' },
+    chunks: { type: 'string' },
+    'chunk-chars': { type: 'string' },
+    'pace-ms': { type: 'string' },
+    'slow-streams': { type: 'string' },
+    'slow-chunks': { type: 'string' },
+    'slow-pace-ms': { type: 'string' },
+    models: { type: 'string' },
+    out: { type: 'string' },
+    gateway: { type: 'string' },
+    'end-delay-ms': { type: 'string' },
+    'gateway-label': { type: 'string' },
+  },
+  strict: true,
+});
+
+const quick = args.quick;
+const num = (value: string | undefined, fallback: number): number => (value === undefined ? fallback : Number(value));
+const settings = {
+  mode: quick ? 'quick' : 'full',
+  gateway: '',
+  commit: '',
+  models: num(args.models, 320),
+  fastProfile: '',
+  slowProfile: '',
+  ttfcWarmup: quick ? 10 : 50,
+  ttfcIterations: quick ? 40 : 300,
+  cpuConcurrency: quick ? 8 : 32,
+  cpuAnswersPerRound: quick ? 64 : 320,
+  cpuRounds: quick ? 2 : 7,
+  tagsConcurrency: quick ? 4 : 8,
+  tagsRequestsPerRound: quick ? 300 : 2_000,
+  tagsRounds: quick ? 2 : 5,
+  slowStreams: num(args['slow-streams'], quick ? 100 : 1_000),
+  slowRounds: quick ? 1 : 3,
+};
+const fast: StreamProfile = { chunks: num(args.chunks, 256), chunkChars: num(args['chunk-chars'], 16), paceMs: num(args['pace-ms'], 0) };
+const slow: StreamProfile = { chunks: num(args['slow-chunks'], 100), chunkChars: fast.chunkChars, paceMs: num(args['slow-pace-ms'], 20) };
+settings.fastProfile = profileName(fast);
+settings.slowProfile = profileName(slow);
+if (args.gateway !== undefined) useGatewayCli(args.gateway);
+settings.gateway = currentGatewayCli();
+settings.commit = (() => {
+  if (args['gateway-label'] !== undefined) return args['gateway-label'];
+  if (args.gateway !== undefined) return 'a build given with --gateway';
+  try {
+    const head = execFileSync('git', ['-C', BENCH_DIR, 'rev-parse', '--short', 'HEAD'], { encoding: 'utf8' }).trim();
+    const dirty = execFileSync('git', ['-C', BENCH_DIR, 'status', '--porcelain', '--untracked-files=no', '--', '../src', '../schemas'], { encoding: 'utf8' }).trim();
+    return dirty === '' ? `built from ${head}` : `built from ${head} + uncommitted changes in src/ or schemas/`;
+  } catch {
+    return '';
+  }
+})();
+const phases = new Set<Phase>(
+  args.only === undefined ? PHASES : (args.only.split(',').map((phase) => phase.trim()) as Phase[]).filter((phase) => PHASES.includes(phase)),
+);
+
+function machine(): Machine {
+  const run = (command: string, commandArgs: string[]): string => {
+    try {
+      return execFileSync(command, commandArgs, { encoding: 'utf8' }).trim();
+    } catch {
+      return '';
+    }
+  };
+  let cpuModel = '';
+  try {
+    cpuModel = /^model name\s*:\s*(.+)$/m.exec(readFileSync('/proc/cpuinfo', 'utf8'))?.[1]?.trim() ?? '';
+  } catch {
+    // not Linux
+  }
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    nproc: Number(run('nproc', [])) || 0,
+    cpuModel: cpuModel || 'unknown',
+    clkTck: CLK_TCK,
+    loadAvgStart: loadavg()[0] ?? Number.NaN,
+  };
+}
+
+function log(message: string): void {
+  process.stderr.write(`[bench] ${message}\n`);
+}
+
+/** Waits until the gateway serves its catalog; returns the /api/tags body. */
+async function waitForCatalog(gateway: Child): Promise<{ body: Buffer; models: number }> {
+  const deadline = Date.now() + 30_000;
+  for (;;) {
+    try {
+      const response = await request(`${gateway.url}/api/tags`, { headersTimeout: 10_000, bodyTimeout: 10_000 });
+      const body = Buffer.from(await response.body.arrayBuffer());
+      if (response.statusCode === 200) {
+        const models = ((JSON.parse(body.toString('utf8')) as { models?: unknown[] }).models ?? []).length;
+        if (models > 0) return { body, models };
+      }
+    } catch {
+      // not ready yet
+    }
+    if (Date.now() > deadline) throw new Error(`the gateway did not serve its catalog within 30 s\n${gateway.stderr()}`);
+    await new Promise((wake) => setTimeout(wake, 100));
+  }
+}
+
+async function main(): Promise<void> {
+  const started = performance.now();
+  const results: BenchResults = { machine: machine(), mode: quick ? 'quick' : 'full', settings, targets: [], notes: [] };
+  log(`${results.mode} mode, phases: ${[...phases].join(', ')}; gateway ${currentGatewayCli()}`);
+
+  const fakeOpenRouter = await startBenchServer('fake-openrouter', 'fake-openrouter.ts', [
+    '--models', String(settings.models), '--profile', profileName(fast), '--profile', profileName(slow),
+    ...(args['end-delay-ms'] === undefined ? [] : ['--end-delay-ms', args['end-delay-ms']]),
+  ]);
+  const proxy = await startBenchServer('plain-proxy', 'plain-proxy.ts', ['--upstream', fakeOpenRouter.url]);
+  const gateway = await startGateway('gateway', ['--api-key', 'sk-bench', '--openrouter-url', `${fakeOpenRouter.url}/api/v1`], {
+    nodeArgs: args['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`],
+  });
+  const catalog = await waitForCatalog(gateway);
+  log(`gateway pid ${gateway.pid} serves ${catalog.models} models; plain proxy pid ${proxy.pid}; fake OpenRouter pid ${fakeOpenRouter.pid}`);
+
+  const model = `bench/${profileName(fast)}`;
+  const openRouterBody = chatBody(model, { stream: true });
+  const direct: StreamTarget = { name: 'fake OpenRouter directly', url: `${fakeOpenRouter.url}/api/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
+  const viaProxy: StreamTarget = { name: 'plain proxy', url: `${proxy.url}/api/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
+  const viaGateway: StreamTarget = { name: 'gateway /api/chat', url: `${gateway.url}/api/chat`, body: chatBody(model), kind: 'ndjson' };
+
+  if (phases.has('ttfc')) {
+    log('time to first chunk…');
+    results.ttfc = await runTtfc([direct, viaProxy, viaGateway], { warmup: settings.ttfcWarmup, iterations: settings.ttfcIterations });
+  }
+  if (phases.has('cpu')) {
+    log('CPU per answer…');
+    results.cpu = await runCpu(
+      [
+        { target: direct, pid: fakeOpenRouter.pid },
+        { target: viaProxy, pid: proxy.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
+        { target: viaGateway, pid: gateway.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
+      ],
+      { concurrency: settings.cpuConcurrency, answersPerRound: settings.cpuAnswersPerRound, rounds: settings.cpuRounds, warmupAnswers: settings.cpuConcurrency * 2 },
+    );
+    results.notes.push('CPU rows: "server" is the process the path ends in (the fake itself for the direct row). CPU is utime+stime from /proc/<pid>/stat in 1/CLK_TCK s ticks, divided by the answers of the round.');
+  }
+  if (phases.has('tags')) {
+    log('/api/tags…');
+    const file = join(tmpdir(), `ollama-bridge-bench-tags-${process.pid}.json`);
+    writeFileSync(file, catalog.body);
+    const staticServer = await startBenchServer('static-server', 'static-server.ts', ['--file', file]).finally(() => rmSync(file, { force: true }));
+    const tags = await runTags(
+      [
+        { name: 'static cached body (node:http)', url: `${staticServer.url}/api/tags`, pid: staticServer.pid },
+        { name: 'gateway /api/tags', url: `${gateway.url}/api/tags`, pid: gateway.pid },
+      ],
+      { concurrency: settings.tagsConcurrency, requestsPerRound: settings.tagsRequestsPerRound, rounds: settings.tagsRounds, warmup: 200 },
+    );
+    results.tags = { models: catalog.models, bodyBytes: catalog.body.length, results: tags };
+  }
+  if (phases.has('reverse')) {
+    log('reverse direction…');
+    const fakeOllama = await startBenchServer('fake-ollama', 'fake-ollama.ts', ['--profile', profileName(fast), '--profile', profileName(slow)]);
+    const setup = await setUpReverse({
+      fakeOllamaUrl: fakeOllama.url,
+      fakeOpenRouterUrl: fakeOpenRouter.url,
+      ollamaModel: ollamaModelName(fast),
+      profileHint: profileName(fast),
+    });
+    if (!setup.available) {
+      results.reverse = { available: false, reason: setup.reason };
+      log(`reverse direction: ${setup.reason}`);
+    } else {
+      const ollamaProxy = await startBenchServer('plain-proxy-ollama', 'plain-proxy.ts', ['--upstream', fakeOllama.url]);
+      const ollamaBody = chatBody(ollamaModelName(fast));
+      const ollamaDirect: StreamTarget = { name: 'fake Ollama directly', url: `${fakeOllama.url}/api/chat`, body: ollamaBody, kind: 'ndjson' };
+      const ollamaViaProxy: StreamTarget = { name: 'plain proxy (NDJSON)', url: `${ollamaProxy.url}/api/chat`, body: ollamaBody, kind: 'ndjson' };
+      results.reverse = {
+        available: true,
+        gatewayArgs: setup.args,
+        ttfc: await runTtfc([ollamaDirect, ollamaViaProxy, setup.target], { warmup: settings.ttfcWarmup, iterations: settings.ttfcIterations }),
+        cpu: await runCpu(
+          [
+            { target: ollamaDirect, pid: fakeOllama.pid },
+            { target: ollamaViaProxy, pid: ollamaProxy.pid, upstreamPid: fakeOllama.pid, upstreamUrl: fakeOllama.url },
+            { target: setup.target, pid: setup.gateway.pid, upstreamPid: fakeOllama.pid, upstreamUrl: fakeOllama.url },
+          ],
+          { concurrency: settings.cpuConcurrency, answersPerRound: settings.cpuAnswersPerRound, rounds: settings.cpuRounds, warmupAnswers: settings.cpuConcurrency * 2 },
+        ),
+      };
+    }
+  }
+  if (phases.has('slow')) {
+    log(`${settings.slowStreams} slow streams…`);
+    const slowModel = `bench/${profileName(slow)}`;
+    results.slow = await runSlowStreams(
+      [
+        { target: { ...viaProxy, body: chatBody(slowModel, { stream: true }) }, pid: proxy.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
+        { target: { ...viaGateway, body: chatBody(slowModel) }, pid: gateway.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
+      ],
+      { streams: settings.slowStreams, rounds: settings.slowRounds },
+    );
+    results.notes.push('Slow streams: the requests of a round are spread over 500 ms on fresh client connections (a 1000-SYN burst overflows a Node server\'s default listen backlog of 511); RSS growth is (peak VmRSS during the round − VmRSS just before) / streams; "answer end" is each request\'s time to the end of its answer (ideal ≈ 101 × 20 ms).');
+  }
+
+  results.notes.push('TTFC is request start → first body byte. The fake sends its `: OPENROUTER PROCESSING` comment first; the gateway holds its headers until the first content event, so its first byte is the first content line.');
+  results.targets = checkTargets(results);
+  results.durationS = (performance.now() - started) / 1000;
+  results.machine.loadAvgEnd = loadavg()[0];
+  const markdown = renderMarkdown(results);
+  process.stdout.write(`\n${markdown}`);
+  const files = writeResults(join(BENCH_DIR, 'results'), args.out ?? (quick ? 'latest-quick' : 'latest'), results, markdown);
+  log(`wrote ${files.join(', ')}`);
+}
+
+let interrupted = false;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    if (interrupted) process.exit(130);
+    interrupted = true;
+    log(`${signal}: stopping the servers`);
+    void stopAll(2_000).finally(() => process.exit(130));
+  });
+}
+
+main()
+  .catch((error: unknown) => {
+    log(`failed: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}`);
+    process.exitCode = 1;
+  })
+  .finally(async () => {
+    await closeAgent().catch(() => undefined);
+    await stopAll();
+  });

@@ -20,6 +20,8 @@ export interface StreamResult {
   status: number;
   /** ms from request start to the first body byte (NaN if none). */
   firstByteMs: number;
+  /** ms from request start to the first chunk carrying answer text (NaN if none). */
+  firstTokenMs: number;
   /** ms from request start to the end of the body. */
   endMs: number;
   /** Longest gap between two body chunks, ms. */
@@ -53,6 +55,20 @@ function endsProperly(tail: string, kind: StreamKind): boolean {
 }
 
 /** Sends one streamed request and reads the whole answer. Never throws. */
+const CONTENT_KEY = Buffer.from('"content":"');
+
+/**
+ * Whether a chunk carries answer text: a non-empty `"content":"…"` (OpenAI SSE deltas and
+ * Ollama NDJSON messages alike). Keep-alive comments and the empty role chunk do not count.
+ */
+function carriesText(chunk: Buffer): boolean {
+  for (let at = chunk.indexOf(CONTENT_KEY); at !== -1; at = chunk.indexOf(CONTENT_KEY, at + 1)) {
+    const next = chunk[at + CONTENT_KEY.length];
+    if (next !== undefined && next !== 0x22) return true;
+  }
+  return false;
+}
+
 export async function timedStream(target: StreamTarget, dispatcher: Agent = agent()): Promise<StreamResult> {
   const start = performance.now();
   let status = 0;
@@ -67,6 +83,7 @@ export async function timedStream(target: StreamTarget, dispatcher: Agent = agen
     status = response.statusCode;
     return await new Promise<StreamResult>((resolveResult) => {
       let first = Number.NaN;
+      let firstToken = Number.NaN;
       let last = start;
       let maxGap = 0;
       let bytes = 0;
@@ -76,6 +93,7 @@ export async function timedStream(target: StreamTarget, dispatcher: Agent = agen
         const now = performance.now();
         if (Number.isNaN(first)) first = now - start;
         else if (now - last > maxGap) maxGap = now - last;
+        if (Number.isNaN(firstToken) && carriesText(chunk)) firstToken = now - start;
         last = now;
         bytes += chunk.length;
         // Keep the last ~1 KB: enough for the final line or [DONE].
@@ -89,6 +107,7 @@ export async function timedStream(target: StreamTarget, dispatcher: Agent = agen
         resolveResult({
           status,
           firstByteMs: first,
+          firstTokenMs: firstToken,
           endMs: performance.now() - start,
           maxGapMs: maxGap,
           bytes,
@@ -97,13 +116,14 @@ export async function timedStream(target: StreamTarget, dispatcher: Agent = agen
         });
       });
       response.body.on('error', (error: Error) => {
-        resolveResult({ status, firstByteMs: first, endMs: performance.now() - start, maxGapMs: maxGap, bytes, complete: false, error: error.message });
+        resolveResult({ status, firstByteMs: first, firstTokenMs: firstToken, endMs: performance.now() - start, maxGapMs: maxGap, bytes, complete: false, error: error.message });
       });
     });
   } catch (error) {
     return {
       status,
       firstByteMs: Number.NaN,
+      firstTokenMs: Number.NaN,
       endMs: performance.now() - start,
       maxGapMs: 0,
       bytes: 0,

@@ -125,14 +125,15 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
 function ttfcTable(results: readonly TtfcResult[]): string {
   const proxy = find(results, 'plain proxy');
   return table(
-    ['path', 'first byte p50 ms', 'p99 ms', 'added over direct p50 ms', 'p99 ms', 'added over proxy p50 ms', 'whole answer p50 ms', 'p99 ms', 'incomplete'],
+    ['path', 'first text chunk p50 ms', 'p99 ms', 'added over direct p50 ms', 'p99 ms', 'added over proxy p50 ms', 'first byte p50 ms', 'whole answer p50 ms', 'p99 ms', 'incomplete'],
     results.map((result, index) => [
       result.name,
-      fmt(result.firstByteMs.p50, 3),
-      fmt(result.firstByteMs.p99, 3),
+      fmt(result.firstTokenMs.p50, 3),
+      fmt(result.firstTokenMs.p99, 3),
       index === 0 ? '–' : fmt(result.addedP50Ms, 3),
       index === 0 ? '–' : fmt(result.addedP99Ms, 3),
-      proxy && index > 0 && result !== proxy ? fmt(result.firstByteMs.p50 - proxy.firstByteMs.p50, 3) : '–',
+      proxy && index > 0 && result !== proxy ? fmt(result.firstTokenMs.p50 - proxy.firstTokenMs.p50, 3) : '–',
+      fmt(result.firstByteMs.p50, 3),
       fmt(result.endMs.p50, 2),
       fmt(result.endMs.p99, 2),
       String(result.incomplete),
@@ -211,7 +212,7 @@ export function renderMarkdown(results: BenchResults): string {
   parts.push(`Gateway: ${String(settings.gateway)}${settings.commit ? ` (${String(settings.commit)})` : ''}`);
   parts.push(`Settings: ${Object.entries(settings).filter(([key]) => key !== 'gateway' && key !== 'commit').map(([key, value]) => `${key}=${String(value)}`).join(', ')}`);
   if (results.ttfc) {
-    parts.push(`### Time to first chunk (sequential, upstream pace 0; first body byte)\n\n${ttfcTable(results.ttfc)}`);
+    parts.push(`### Time to first chunk (sequential, upstream pace 0; first chunk carrying answer text)\n\n${ttfcTable(results.ttfc)}`);
   }
   if (results.cpu) {
     parts.push(`### Server CPU per streamed answer (${String(settings.cpuConcurrency)} concurrent, pace 0; p50/p99 over rounds)\n\n${cpuTable(results.cpu)}`);

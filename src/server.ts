@@ -22,7 +22,9 @@ export class StartupError extends Error {
 export async function startServer(config: Config): Promise<RunningServer> {
   const app = await buildApp({ config });
   try {
-    await app.listen({ host: config.HOST, port: config.PORT });
+    // A deep accept queue: a burst of clients (hundreds of streams opening at once) must not
+    // overflow Node's default backlog of 511 and wait out SYN retries.
+    await app.listen({ host: config.HOST, port: config.PORT, backlog: 4096 });
   } catch (error) {
     await app.close().catch(() => undefined);
     const code = (error as NodeJS.ErrnoException).code;

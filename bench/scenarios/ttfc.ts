@@ -15,9 +15,11 @@ export interface TtfcResult {
   name: string;
   /** ms from request start to the first body byte. */
   firstByteMs: Summary;
+  /** ms from request start to the first chunk of answer text: the time to first chunk. */
+  firstTokenMs: Summary;
   /** ms from request start to the end of the answer. */
   endMs: Summary;
-  /** p50 / p99 of this path minus the same percentile of the direct path, ms. */
+  /** p50 / p99 of this path's first-token time minus the same percentile of the direct path, ms. */
   addedP50Ms: number;
   addedP99Ms: number;
   incomplete: number;
@@ -26,6 +28,7 @@ export interface TtfcResult {
 
 export async function runTtfc(targets: readonly StreamTarget[], options: TtfcOptions): Promise<TtfcResult[]> {
   const firstBytes = targets.map(() => [] as number[]);
+  const firstTokens = targets.map(() => [] as number[]);
   const ends = targets.map(() => [] as number[]);
   const incomplete = targets.map(() => 0);
   const errors = targets.map(() => [] as string[]);
@@ -39,18 +42,20 @@ export async function runTtfc(targets: readonly StreamTarget[], options: TtfcOpt
         if (result.error !== undefined && errors[index]!.length < 3) errors[index]!.push(result.error);
       }
       if (Number.isFinite(result.firstByteMs)) firstBytes[index]!.push(result.firstByteMs);
+      if (Number.isFinite(result.firstTokenMs)) firstTokens[index]!.push(result.firstTokenMs);
       ends[index]!.push(result.endMs);
     }
   }
-  const direct = summarize(firstBytes[0]!);
+  const direct = summarize(firstTokens[0]!);
   return targets.map((target, index) => {
-    const firstByteMs = summarize(firstBytes[index]!);
+    const firstTokenMs = summarize(firstTokens[index]!);
     return {
       name: target.name,
-      firstByteMs,
+      firstByteMs: summarize(firstBytes[index]!),
+      firstTokenMs,
       endMs: summarize(ends[index]!),
-      addedP50Ms: firstByteMs.p50 - direct.p50,
-      addedP99Ms: firstByteMs.p99 - direct.p99,
+      addedP50Ms: firstTokenMs.p50 - direct.p50,
+      addedP99Ms: firstTokenMs.p99 - direct.p99,
       incomplete: incomplete[index]!,
       errors: errors[index]!,
     };

@@ -13,7 +13,7 @@ export function nowRfc3339Nano(): string {
     cachedMillisecond = millisecond;
     cachedPrefix = new Date(millisecond).toISOString().slice(0, 23);
   }
-  const subMillisecond = Number(process.hrtime.bigint() % 1_000_000n);
+  const subMillisecond = process.hrtime()[1] % 1_000_000;
   return `${cachedPrefix}${subMillisecond.toString().padStart(6, '0')}Z`;
 }
 

@@ -43,7 +43,6 @@ export class UpstreamClient {
       bodyTimeout: options.bodyTimeoutMs,
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
-      connections: 256,
     });
   }
 

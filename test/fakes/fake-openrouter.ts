@@ -47,6 +47,8 @@ export interface StreamScript {
   delayMs?: number;
   /** Destroy the socket after writing (an abrupt upstream close). */
   destroyAfter?: boolean;
+  /** Wait this long after the last write before ending the response. */
+  endDelayMs?: number;
   /** Leading keep-alive newlines on non-stream answers. */
   leadingWhitespace?: string;
   /** Wait this long before answering at all (no status, no headers): a silent upstream. */
@@ -78,6 +80,8 @@ export interface FakeOpenRouter {
   chatRequests(): RecordedRequest[];
   script(model: string, script: StreamScript | ((body: any) => StreamScript)): void;
   setModels(models: FakeModel[]): void;
+  /** TCP connections accepted so far (keep-alive reuse keeps this low). */
+  connectionCount(): number;
   /** Makes /models fail with this status until cleared (undefined). */
   failModels(status: number | undefined): void;
   close(): Promise<void>;
@@ -251,6 +255,7 @@ export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): 
       response.socket?.destroy();
       return;
     }
+    if (script.endDelayMs) await sleepUnlessClosed(response, script.endDelayMs);
     response.end();
   }
 
@@ -371,6 +376,8 @@ export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): 
       });
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -379,6 +386,7 @@ export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): 
     baseUrl: `http://127.0.0.1:${port}/api/v1`,
     requests,
     chatRequests: () => requests.filter((record) => record.path === '/api/v1/chat/completions'),
+    connectionCount: () => connections,
     script: (model, script) => void scripts.set(model, script),
     setModels: (next) => void (models = next),
     failModels: (status) => void (modelsFailure = status),

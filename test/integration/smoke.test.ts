@@ -30,3 +30,18 @@ describe('smoke', () => {
     expect(lines.at(-1)).toMatchObject({ done: true, done_reason: 'stop', prompt_eval_count: 8, eval_count: 5 });
   });
 });
+
+describe('upstream connections', () => {
+  it('are reused after a finished answer, even when the upstream closes its response a little after [DONE]', async () => {
+    fake.script('openai/gpt-4.1', (body) => ({ sse: `data: {"choices":[{"delta":{"content":"${body.messages[0].content}"}}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`, endDelayMs: 30 }));
+    const before = fake.connectionCount();
+    for (let index = 0; index < 6; index++) {
+      const response = await request(`${gateway.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'openai/gpt-4.1', messages: [{ role: 'user', content: `n${index}` }] }) });
+      const lines = parseNdjson(await response.body.text());
+      expect(lines.at(-1)).toMatchObject({ done: true });
+      // Let the gateway drain the end of the upstream response before the next request.
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    expect(fake.connectionCount() - before).toBeLessThanOrEqual(1);
+  });
+});

@@ -7,6 +7,7 @@
  * server is signed out) is Ollama's answer to pass on as it is, and the passthrough needs the
  * same Agent and must not treat any status as an error.
  */
+import { reusableBody } from '../../http/response-body.js';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { BackendAdapter, CallContext } from '../adapter.js';
@@ -69,7 +70,6 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
     bodyTimeout: options.bodyTimeoutMs,
     keepAliveTimeout: 30_000,
     keepAliveMaxTimeout: 600_000,
-    connections: 256,
   });
 
   /** Sends JSON (or nothing); returns a 2xx response, throws GatewayError otherwise. */
@@ -135,7 +135,8 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
       const response = await send('POST', '/api/chat', body, context.signal);
       // Leaving the decoder's for-await (end, error, early return) destroys the body; a client
       // hang-up before the first pull is covered by the abort signal.
-      return decodeOllamaStream(response.body, () => context.signal.aborted);
+      const { chunks, release } = reusableBody(response.body);
+      return decodeOllamaStream(chunks, () => context.signal.aborted, release);
     },
 
     async embed(embedRequest: EmbedRequest, context: CallContext): Promise<EmbedResult> {

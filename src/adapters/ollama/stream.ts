@@ -192,7 +192,10 @@ function midStreamError(error: unknown): GatewayError {
 export async function* decodeOllamaStream(
   body: AsyncIterable<Uint8Array>,
   isAborted: () => boolean = () => false,
+  /** Told, once, whether the answer was read to its end (the connection can be reused) or abandoned. */
+  release?: (completed: boolean) => void,
 ): AsyncGenerator<ChatEventBatch> {
+  let completed = false;
   const splitter = new LineSplitter();
   const accumulator = new OllamaLineAccumulator();
   try {
@@ -202,19 +205,23 @@ export async function* decodeOllamaStream(
         accumulator.handleLine(line, batch);
         if (accumulator.ended) break;
       }
+      // Set before yielding: the consumer usually stops at the batch holding the final event.
+      if (accumulator.ended) completed = true;
       if (batch.length > 0) yield batch;
-      // Leaving the loop ends the for-await, which destroys the upstream body.
       if (accumulator.ended) return;
     }
     const batch: ChatEvent[] = [];
     // The last line may lack its newline (a non-stream object, or a proxy that trims).
     for (const line of splitter.flush()) accumulator.handleLine(line, batch, true);
     if (!accumulator.ended) accumulator.end(batch);
+    completed = true;
     yield batch;
   } catch (error) {
     if (isAborted()) return;
     const batch: ChatEvent[] = [];
     accumulator.fail(batch, error instanceof GatewayError ? error : midStreamError(error));
     if (batch.length > 0) yield batch;
+  } finally {
+    release?.(completed);
   }
 }

@@ -227,7 +227,10 @@ function midStreamTransportError(error: unknown): GatewayError {
 export async function* decodeOpenRouterStream(
   body: AsyncIterable<Uint8Array>,
   isAborted: () => boolean = () => false,
+  /** Told, once, whether the answer was read to its end (the connection can be reused) or abandoned. */
+  release?: (completed: boolean) => void,
 ): AsyncGenerator<ChatEventBatch> {
+  let completed = false;
   const decoder = new SseDecoder();
   const accumulator = new OpenAiChunkAccumulator(UPSTREAM);
   try {
@@ -237,17 +240,22 @@ export async function* decodeOpenRouterStream(
         accumulator.handleData(data, batch);
         if (accumulator.ended) break;
       }
+      // Set before yielding: the consumer usually stops at the batch holding the final event.
+      if (accumulator.ended) completed = true;
       if (batch.length > 0) yield batch;
       if (accumulator.ended) return;
     }
     const batch: ChatEvent[] = [];
     for (const data of decoder.flush()) accumulator.handleData(data, batch);
     accumulator.end(batch);
+    completed = true;
     yield batch;
   } catch (error) {
     if (isAborted()) return;
     const batch: ChatEvent[] = [];
     accumulator.fail(batch, error instanceof GatewayError ? error : midStreamTransportError(error));
     yield batch;
+  } finally {
+    release?.(completed);
   }
 }

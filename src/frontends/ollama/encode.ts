@@ -108,20 +108,20 @@ export class OllamaStreamEncoder implements StreamEncoder {
   encode(batch: ChatEventBatch): string {
     if (this.ended) return '';
     const createdAt = nowRfc3339Nano();
+    // Token timing is per batch (one network read), like the timestamps.
+    const first = batch[0];
+    if (first !== undefined && first.type !== 'finish' && first.type !== 'error') this.timing.markToken();
     let output = '';
     let toolCalls: ToolCall[] | undefined;
     for (const event of batch) {
       switch (event.type) {
         case 'text-delta':
-          this.timing.markToken();
           output += this.head + createdAt + this.textOpen + JSON.stringify(event.text) + this.close;
           break;
         case 'reasoning-delta':
-          this.timing.markToken();
           output += this.head + createdAt + this.thinkingOpen + JSON.stringify(event.text) + this.close;
           break;
         case 'tool-call':
-          this.timing.markToken();
           (toolCalls ??= []).push(event.call);
           break;
         case 'finish':

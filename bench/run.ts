@@ -239,7 +239,7 @@ async function main(): Promise<void> {
     results.notes.push('Slow streams: the requests of a round are spread over 500 ms on fresh client connections (a 1000-SYN burst overflows a Node server\'s default listen backlog of 511); RSS growth is (peak VmRSS during the round − VmRSS just before) / streams; "answer end" is each request\'s time to the end of its answer (ideal ≈ 101 × 20 ms).');
   }
 
-  results.notes.push('TTFC is request start → first body byte. The fake sends its `: OPENROUTER PROCESSING` comment first; the gateway holds its headers until the first content event, so its first byte is the first content line.');
+  results.notes.push('TTFC is request start → the first chunk carrying answer text (a non-empty `"content"`), the same on every path. The fake sends its `: OPENROUTER PROCESSING` comment first; the gateway holds its headers until the first content event, so its first byte is its first content line.');
   results.targets = checkTargets(results);
   results.durationS = (performance.now() - started) / 1000;
   results.machine.loadAvgEnd = loadavg()[0];

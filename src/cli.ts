@@ -75,12 +75,16 @@ export async function main(argv: string[]): Promise<void> {
             .option('name', { type: 'string', demandOption: true, describe: 'a name for the key (who or what uses it)' })
             .option('models', { type: 'string', describe: 'comma-separated model globs this key may use (default: all)' })
             .option('expires', { type: 'string', describe: 'expiry date, e.g. 2027-01-31' })
+            .option('rpm', { type: 'number', describe: "this key's requests per minute (overrides --rate-limit-rpm)" })
+            .option('tpm', { type: 'number', describe: "this key's tokens per minute (overrides --rate-limit-tpm)" })
             .option('keys-file', keysFileOption), (args) => {
           print(createKeyCommand({
             keysFile: keysFileFrom(args),
             name: args.name,
             ...(args.models === undefined ? {} : { models: args.models.split(',') }),
             ...(args.expires === undefined ? {} : { expires: args.expires }),
+            ...(args.rpm === undefined ? {} : { requestsPerMinute: args.rpm }),
+            ...(args.tpm === undefined ? {} : { tokensPerMinute: args.tpm }),
           }));
         })
         .command('list', 'list keys (never shows a key)', (command) => command.option('keys-file', keysFileOption), (args) => {

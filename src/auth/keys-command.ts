@@ -14,6 +14,9 @@ export interface CreateKeyOptions {
   name: string;
   models?: string[];
   expires?: string;
+  /** This key's own limits (overriding --rate-limit-rpm/--rate-limit-tpm). */
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
   now?: Date;
 }
 
@@ -31,10 +34,16 @@ export function createKeyCommand(options: CreateKeyOptions): string {
   }
   const models = options.models?.map((model) => model.trim()).filter((model) => model !== '');
   const { key, record } = createKey({ name, ...(models === undefined ? {} : { models }), ...(expiresAt === undefined ? {} : { expiresAt }), ...(options.now === undefined ? {} : { now: options.now }) });
+  for (const [field, value, flag] of [['requestsPerMinute', options.requestsPerMinute, '--rpm'], ['tokensPerMinute', options.tokensPerMinute, '--tpm']] as const) {
+    if (value === undefined) continue;
+    if (!Number.isInteger(value) || value <= 0) throw new KeysCommandError(`${flag} must be a positive whole number`);
+    record[field] = value;
+  }
   writeKeysFile(options.keysFile, [...records, record]);
+  const limits = [record.requestsPerMinute && `${record.requestsPerMinute} requests/min`, record.tokensPerMinute && `${record.tokensPerMinute} tokens/min`].filter(Boolean).join(', ');
   return [
     `created key ${record.id} ("${record.name}") in ${options.keysFile}`,
-    `models: ${record.models?.join(', ') ?? 'all served models'}; expires: ${record.expiresAt ?? 'never'}`,
+    `models: ${record.models?.join(', ') ?? 'all served models'}; expires: ${record.expiresAt ?? 'never'}; limits: ${limits || 'the defaults'}`,
     'the key is shown once, below; only its hash is stored:',
     key,
   ].join('\n');

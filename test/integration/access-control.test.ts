@@ -348,3 +348,20 @@ describe('request size', () => {
     }
   });
 });
+
+describe('per-key limits', () => {
+  it('a key created with --rpm has its own requests-per-minute limit', async () => {
+    const limitedFile = join(directory, 'limited.json');
+    const key = lastLine(createKeyCommand({ keysFile: limitedFile, name: 'one-per-minute', requestsPerMinute: 1 }));
+    const other = lastLine(createKeyCommand({ keysFile: limitedFile, name: 'unlimited' }));
+    const limited = await startGateway(fake.baseUrl, { BRIDGE_KEYS_FILE: limitedFile });
+    try {
+      expect((await call('/api/tags', { base: limited.url, headers: { 'x-api-key': key } })).status).toBe(200);
+      expect((await call('/api/tags', { base: limited.url, headers: { 'x-api-key': key } })).status).toBe(429);
+      expect((await call('/api/tags', { base: limited.url, headers: { 'x-api-key': other } })).status).toBe(200);
+      expect((await call('/api/tags', { base: limited.url, headers: { 'x-api-key': other } })).status).toBe(200);
+    } finally {
+      await limited.close();
+    }
+  });
+});

@@ -4,7 +4,6 @@ import { GatewayError } from '../../src/errors.js';
 import {
   OllamaStreamEncoder,
   StreamTiming,
-
   ollamaFinalObject,
   ollamaLoadObject,
 } from '../../src/frontends/ollama/encode.js';

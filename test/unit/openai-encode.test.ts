@@ -6,7 +6,6 @@ import {
   OpenAiCompletionStreamEncoder,
   chatCompletionObject,
   completionObject,
-
   newChatCompletionMeta,
   newCompletionMeta,
   type OpenAiSseEncoder,

@@ -2,7 +2,6 @@
  * Ollama's native API (/api/*) on top of the model catalog and the backend adapters.
  * Errors in Ollama's dialect: `{"error": "..."}` with the right status.
  */
-import { encodeStream } from '../../streaming/encode-stream.js';
 import type { Readable } from 'node:stream';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import {
@@ -15,13 +14,15 @@ import {
 import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
 import { collectChat } from '../../core/collect.js';
+import { checkChatCapabilities, recordUsage, startStream } from '../answer-helpers.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
-import type { ChatRequest, ChatStream, Usage } from '../../core/types.js';
+import type { ChatRequest, ChatStream } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
 import { listingCache, parseBody } from '../../http/request-errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
+import { encodeStream } from '../../streaming/encode-stream.js';
 import { sendStream } from '../../streaming/send-stream.js';
 import {
   OllamaStreamEncoder,
@@ -123,7 +124,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'chat', keepAliveMs === 0));
     }
     const chatRequest = applyModelDefaults(chatRequestFromOllama(body, entry.info.id), entry.defaults);
-    checkCapabilities(entry, body.model, chatRequest);
+    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined);
     return answer(request, reply, { catalog, entry, keepAliveMs, model: body.model, endpoint: 'chat', stream: body.stream !== false, chatRequest });
   });
 
@@ -142,7 +143,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'generate', keepAliveMs === 0));
     }
     const chatRequest = applyModelDefaults(chatRequestFromGenerate(body, entry.info.id), entry.defaults);
-    checkCapabilities(entry, body.model, chatRequest);
+    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined);
     return answer(request, reply, { catalog, entry, keepAliveMs, model: body.model, endpoint: 'generate', stream: body.stream !== false, chatRequest });
   });
 
@@ -240,37 +241,9 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Ans
     return reply.type(JSON_TYPE).send(ollamaFinalObject(model, endpoint, result, timing));
   }
 
-  // Hold the headers until the upstream's first events: an error that arrives before any
-  // token (OpenRouter commits its 200 early) still gets a real HTTP status, as Ollama gives.
-  const iterator = stream[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) {
-    throw new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without answering');
-  }
-  const firstEvent = first.value[0];
-  if (firstEvent?.type === 'error') {
-    await iterator.return?.();
-    throw firstEvent.error;
-  }
+  const { first, rest } = await startStream(stream);
   const encoder = new OllamaStreamEncoder(model, endpoint, timing, (usage) => recordUsage(request, usage));
-  return sendStream(reply, NDJSON_TYPE, encodeStream(first.value, iterator, encoder));
-}
-
-/** Counts an answer's tokens against the client key's tokens-per-minute limit. */
-function recordUsage(request: FastifyRequest, usage: Usage | undefined): void {
-  if (usage === undefined) return;
-  request.server.recordKeyUsage(request, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
-}
-
-/** Tools on a model without tool support: Ollama's 400, before paying for a round trip. */
-function checkCapabilities(entry: CatalogEntry, requestedName: string, chatRequest: ChatRequest): void {
-  const capabilities = entry.info.capabilities;
-  if (capabilities.includes('embedding') && !capabilities.includes('completion')) {
-    throw new GatewayError('BAD_REQUEST', `"${requestedName}" does not support chat`);
-  }
-  if (chatRequest.tools !== undefined && !capabilities.includes('tools')) {
-    throw new GatewayError('BAD_REQUEST', `${entry.name} does not support tools`);
-  }
+  return sendStream(reply, NDJSON_TYPE, encodeStream(first, rest, encoder));
 }
 
 async function resolveForEmbedding(catalog: ModelCatalog, name: string): Promise<CatalogEntry> {

@@ -12,13 +12,13 @@
  *   one `chat.completion` object (translate.ts, encode.ts).
  * Legacy completions always use the IR.
  */
-import { encodeStream } from '../../streaming/encode-stream.js';
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { OpenAiChatRequest, OpenAiCompletionRequest, OpenAiEmbeddingsRequest } from '#schemas/openai.js';
 import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
 import type { CallContext, ForwardedResponse } from '../../adapters/adapter.js';
 import { collectChat } from '../../core/collect.js';
+import { checkChatCapabilities, recordUsage, startStream } from '../answer-helpers.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
@@ -26,6 +26,7 @@ import type { ChatRequest, ChatResult, ChatStream, Usage } from '../../core/type
 import { GatewayError, fromTransportError, isGatewayError, toOpenAiErrorBody } from '../../errors.js';
 import { listingCache, parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
+import { encodeStream } from '../../streaming/encode-stream.js';
 import { sendStream } from '../../streaming/send-stream.js';
 import { keepAliveMilliseconds } from '../ollama/translate.js';
 import {
@@ -185,24 +186,9 @@ async function answerThroughIr(request: FastifyRequest, reply: FastifyReply, con
     return reply.type(JSON_TYPE).send(options.object(result));
   }
 
-  // Hold the headers until the upstream's first events: an error that arrives before any
-  // token still gets a real HTTP status.
-  const iterator = chatStream[Symbol.asyncIterator]();
-  const first = await iterator.next();
-  if (first.done) throw new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without answering');
-  const firstEvent = first.value[0];
-  if (firstEvent?.type === 'error') {
-    await iterator.return?.();
-    throw firstEvent.error;
-  }
+  const { first, rest } = await startStream(chatStream);
   const encoder = options.encoder((usage) => recordUsage(request, usage));
-  return sendStream(reply, SSE_TYPE, encodeStream(first.value, iterator, encoder));
-}
-
-/** Counts an answer's tokens against the request's key (its tokens-per-minute limit). */
-function recordUsage(request: FastifyRequest, usage: Usage | undefined): void {
-  if (usage === undefined) return;
-  request.server.recordKeyUsage(request, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
+  return sendStream(reply, SSE_TYPE, encodeStream(first, rest, encoder));
 }
 
 /** A passthrough non-stream answer, read whole (size-capped). */
@@ -222,15 +208,6 @@ async function readAll(answer: ForwardedResponse, signal: AbortSignal): Promise<
     throw fromTransportError(answer.upstream, error);
   }
   return Buffer.concat(chunks).toString('utf8');
-}
-
-/** Tools on a model without tool support, or chat on an embedding model: a 400 before paying for a round trip. */
-function checkChatCapabilities(entry: CatalogEntry, requestedName: string, hasTools: boolean): void {
-  const capabilities = entry.info.capabilities;
-  if (capabilities.includes('embedding') && !capabilities.includes('completion')) {
-    throw new GatewayError('BAD_REQUEST', `"${requestedName}" does not support chat`);
-  }
-  if (hasTools && !capabilities.includes('tools')) throw new GatewayError('BAD_REQUEST', `${entry.name} does not support tools`);
 }
 
 function decodeModelParam(raw: string): string {

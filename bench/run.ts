@@ -245,7 +245,9 @@ async function main(): Promise<void> {
   results.machine.loadAvgEnd = loadavg()[0];
   const markdown = renderMarkdown(results);
   process.stdout.write(`\n${markdown}`);
-  const files = writeResults(join(BENCH_DIR, 'results'), args.out ?? (quick ? 'latest-quick' : 'latest'), results, markdown);
+  // Only a full run of every phase replaces the reference numbers; quick and partial runs write beside them.
+  const defaultName = quick ? 'latest-quick' : args.only !== undefined || args['cpu-prof'] !== undefined ? 'latest-partial' : 'latest';
+  const files = writeResults(join(BENCH_DIR, 'results'), args.out ?? defaultName, results, markdown);
   log(`wrote ${files.join(', ')}`);
 }
 

@@ -19,6 +19,8 @@
  *   random cuts), delays, an `{"error"}` line mid-stream, an abrupt close.
  * - Every request is recorded with the bytes the fake answered and whether the client went away.
  */
+import { seededCuts } from '../helpers/chunking.js';
+import { sleepUnlessClosed } from './shared.js';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -182,17 +184,7 @@ export function splitForWriteMode(text: string, mode: WriteMode): Buffer[] {
   const bytes = Buffer.from(text, 'utf8');
   if (mode === 'glued') return bytes.length === 0 ? [] : [bytes];
   if (mode === 'bytes') return [...bytes].map((byte) => Buffer.from([byte]));
-  if (typeof mode === 'object') {
-    let state = mode.randomSeed >>> 0 || 1;
-    const pieces: Buffer[] = [];
-    for (let offset = 0; offset < bytes.length; ) {
-      state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-      const size = 1 + (state % (mode.maxPiece ?? 64));
-      pieces.push(bytes.subarray(offset, offset + size));
-      offset += size;
-    }
-    return pieces;
-  }
+  if (typeof mode === 'object') return seededCuts(bytes, mode.randomSeed, mode.maxPiece ?? 64);
   return text.split(/(?<=\n)/).filter((piece) => piece !== '').map((piece) => Buffer.from(piece, 'utf8'));
 }
 
@@ -203,19 +195,6 @@ function lastUserText(messages: any[]): string {
     if (messages[index]?.role === 'user') return String(messages[index].content ?? '');
   }
   return '';
-}
-
-function sleepUnlessClosed(response: ServerResponse, ms: number): Promise<void> {
-  if (response.destroyed) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      response.off('close', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    response.once('close', done);
-  });
 }
 
 class HttpError extends Error {

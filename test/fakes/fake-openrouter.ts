@@ -13,6 +13,8 @@
  *   modes (per event, one byte at a time, seeded random cuts, all glued), delays, abrupt close.
  * - Every request is recorded, and so is every chat answer the client abandoned midway.
  */
+import { seededCuts } from '../helpers/chunking.js';
+import { sleepUnlessClosed } from './shared.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -186,43 +188,16 @@ export function fakeEmbedding(text: string, dimensions = 8): number[] {
   return vector;
 }
 
-function seededPieces(text: Buffer, seed: number, maxPiece: number): Buffer[] {
-  let state = seed >>> 0 || 1;
-  const pieces: Buffer[] = [];
-  let offset = 0;
-  while (offset < text.length) {
-    state = (Math.imul(state, 1664525) + 1013904223) >>> 0;
-    const size = 1 + (state % maxPiece);
-    pieces.push(text.subarray(offset, offset + size));
-    offset += size;
-  }
-  return pieces;
-}
-
 export function splitForWriteMode(sse: string, mode: WriteMode): Buffer[] {
   const bytes = Buffer.from(sse, 'utf8');
   if (mode === 'glued') return [bytes];
   if (mode === 'bytes') return [...bytes].map((byte) => Buffer.from([byte]));
-  if (typeof mode === 'object') return seededPieces(bytes, mode.randomSeed, mode.maxPiece ?? 64);
+  if (typeof mode === 'object') return seededCuts(bytes, mode.randomSeed, mode.maxPiece ?? 64);
   // One write per event (an event ends with a blank line, LF or CRLF).
   return sse.split(/(?<=\r?\n\r?\n)/).filter((piece) => piece !== '').map((piece) => Buffer.from(piece, 'utf8'));
 }
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
-
-/** Sleeps, but wakes up early when the client goes away (so no timer outlives a closed fake). */
-function sleepUnlessClosed(response: ServerResponse, ms: number): Promise<void> {
-  if (response.destroyed) return Promise.resolve();
-  return new Promise<void>((resolve) => {
-    const done = (): void => {
-      clearTimeout(timer);
-      response.off('close', done);
-      resolve();
-    };
-    const timer = setTimeout(done, ms);
-    response.once('close', done);
-  });
-}
 
 export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): Promise<FakeOpenRouter> {
   const apiKey = options.apiKey ?? FAKE_API_KEY;

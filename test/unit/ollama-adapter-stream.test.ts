@@ -5,23 +5,9 @@ import { decodeOllamaStream } from '../../src/adapters/ollama/stream.js';
 import type { ChatEvent, ChatEventBatch } from '../../src/core/types.js';
 import { OllamaChatResponse, OllamaErrorResponse, OllamaGenerateResponse } from '../../schemas/ollama.js';
 import { byteAtATime, everyBoundary, fromPieces, seededCuts } from '../helpers/chunking.js';
+import { normalizeEvents } from '../helpers/events.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/ollama/${name}.ndjson`, import.meta.url));
-
-/** Events as a comparable list: batches flattened, adjacent deltas of one kind merged, errors as code+status+message. */
-function normalize(batches: ChatEventBatch[]): unknown[] {
-  const events: unknown[] = [];
-  for (const event of batches.flat() as ChatEvent[]) {
-    const last = events[events.length - 1] as { type?: string; text?: string } | undefined;
-    if ((event.type === 'text-delta' || event.type === 'reasoning-delta') && last?.type === event.type) {
-      last.text += event.text;
-      continue;
-    }
-    if (event.type === 'error') events.push({ type: 'error', code: event.error.code, status: event.error.statusCode, message: event.error.message });
-    else events.push(structuredClone(event));
-  }
-  return events;
-}
 
 async function collectBatches(pieces: Buffer[], isAborted?: () => boolean): Promise<ChatEventBatch[]> {
   const batches: ChatEventBatch[] = [];
@@ -29,7 +15,7 @@ async function collectBatches(pieces: Buffer[], isAborted?: () => boolean): Prom
   return batches;
 }
 
-const decode = async (pieces: Buffer[]): Promise<unknown[]> => normalize(await collectBatches(pieces));
+const decode = async (pieces: Buffer[]): Promise<unknown[]> => normalizeEvents(await collectBatches(pieces));
 const decodeText = (text: string): Promise<unknown[]> => decode([Buffer.from(text, 'utf8')]);
 
 const expectations: Record<string, unknown[]> = {
@@ -265,7 +251,7 @@ describe('decodeOllamaStream rules', () => {
     }
     const batches: ChatEventBatch[] = [];
     for await (const batch of decodeOllamaStream(failing())) batches.push(batch);
-    expect(normalize(batches)).toEqual([
+    expect(normalizeEvents(batches)).toEqual([
       { type: 'text-delta', text: 'x' },
       { type: 'error', code: 'UPSTREAM_UNAVAILABLE', status: 502, message: 'Ollama broke off the answer midway: other side closed' },
     ]);
@@ -278,7 +264,7 @@ describe('decodeOllamaStream rules', () => {
     }
     const batches: ChatEventBatch[] = [];
     for await (const batch of decodeOllamaStream(silent())) batches.push(batch);
-    expect(normalize(batches).at(-1)).toMatchObject({ type: 'error', code: 'UPSTREAM_TIMEOUT', status: 504 });
+    expect(normalizeEvents(batches).at(-1)).toMatchObject({ type: 'error', code: 'UPSTREAM_TIMEOUT', status: 504 });
   });
 
   it('stops quietly when the client aborted', async () => {
@@ -288,6 +274,6 @@ describe('decodeOllamaStream rules', () => {
     }
     const batches: ChatEventBatch[] = [];
     for await (const batch of decodeOllamaStream(failing(), () => true)) batches.push(batch);
-    expect(normalize(batches)).toEqual([{ type: 'text-delta', text: 'x' }]);
+    expect(normalizeEvents(batches)).toEqual([{ type: 'text-delta', text: 'x' }]);
   });
 });

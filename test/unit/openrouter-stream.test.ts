@@ -1,31 +1,17 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { decodeOpenRouterStream } from '../../src/adapters/openrouter/stream.js';
-import type { ChatEvent, ChatEventBatch } from '../../src/core/types.js';
+import type { ChatEventBatch } from '../../src/core/types.js';
 import { OpenRouterStreamChunk } from '../../schemas/openrouter.js';
 import { byteAtATime, everyBoundary, fromPieces, seededCuts } from '../helpers/chunking.js';
+import { normalizeEvents } from '../helpers/events.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/openrouter/${name}.sse`, import.meta.url));
-
-/** Events as a comparable list: batches flattened, adjacent deltas of one kind merged, errors as code+message. */
-function normalize(batches: ChatEventBatch[]): unknown[] {
-  const events: unknown[] = [];
-  for (const event of batches.flat() as ChatEvent[]) {
-    const last = events[events.length - 1] as { type?: string; text?: string } | undefined;
-    if ((event.type === 'text-delta' || event.type === 'reasoning-delta') && last?.type === event.type) {
-      last.text += event.text;
-      continue;
-    }
-    if (event.type === 'error') events.push({ type: 'error', code: event.error.code, status: event.error.statusCode, message: event.error.message });
-    else events.push(structuredClone(event));
-  }
-  return events;
-}
 
 async function decode(pieces: Buffer[]): Promise<unknown[]> {
   const batches: ChatEventBatch[] = [];
   for await (const batch of decodeOpenRouterStream(fromPieces(pieces))) batches.push(batch);
-  return normalize(batches);
+  return normalizeEvents(batches);
 }
 
 const expectations: Record<string, unknown[]> = {
@@ -134,7 +120,7 @@ describe('decodeOpenRouterStream rules', () => {
     }
     const batches: ChatEventBatch[] = [];
     for await (const batch of decodeOpenRouterStream(failing())) batches.push(batch);
-    expect(normalize(batches)).toEqual([
+    expect(normalizeEvents(batches)).toEqual([
       { type: 'text-delta', text: 'x' },
       { type: 'error', code: 'UPSTREAM_UNAVAILABLE', status: 502, message: 'OpenRouter broke off the answer midway: other side closed' },
     ]);
@@ -147,7 +133,7 @@ describe('decodeOpenRouterStream rules', () => {
     }
     const batches: ChatEventBatch[] = [];
     for await (const batch of decodeOpenRouterStream(failing(), () => true)) batches.push(batch);
-    expect(normalize(batches)).toEqual([{ type: 'text-delta', text: 'x' }]);
+    expect(normalizeEvents(batches)).toEqual([{ type: 'text-delta', text: 'x' }]);
   });
 
   it('assigns the next slot to a new id without an index, and the current slot to a continuation', async () => {

@@ -6,6 +6,7 @@
  * the client set is sent: Ollama applies the model's own Modelfile defaults to the rest, and
  * an injected default would silently override them.
  */
+import { OLLAMA_OPTION_FIELDS, samplingToWire } from '../../core/sampling-fields.js';
 import { GatewayError } from '../../errors.js';
 import { toBareBase64 } from '../../core/image-data-url.js';
 import type { ChatMessage, ChatRequest, EmbedRequest, ReasoningRequest, ResponseFormat, SamplingOptions, ToolCall } from '../../core/types.js';
@@ -76,18 +77,7 @@ export function toOllamaThink(reasoning: ReasoningRequest): OllamaThink {
 }
 
 export function toOllamaOptions(sampling: SamplingOptions): JsonObject {
-  const options: JsonObject = {};
-  if (sampling.temperature !== undefined) options.temperature = sampling.temperature;
-  if (sampling.topP !== undefined) options.top_p = sampling.topP;
-  if (sampling.topK !== undefined) options.top_k = sampling.topK;
-  if (sampling.minP !== undefined) options.min_p = sampling.minP;
-  if (sampling.seed !== undefined) options.seed = sampling.seed;
-  if (sampling.stop !== undefined && sampling.stop.length > 0) options.stop = sampling.stop;
-  if (sampling.maxOutputTokens !== undefined) options.num_predict = sampling.maxOutputTokens;
-  if (sampling.repetitionPenalty !== undefined) options.repeat_penalty = sampling.repetitionPenalty;
-  if (sampling.presencePenalty !== undefined) options.presence_penalty = sampling.presencePenalty;
-  if (sampling.frequencyPenalty !== undefined) options.frequency_penalty = sampling.frequencyPenalty;
-  return options;
+  return samplingToWire(sampling, OLLAMA_OPTION_FIELDS);
 }
 
 function toOllamaFormat(format: ResponseFormat): unknown {

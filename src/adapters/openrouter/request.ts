@@ -1,7 +1,8 @@
 /**
  * ChatRequest / EmbedRequest → OpenRouter request bodies. Pure.
  */
-import type { ChatMessage, ChatRequest, EmbedRequest, ReasoningRequest, ResponseFormat, SamplingOptions } from '../../core/types.js';
+import { OPENAI_SAMPLING_FIELDS, samplingToWire } from '../../core/sampling-fields.js';
+import type { ChatMessage, ChatRequest, EmbedRequest, ReasoningRequest, ResponseFormat } from '../../core/types.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -28,7 +29,7 @@ export function toOpenRouterChatBody(request: ChatRequest): JsonObject {
   }
   if (request.responseFormat !== undefined) body.response_format = toResponseFormat(request.responseFormat);
   if (request.reasoning !== undefined) body.reasoning = toReasoning(request.reasoning);
-  Object.assign(body, toSampling(request.sampling));
+  Object.assign(body, samplingToWire(request.sampling, OPENAI_SAMPLING_FIELDS));
   return body;
 }
 
@@ -82,19 +83,4 @@ function toReasoning(reasoning: ReasoningRequest): JsonObject {
   if (reasoning.effort === undefined) return { enabled: true };
   // OpenRouter rejected "max" in 2026; its strongest level everywhere is "xhigh".
   return { effort: reasoning.effort === 'max' ? 'xhigh' : reasoning.effort };
-}
-
-function toSampling(sampling: SamplingOptions): JsonObject {
-  const body: JsonObject = {};
-  if (sampling.temperature !== undefined) body.temperature = sampling.temperature;
-  if (sampling.topP !== undefined) body.top_p = sampling.topP;
-  if (sampling.topK !== undefined) body.top_k = sampling.topK;
-  if (sampling.minP !== undefined) body.min_p = sampling.minP;
-  if (sampling.seed !== undefined) body.seed = sampling.seed;
-  if (sampling.stop !== undefined && sampling.stop.length > 0) body.stop = sampling.stop;
-  if (sampling.maxOutputTokens !== undefined) body.max_tokens = sampling.maxOutputTokens;
-  if (sampling.repetitionPenalty !== undefined) body.repetition_penalty = sampling.repetitionPenalty;
-  if (sampling.presencePenalty !== undefined) body.presence_penalty = sampling.presencePenalty;
-  if (sampling.frequencyPenalty !== undefined) body.frequency_penalty = sampling.frequencyPenalty;
-  return body;
 }

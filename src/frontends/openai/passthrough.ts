@@ -17,7 +17,8 @@
 import type { OpenAiChatRequest } from '#schemas/openai.js';
 import type { ModelDefaults } from '../../core/models-config.js';
 import { toReasoning } from '../../core/ollama-options.js';
-import type { ReasoningRequest, SamplingOptions, Usage } from '../../core/types.js';
+import { OPENAI_SAMPLING_FIELDS, samplingToWire } from '../../core/sampling-fields.js';
+import type { ReasoningRequest, Usage } from '../../core/types.js';
 import { GatewayError, fromTransportError, fromUpstreamStatus, statusFromUpstreamCode } from '../../errors.js';
 import { DEFAULT_MAX_LINE_BYTES, LineTooLongError } from '../../streaming/line-splitter.js';
 import { openAiErrorEvent } from './encode.js';
@@ -50,18 +51,6 @@ const EMPTY = Buffer.alloc(0);
 /** Fields only Ollama understands; accepted from clients, never sent upstream raw. */
 const OLLAMA_KNOBS = ['think', 'keep_alive', 'num_ctx', 'options'] as const;
 
-/** Sampling settings in OpenAI's (and OpenRouter's) field names. */
-const SAMPLING_FIELDS: Array<[keyof SamplingOptions, string]> = [
-  ['temperature', 'temperature'],
-  ['topP', 'top_p'],
-  ['topK', 'top_k'],
-  ['minP', 'min_p'],
-  ['seed', 'seed'],
-  ['stop', 'stop'],
-  ['repetitionPenalty', 'repetition_penalty'],
-  ['presencePenalty', 'presence_penalty'],
-  ['frequencyPenalty', 'frequency_penalty'],
-];
 
 /**
  * The body sent upstream: the client's own JSON with the model resolved, Ollama's knobs
@@ -94,11 +83,8 @@ export function toPassthroughBody(
     body.reasoning = { ...reasoning, effort: clampEffort((reasoning as JsonObject).effort as string) };
   }
   if (defaults !== undefined) {
-    for (const [key, field] of SAMPLING_FIELDS) {
-      const value = defaults.sampling[key];
-      if (value !== undefined && !isSet(body[field])) body[field] = value;
-    }
-    const maxTokens = defaults.sampling.maxOutputTokens;
+    const { max_tokens: maxTokens, ...others } = samplingToWire(defaults.sampling, OPENAI_SAMPLING_FIELDS);
+    for (const [field, value] of Object.entries(others)) if (!isSet(body[field])) body[field] = value;
     if (maxTokens !== undefined && !isSet(body.max_tokens) && !isSet(body.max_completion_tokens)) body.max_tokens = maxTokens;
   }
   return body;

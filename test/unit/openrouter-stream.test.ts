@@ -150,3 +150,20 @@ describe('decodeOpenRouterStream rules', () => {
     ]);
   });
 });
+
+describe('tool-call order', () => {
+  it('emits calls in index order even when a later index starts first', async () => {
+    const stream = Buffer.from(
+      'data: {"choices":[{"delta":{"tool_calls":[{"index":1,"id":"c_b","function":{"name":"b","arguments":"{}"}}]}}]}\n\n' +
+        'data: {"choices":[{"delta":{"tool_calls":[{"index":0,"id":"c_a","function":{"name":"a","arguments":"{}"}}]}}]}\n\n' +
+        'data: {"choices":[{"delta":{},"finish_reason":"tool_calls"}]}\n\ndata: [DONE]\n\n',
+    );
+    const batches: ChatEventBatch[] = [];
+    for await (const batch of decodeOpenRouterStream(fromPieces([stream]))) batches.push(batch);
+    expect(normalizeEvents(batches)).toEqual([
+      { type: 'tool-call', index: 0, call: { id: 'c_a', name: 'a', arguments: '{}' } },
+      { type: 'tool-call', index: 1, call: { id: 'c_b', name: 'b', arguments: '{}' } },
+      { type: 'finish', reason: 'tool-calls' },
+    ]);
+  });
+});

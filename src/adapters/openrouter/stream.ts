@@ -125,7 +125,9 @@ export class OpenAiChunkAccumulator {
     let reason = this.finishReason ?? 'stop';
     if (this.toolCalls.size > 0) {
       let index = 0;
-      for (const call of this.toolCalls.values()) {
+      // In the upstream's index order, whichever call's first fragment arrived first.
+      const slots = [...this.toolCalls.entries()].sort((left, right) => left[0] - right[0]);
+      for (const [, call] of slots) {
         const complete: ToolCall = { id: call.id, name: call.name, arguments: call.arguments === '' ? '{}' : call.arguments };
         batch.push({ type: 'tool-call', call: complete, index: index++ });
       }

@@ -2,13 +2,14 @@
  * buildApp: the whole gateway as a Fastify instance that has not started listening.
  * Order: adapters → model catalog (+ models filter) → front ends → error and 404 handlers.
  */
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accessControlPlugin } from './auth/access-control.js';
 import { createKey, recordForPlainKey } from './auth/api-keys.js';
 import { stripPathKey } from './auth/credentials.js';
 import { KeyRing } from './auth/key-ring.js';
 import { parseKeysFile } from './auth/keys-file.js';
-import { isLoopbackAddress } from './auth/origins.js';
+import { isAllowedHost, isLoopbackAddress } from './auth/origins.js';
 import type { Config } from '#schemas/config.js';
 import type { BackendAdapter } from './adapters/adapter.js';
 import { createOllamaAdapter } from './adapters/ollama/index.js';
@@ -18,6 +19,7 @@ import { parseModelFilter } from './core/model-filter.js';
 import { parseModelsConfig } from './core/models-config.js';
 import { watchFileSetting, type FileWatcher } from './core/watched-file.js';
 import { GatewayError, toOllamaErrorBody } from './errors.js';
+import { FastAnswers } from './http/fast-answers.js';
 import { sendGatewayError, toGatewayError } from './http/request-errors.js';
 import { isOllamaAdapter } from './frontends/ollama/passthrough.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
@@ -32,6 +34,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     catalog: ModelCatalog;
     keyRing: KeyRing;
+    /** Cached answers served before Fastify's pipeline (GET /api/tags). */
+    fastAnswers: FastAnswers;
     /** A key generated at start-up (`--generate-key` with no keys on a non-loopback bind), to print once. */
     generatedKey: string | undefined;
   }
@@ -50,15 +54,31 @@ export interface BuildAppOptions {
 const APP_URL = 'https://github.com/ollama-bridge/ollama-bridge';
 const APP_TITLE = 'ollama-bridge';
 
+const SERVER_TIMEOUTS = {
+  // Streams of long reasoning answers must never be cut by a server timeout.
+  requestTimeout: 0,
+  connectionTimeout: 0,
+  keepAliveTimeout: 65_000,
+};
+
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
+  // Set once the app is built; until then every request goes to Fastify.
+  let fastAnswers: FastAnswers | undefined;
   const app = Fastify({
+    serverFactory: (handler) => {
+      // What Fastify does for its own HTTP/1 server, with cached answers in front.
+      const server = createServer((request: IncomingMessage, response: ServerResponse) => {
+        if (fastAnswers?.answer(request, response) !== true) handler(request, response);
+      });
+      server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeout;
+      server.requestTimeout = SERVER_TIMEOUTS.requestTimeout;
+      server.setTimeout(SERVER_TIMEOUTS.connectionTimeout);
+      return server;
+    },
     logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL, options.logDestination),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    // Streams of long reasoning answers must never be cut by a server timeout.
-    requestTimeout: 0,
-    connectionTimeout: 0,
-    keepAliveTimeout: 65_000,
+    ...SERVER_TIMEOUTS,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // Clients that take only a URL put their key in a `/key/<KEY>` path prefix: strip it
@@ -74,9 +94,17 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const { keyRing, generatedKey } = setUpKeys(config, watchers, app.log);
   app.decorate('keyRing', keyRing);
   app.decorate('generatedKey', generatedKey);
+  const checkHostHeader = isLoopbackAddress(config.HOST);
+  const answers = new FastAnswers({
+    // What the access-control hooks would let through without doing anything.
+    needsNoChecks: (request) => !keyRing.enabled && request.headers.origin === undefined && (!checkHostHeader || isAllowedHost(request.headers.host)),
+    log: app.log,
+  });
+  app.decorate('fastAnswers', answers);
+  app.addHook('preClose', async () => answers.disable());
   await app.register(accessControlPlugin, {
     keyRing,
-    checkHostHeader: isLoopbackAddress(config.HOST),
+    checkHostHeader,
     origins: config.OLLAMA_ORIGINS?.split(',') ?? [],
     defaultLimits: {
       ...(config.RATE_LIMIT_RPM > 0 ? { requestsPerMinute: config.RATE_LIMIT_RPM } : {}),
@@ -131,6 +159,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const upstreamOllama = adapters.find(isOllamaAdapter);
   await app.register(ollamaFrontend, { catalog, config, ...(upstreamOllama === undefined ? {} : { upstreamOllama }) });
   await app.register(openAiFrontend, { prefix: '/v1', catalog, config });
+
+  fastAnswers = answers;
 
   app.addHook('onClose', async () => {
     for (const watcher of watchers) watcher.close();

@@ -38,9 +38,23 @@ export function isLoopbackAddress(host: string): boolean {
 
 const machineName = hostname().toLowerCase();
 
+/** Recent Host headers and the verdict on each: a client sends the same one every time. */
+const hostVerdicts = new Map<string, boolean>();
+const HOST_VERDICTS_KEPT = 64;
+
 /** Ollama's allowed Host names on a loopback bind: local names and addresses only. */
 export function isAllowedHost(hostHeader: string | undefined): boolean {
   if (hostHeader === undefined || hostHeader === '') return true; // HTTP/1.0 clients
+  let verdict = hostVerdicts.get(hostHeader);
+  if (verdict === undefined) {
+    verdict = judgeHost(hostHeader);
+    if (hostVerdicts.size >= HOST_VERDICTS_KEPT) hostVerdicts.clear();
+    hostVerdicts.set(hostHeader, verdict);
+  }
+  return verdict;
+}
+
+function judgeHost(hostHeader: string): boolean {
   let host = hostHeader.toLowerCase();
   if (host.startsWith('[')) host = host.slice(1, host.indexOf(']'));
   else if (host.lastIndexOf(':') > -1 && isIP(host) !== 6) host = host.slice(0, host.lastIndexOf(':'));

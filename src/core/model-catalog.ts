@@ -112,6 +112,12 @@ export class ModelCatalog {
     return this.current;
   }
 
+  /** The current snapshot if it needs no refresh (undefined otherwise): for answers that must not wait. */
+  freshSnapshot(): CatalogSnapshot | undefined {
+    const current = this.current;
+    return current !== undefined && this.now() - current.fetchedAt <= this.ttlMs ? current : undefined;
+  }
+
   /**
    * Finds a model by the name a client sent: exact name (`:latest` implied, any case), then
    * a short name that exactly one model has. Unknown → 404 in Ollama's words.

@@ -115,6 +115,20 @@ describe('model catalog', () => {
     expect((await catalog.resolve('gpt-4o')).info.id).toBe('openai/gpt-4o');
   });
 
+  it('offers a fresh snapshot without waiting only while it is within its TTL', async () => {
+    let now = 0;
+    const adapter = stubAdapter(IDS);
+    const catalog = new ModelCatalog({ adapters: [adapter], ttlSeconds: 10, log: silent, now: () => now });
+    expect(catalog.freshSnapshot()).toBeUndefined();
+    await catalog.refresh();
+    expect(catalog.freshSnapshot()).toBe(await catalog.snapshot());
+    now = 10_000;
+    expect(catalog.freshSnapshot()).toBeDefined();
+    now = 10_001;
+    expect(catalog.freshSnapshot()).toBeUndefined();
+    expect(adapter.calls).toBe(1);
+  });
+
   it('refreshes in the background once the TTL has passed, without making the caller wait', async () => {
     let now = 0;
     const adapter = stubAdapter(IDS);

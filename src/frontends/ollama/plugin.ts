@@ -65,6 +65,12 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
   const tagsFor = (request: FastifyRequest, snapshot: CatalogSnapshot): Buffer =>
     tagsBodies(snapshot, request.apiKey?.models === undefined ? undefined : request.apiKey.id, (entry) => mayUseModel(request, entry));
 
+  // The open gateway's model list, straight from the snapshot's cached bytes (see fast-answers.ts).
+  app.fastAnswers.get('/api/tags', JSON_TYPE, () => {
+    const snapshot = catalog.freshSnapshot();
+    return snapshot === undefined ? undefined : tagsBodies(snapshot, undefined, () => true);
+  });
+
   app.route({
     method: ['GET', 'HEAD'],
     url: '/',

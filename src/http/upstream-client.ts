@@ -4,6 +4,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { GatewayError, fromTransportError, fromUpstreamStatus } from '../errors.js';
+import { openUpstreamStream, type UpstreamBody } from './upstream-body.js';
 
 export interface UpstreamClientOptions {
   name: string;
@@ -29,12 +30,17 @@ export class UpstreamClient {
   readonly name: string;
   private readonly agent: Agent;
   private readonly baseUrl: string;
+  private readonly origin: string;
+  private readonly basePath: string;
   private readonly headers: Record<string, string>;
   private readonly maxJsonBytes: number;
 
   constructor(options: UpstreamClientOptions) {
     this.name = options.name;
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    const base = new URL(this.baseUrl);
+    this.origin = base.origin;
+    this.basePath = base.pathname.replace(/\/+$/, '');
     this.headers = options.headers;
     this.maxJsonBytes = options.maxJsonBytes ?? 64 * 1024 * 1024;
     this.agent = new Agent({
@@ -43,6 +49,23 @@ export class UpstreamClient {
       bodyTimeout: options.bodyTimeoutMs,
       keepAliveTimeout: 30_000,
       keepAliveMaxTimeout: 600_000,
+    });
+  }
+
+  /**
+   * POSTs JSON and returns the body of a 2xx answer as it arrives, read straight from the
+   * dispatcher (the hot path of every streamed chat); throws GatewayError otherwise.
+   */
+  openStream(path: string, payload: unknown, signal?: AbortSignal): Promise<UpstreamBody> {
+    return openUpstreamStream(this.agent, {
+      upstreamName: this.name,
+      statusError: (status, body, retryAfter) => fromUpstreamStatus(this.name, status, body, retryAfter),
+      origin: this.origin,
+      path: `${this.basePath}${path}`,
+      method: 'POST',
+      headers: { ...this.headers, 'content-type': 'application/json' },
+      body: JSON.stringify(payload),
+      ...(signal === undefined ? {} : { signal }),
     });
   }
 

@@ -7,7 +7,7 @@
  * server is signed out) is Ollama's answer to pass on as it is, and the passthrough needs the
  * same Agent and must not treat any status as an error.
  */
-import { reusableBody } from '../../http/response-body.js';
+import { openUpstreamStream } from '../../http/upstream-body.js';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { BackendAdapter, CallContext } from '../adapter.js';
@@ -63,6 +63,8 @@ const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'pro
 
 export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapter {
   const baseUrl = options.baseUrl.replace(/\/+$/, '');
+  const base = new URL(baseUrl);
+  const basePath = base.pathname.replace(/\/+$/, '');
   const showConcurrency = Math.max(1, options.showConcurrency ?? DEFAULT_SHOW_CONCURRENCY);
   const agent = new Agent({
     connect: { timeout: options.connectTimeoutMs },
@@ -131,12 +133,19 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
 
     async streamChat(chatRequest: ChatRequest, context: CallContext): Promise<ChatStream> {
       // Translating first: a request Ollama cannot take fails before any I/O.
-      const body = toOllamaChatBody(chatRequest);
-      const response = await send('POST', '/api/chat', body, context.signal);
-      // Leaving the decoder's for-await (end, error, early return) destroys the body; a client
-      // hang-up before the first pull is covered by the abort signal.
-      const { chunks, release } = reusableBody(response.body);
-      return decodeOllamaStream(chunks, () => context.signal.aborted, release);
+      const payload = toOllamaChatBody(chatRequest);
+      const body = await openUpstreamStream(agent, {
+        upstreamName: UPSTREAM,
+        statusError: fromOllamaStatus,
+        origin: base.origin,
+        path: `${basePath}/api/chat`,
+        method: 'POST',
+        headers: { accept: 'application/json', 'content-type': 'application/json' },
+        body: JSON.stringify(payload),
+        signal: context.signal,
+      });
+      // A client hang-up before the first pull is covered by the abort signal.
+      return decodeOllamaStream(body, () => context.signal.aborted, (completed) => body.release(completed));
     },
 
     async embed(embedRequest: EmbedRequest, context: CallContext): Promise<EmbedResult> {

@@ -20,9 +20,10 @@
  *   same way, so a raw generate passthrough can reuse this decoder.
  */
 import { GatewayError, fromTransportError, messageFromErrorValue, statusFromUpstreamCode } from '../../errors.js';
+import { DecodedStream, type BodyPiece, type ChatDecoder } from '../../streaming/decode-stream.js';
 import { LineSplitter, LineTooLongError } from '../../streaming/line-splitter.js';
 import { createToolCallId } from '../../core/ids.js';
-import type { ChatEvent, ChatEventBatch, FinishReason, Usage } from '../../core/types.js';
+import type { ChatEvent, FinishReason, Usage } from '../../core/types.js';
 
 const UPSTREAM = 'Ollama';
 
@@ -185,43 +186,45 @@ function midStreamError(error: unknown): GatewayError {
   return new GatewayError('UPSTREAM_UNAVAILABLE', `${UPSTREAM} broke off the answer midway: ${detail}`, { cause: error });
 }
 
+/** Ollama's NDJSON, decoded as bytes arrive: one JSON parse per line. */
+export class OllamaStreamDecoder implements ChatDecoder {
+  private readonly lines = new LineSplitter();
+  private readonly accumulator = new OllamaLineAccumulator();
+
+  get ended(): boolean {
+    return this.accumulator.ended;
+  }
+
+  push(chunk: Uint8Array, batch: ChatEvent[]): void {
+    for (const line of this.lines.push(chunk)) {
+      this.accumulator.handleLine(line, batch);
+      if (this.accumulator.ended) return;
+    }
+  }
+
+  end(batch: ChatEvent[]): void {
+    // The last line may lack its newline (a non-stream object, or a proxy that trims).
+    for (const line of this.lines.flush()) {
+      this.accumulator.handleLine(line, batch, true);
+      if (this.accumulator.ended) return;
+    }
+    this.accumulator.end(batch);
+  }
+
+  fail(error: unknown, batch: ChatEvent[]): void {
+    this.accumulator.fail(batch, error instanceof GatewayError ? error : midStreamError(error));
+  }
+}
+
 /**
  * Decodes an Ollama `/api/chat` (or `/api/generate`) NDJSON body. `isAborted` tells a client
  * hang-up (stop quietly) from a transport failure (an in-band error event).
  */
-export async function* decodeOllamaStream(
-  body: AsyncIterable<Uint8Array>,
+export function decodeOllamaStream(
+  body: AsyncIterable<BodyPiece>,
   isAborted: () => boolean = () => false,
   /** Told, once, whether the answer was read to its end (the connection can be reused) or abandoned. */
   release?: (completed: boolean) => void,
-): AsyncGenerator<ChatEventBatch> {
-  let completed = false;
-  const splitter = new LineSplitter();
-  const accumulator = new OllamaLineAccumulator();
-  try {
-    for await (const chunk of body) {
-      const batch: ChatEvent[] = [];
-      for (const line of splitter.push(chunk)) {
-        accumulator.handleLine(line, batch);
-        if (accumulator.ended) break;
-      }
-      // Set before yielding: the consumer usually stops at the batch holding the final event.
-      if (accumulator.ended) completed = true;
-      if (batch.length > 0) yield batch;
-      if (accumulator.ended) return;
-    }
-    const batch: ChatEvent[] = [];
-    // The last line may lack its newline (a non-stream object, or a proxy that trims).
-    for (const line of splitter.flush()) accumulator.handleLine(line, batch, true);
-    if (!accumulator.ended) accumulator.end(batch);
-    completed = true;
-    yield batch;
-  } catch (error) {
-    if (isAborted()) return;
-    const batch: ChatEvent[] = [];
-    accumulator.fail(batch, error instanceof GatewayError ? error : midStreamError(error));
-    if (batch.length > 0) yield batch;
-  } finally {
-    release?.(completed);
-  }
+): DecodedStream {
+  return new DecodedStream(body, new OllamaStreamDecoder(), isAborted, release);
 }

@@ -6,7 +6,6 @@ import { OpenRouterEmbeddingResponse, OpenRouterModelList } from '#schemas/openr
 import type { BackendAdapter, CallContext, ForwardedResponse } from '../adapter.js';
 import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
-import { reusableBody } from '../../http/response-body.js';
 import { UpstreamClient } from '../../http/upstream-client.js';
 import { toOpenRouterChatBody, toOpenRouterEmbedBody } from './request.js';
 import { decodeOpenRouterStream } from './stream.js';
@@ -67,10 +66,9 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Back
     },
 
     async streamChat(request: ChatRequest, context: CallContext): Promise<ChatStream> {
-      const { body } = await client.postForStream('/chat/completions', toOpenRouterChatBody(request), context.signal);
+      const body = await client.openStream('/chat/completions', toOpenRouterChatBody(request), context.signal);
       // A client hang-up before the first pull is covered by the abort signal.
-      const { chunks, release } = reusableBody(body);
-      return decodeOpenRouterStream(chunks, () => context.signal.aborted, release);
+      return decodeOpenRouterStream(body, () => context.signal.aborted, (completed) => body.release(completed));
     },
 
     async forwardOpenAiChat(body: Record<string, unknown>, context: CallContext): Promise<ForwardedResponse> {

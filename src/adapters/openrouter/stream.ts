@@ -9,8 +9,9 @@
  * error event or an end without a finish reason becomes an `error` event.
  */
 import { GatewayError, fromTransportError, messageFromErrorValue, statusFromUpstreamCode } from '../../errors.js';
+import { DecodedStream, type BodyPiece, type ChatDecoder } from '../../streaming/decode-stream.js';
 import { SseDecoder } from '../../streaming/sse-decoder.js';
-import type { ChatEvent, ChatEventBatch, FinishReason, ToolCall, Usage } from '../../core/types.js';
+import type { ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';
 import { createToolCallId } from '../../core/ids.js';
 
 const UPSTREAM = 'OpenRouter';
@@ -222,42 +223,41 @@ function midStreamTransportError(error: unknown): GatewayError {
   return new GatewayError('UPSTREAM_UNAVAILABLE', `${UPSTREAM} broke off the answer midway: ${detail}`, { cause: error });
 }
 
+/** OpenRouter's SSE, decoded as bytes arrive: SSE framing, then one JSON parse per event. */
+export class OpenRouterStreamDecoder implements ChatDecoder {
+  private readonly events = new SseDecoder();
+  private readonly accumulator = new OpenAiChunkAccumulator(UPSTREAM);
+
+  get ended(): boolean {
+    return this.accumulator.ended;
+  }
+
+  push(chunk: Uint8Array, batch: ChatEvent[]): void {
+    for (const data of this.events.push(chunk)) {
+      this.accumulator.handleData(data, batch);
+      if (this.accumulator.ended) return;
+    }
+  }
+
+  end(batch: ChatEvent[]): void {
+    for (const data of this.events.flush()) this.accumulator.handleData(data, batch);
+    this.accumulator.end(batch);
+  }
+
+  fail(error: unknown, batch: ChatEvent[]): void {
+    this.accumulator.fail(batch, error instanceof GatewayError ? error : midStreamTransportError(error));
+  }
+}
+
 /**
  * Decodes an OpenRouter SSE body. `isAborted` tells a client hang-up (stop quietly) from
  * a transport failure (an in-band error event).
  */
-export async function* decodeOpenRouterStream(
-  body: AsyncIterable<Uint8Array>,
+export function decodeOpenRouterStream(
+  body: AsyncIterable<BodyPiece>,
   isAborted: () => boolean = () => false,
   /** Told, once, whether the answer was read to its end (the connection can be reused) or abandoned. */
   release?: (completed: boolean) => void,
-): AsyncGenerator<ChatEventBatch> {
-  let completed = false;
-  const decoder = new SseDecoder();
-  const accumulator = new OpenAiChunkAccumulator(UPSTREAM);
-  try {
-    for await (const chunk of body) {
-      const batch: ChatEvent[] = [];
-      for (const data of decoder.push(chunk)) {
-        accumulator.handleData(data, batch);
-        if (accumulator.ended) break;
-      }
-      // Set before yielding: the consumer usually stops at the batch holding the final event.
-      if (accumulator.ended) completed = true;
-      if (batch.length > 0) yield batch;
-      if (accumulator.ended) return;
-    }
-    const batch: ChatEvent[] = [];
-    for (const data of decoder.flush()) accumulator.handleData(data, batch);
-    accumulator.end(batch);
-    completed = true;
-    yield batch;
-  } catch (error) {
-    if (isAborted()) return;
-    const batch: ChatEvent[] = [];
-    accumulator.fail(batch, error instanceof GatewayError ? error : midStreamTransportError(error));
-    yield batch;
-  } finally {
-    release?.(completed);
-  }
+): DecodedStream {
+  return new DecodedStream(body, new OpenRouterStreamDecoder(), isAborted, release);
 }

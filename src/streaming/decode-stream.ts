@@ -1,0 +1,97 @@
+/**
+ * Drives a dialect's decoder over an upstream body: one ChatEvent batch per pull of the body
+ * (one network read, or all the reads that piled up while the consumer was busy), skipping
+ * reads that carry no event (keep-alive comments, a line cut in two). The batch holding the
+ * terminal event (finish or error) is the last; a body that ends without one gets the
+ * decoder's error. A client hang-up ends it quietly (`isAborted`), anything else that breaks
+ * the body becomes an in-band error event.
+ *
+ * A plain iterator rather than an async generator: it runs once per upstream read, so it
+ * costs one promise per read and nothing more.
+ */
+import type { ChatEvent, ChatEventBatch } from '../core/types.js';
+
+/** A dialect's pure, synchronous stream decoder. */
+export interface ChatDecoder {
+  /** True once a terminal event (finish or error) has been pushed. */
+  readonly ended: boolean;
+  /** Decodes bytes (any cut) into `batch`, stopping at a terminal event. */
+  push(chunk: Uint8Array, batch: ChatEvent[]): void;
+  /** The body ended: decode what is left and finish, or fail an unfinished answer. */
+  end(batch: ChatEvent[]): void;
+  /** The body broke off with `error`: push the matching error event. */
+  fail(error: unknown, batch: ChatEvent[]): void;
+}
+
+/** What a body yields: one chunk, or every chunk of one network read. */
+export type BodyPiece = Uint8Array | readonly Uint8Array[];
+
+const DONE: IteratorResult<ChatEventBatch> = { done: true, value: undefined };
+
+export class DecodedStream implements AsyncIterableIterator<ChatEventBatch> {
+  private readonly body: AsyncIterator<BodyPiece>;
+  private finished = false;
+
+  constructor(
+    body: AsyncIterable<BodyPiece>,
+    private readonly decoder: ChatDecoder,
+    private readonly isAborted: () => boolean = () => false,
+    /** Told, once, whether the answer was read to its end (the connection can be reused) or abandoned. */
+    private readonly release?: (completed: boolean) => void,
+  ) {
+    this.body = body[Symbol.asyncIterator]();
+  }
+
+  [Symbol.asyncIterator](): this {
+    return this;
+  }
+
+  async next(): Promise<IteratorResult<ChatEventBatch>> {
+    if (this.finished) return DONE;
+    const batch: ChatEvent[] = [];
+    try {
+      while (batch.length === 0) {
+        const read = await this.body.next();
+        if (read.done) {
+          this.decoder.end(batch);
+          this.finish(true);
+          return { done: false, value: batch };
+        }
+        this.decode(read.value, batch);
+        if (this.decoder.ended) this.finish(true);
+      }
+      return { done: false, value: batch };
+    } catch (error) {
+      if (this.isAborted()) {
+        this.finish(false);
+        return DONE;
+      }
+      this.decoder.fail(error, batch);
+      this.finish(false);
+      return batch.length > 0 ? { done: false, value: batch } : DONE;
+    }
+  }
+
+  /** The consumer stopped: an answer not read to its end is abandoned. */
+  async return(): Promise<IteratorResult<ChatEventBatch>> {
+    this.finish(false);
+    return DONE;
+  }
+
+  private decode(piece: BodyPiece, batch: ChatEvent[]): void {
+    if (!Array.isArray(piece)) {
+      this.decoder.push(piece as Uint8Array, batch);
+    } else if (piece.length === 1) {
+      this.decoder.push(piece[0]!, batch);
+    } else {
+      // Many small chunks of one read (one per HTTP chunk): one copy, one pass.
+      this.decoder.push(Buffer.concat(piece), batch);
+    }
+  }
+
+  private finish(completed: boolean): void {
+    if (this.finished) return;
+    this.finished = true;
+    this.release?.(completed);
+  }
+}

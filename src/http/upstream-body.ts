@@ -41,9 +41,10 @@ export class UpstreamBody implements AsyncIterableIterator<Buffer[]> {
 
   /** The bytes received since the last pull (at least one chunk), or done at the end. */
   next(): Promise<IteratorResult<Buffer[]>> {
+    if (this.released) return Promise.resolve(DONE);
     if (this.queued.length > 0) return Promise.resolve(this.take());
     if (this.failure !== undefined) return Promise.reject(this.failure);
-    if (this.ended || this.released) return Promise.resolve(DONE);
+    if (this.ended) return Promise.resolve(DONE);
     return new Promise((resolve, reject) => {
       this.waiter = { resolve, reject };
     });
@@ -61,6 +62,9 @@ export class UpstreamBody implements AsyncIterableIterator<Buffer[]> {
     this.released = true;
     this.queued = [];
     this.queuedBytes = 0;
+    const waiter = this.waiter;
+    this.waiter = undefined;
+    waiter?.resolve(DONE);
     if (this.ended || this.failure !== undefined) return;
     if (completed) {
       if (this.controller.paused) this.controller.resume();
@@ -94,7 +98,7 @@ export class UpstreamBody implements AsyncIterableIterator<Buffer[]> {
 
   /** From the dispatch handler: the body broke off (transport error, timeout, abort). */
   fail(error: unknown): void {
-    if (this.ended) return;
+    if (this.ended || this.released) return;
     this.failure = error;
     if (!this.deliveryScheduled) this.deliver();
   }

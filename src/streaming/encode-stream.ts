@@ -1,8 +1,10 @@
 /**
- * Drives a dialect's stream encoder: the already-read first batch, then the rest, one output
- * string per batch. Whatever the upstream does, the stream ends with the dialect's terminal
- * output (final line / `[DONE]`) or its in-band error — never silently. Leaving early (the
- * client went away) returns the upstream iterator, which releases the upstream request.
+ * Writes a translated answer: the already-read first batch, then the rest, each encoded by the
+ * dialect's encoder and written as it comes, in one loop (no generator between the upstream
+ * read and the socket write). Whatever the upstream does, the stream ends with the dialect's
+ * terminal output (final line / `[DONE]`) or its in-band error — never silently. A sink that
+ * closes (the client went away) stops the loop, and the upstream iterator is returned, which
+ * releases the upstream request.
  */
 import type { ChatEventBatch } from '../core/types.js';
 import { GatewayError } from '../errors.js';
@@ -16,23 +18,34 @@ export interface StreamEncoder {
   encodeError(error: GatewayError): string;
 }
 
-export async function* encodeStream(first: ChatEventBatch, rest: AsyncIterator<ChatEventBatch>, encoder: StreamEncoder): AsyncGenerator<string> {
+/** Where the encoded text goes: the client's response, or a test's buffer. */
+export interface TextSink {
+  /** The client went away: stop. */
+  readonly closed: boolean;
+  /** False when the sink wants the writer to wait for `drained()`. */
+  write(text: string): boolean;
+  drained(): Promise<void>;
+  end(): void;
+}
+
+export async function writeEncodedStream(sink: TextSink, first: ChatEventBatch, rest: AsyncIterator<ChatEventBatch>, encoder: StreamEncoder): Promise<void> {
   try {
-    const head = encoder.encode(first);
-    if (head !== '') yield head;
-    while (!encoder.ended) {
+    let text = encoder.encode(first);
+    for (;;) {
+      if (text !== '' && !sink.write(text)) await sink.drained();
+      if (encoder.ended || sink.closed) break;
       let next: IteratorResult<ChatEventBatch>;
       try {
         next = await rest.next();
       } catch (error) {
-        yield encoder.encodeError(error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'the answer stream failed'));
-        return;
+        text = encoder.encodeError(error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'the answer stream failed'));
+        continue;
       }
-      if (next.done) break;
-      const text = encoder.encode(next.value);
-      if (text !== '') yield text;
+      text = next.done
+        ? encoder.encodeError(new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without finishing the answer'))
+        : encoder.encode(next.value);
     }
-    if (!encoder.ended) yield encoder.encodeError(new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without finishing the answer'));
+    if (!sink.closed) sink.end();
   } finally {
     await rest.return?.();
   }

@@ -1,24 +1,58 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
+import type { ChatEventBatch } from '../core/types.js';
+import { writeEncodedStream, type StreamEncoder, type TextSink } from './encode-stream.js';
 
 /**
- * The one place a generated stream is written to the client. The reply is taken over from
- * Fastify and the source is pumped straight into the socket: one `write` per upstream read,
- * the next piece pulled only when the socket has taken the last one (backpressure), no
- * intermediate Readable. When the client goes away the pump stops pulling and returns the
- * source, which runs the generators' `finally` blocks and so releases the upstream request.
- * Headers set on the reply before (CORS) are sent along.
+ * The two places a stream is written to the client. The reply is taken over from Fastify and
+ * written straight to the socket: one `write` per upstream read, the next piece pulled only
+ * when the socket has taken the last one (backpressure), no intermediate Readable. When the
+ * client goes away the writer stops pulling and returns the source, which releases the
+ * upstream request. Headers set on the reply before (CORS) are sent along.
  */
+
+/** A translated answer: the first batch (read before any header) and the rest, encoded as they come. */
+export function sendEncodedStream(
+  reply: FastifyReply,
+  contentType: string,
+  first: ChatEventBatch,
+  rest: AsyncIterator<ChatEventBatch>,
+  encoder: StreamEncoder,
+): FastifyReply {
+  const response = takeOver(reply, contentType);
+  writeEncodedStream(responseSink(response), first, rest, encoder).catch((error: unknown) => failed(reply, response, error));
+  return reply;
+}
+
+/** Already-encoded pieces (the passthrough relay). */
 export function sendStream(reply: FastifyReply, contentType: string, source: AsyncIterable<string | Uint8Array>): FastifyReply {
+  const response = takeOver(reply, contentType);
+  pump(response, source).catch((error: unknown) => failed(reply, response, error));
+  return reply;
+}
+
+function takeOver(reply: FastifyReply, contentType: string): ServerResponse {
   const response = reply.raw;
   reply.hijack();
   response.writeHead(200, { ...(reply.getHeaders() as Record<string, string | string[] | number>), 'content-type': contentType, 'cache-control': 'no-cache' });
   // Fastify still logs "request completed" when the response finishes.
-  pump(response, source).catch((error: unknown) => {
-    reply.log.warn({ err: error }, 'stream to the client failed');
-    response.destroy();
-  });
-  return reply;
+  return response;
+}
+
+function failed(reply: FastifyReply, response: ServerResponse, error: unknown): void {
+  reply.log.warn({ err: error }, 'stream to the client failed');
+  response.destroy();
+}
+
+function responseSink(response: ServerResponse): TextSink {
+  return {
+    get closed() {
+      return response.destroyed;
+    },
+    write: (text) => response.write(text),
+    drained: () => drainedOrClosed(response),
+    end: () => response.end(),
+  };
 }
 
 async function pump(response: ServerResponse, source: AsyncIterable<string | Uint8Array>): Promise<void> {

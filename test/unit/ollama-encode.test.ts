@@ -1,4 +1,4 @@
-import { encodeStream } from '../../src/streaming/encode-stream.js';
+import { encodePieces } from '../helpers/encoding.js';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import {
@@ -12,12 +12,7 @@ import { OllamaChatResponse, OllamaErrorResponse, OllamaGenerateResponse } from 
 
 async function encode(batches: ChatEventBatch[], endpoint: 'chat' | 'generate' = 'chat', model = 'Some/Model:latest'): Promise<any[]> {
   const encoder = new OllamaStreamEncoder(model, endpoint, new StreamTiming());
-  const [first, ...rest] = batches;
-  async function* restOf(): AsyncGenerator<ChatEventBatch> {
-    yield* rest;
-  }
-  let text = '';
-  for await (const piece of encodeStream(first ?? [], restOf(), encoder)) text += piece;
+  const text = (await encodePieces(batches, encoder)).join('');
   expect(text.endsWith('\n')).toBe(true);
   return text.trimEnd().split('\n').map((line) => JSON.parse(line));
 }

@@ -1,4 +1,4 @@
-import { encodeStream } from '../../src/streaming/encode-stream.js';
+import { encodePieces } from '../helpers/encoding.js';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import {
@@ -22,12 +22,7 @@ import {
 const META: OpenAiStreamMeta = { id: 'chatcmpl-test', created: 1767225600, model: 'Openai/GPT-4o', includeUsage: false };
 
 async function encodeRaw(batches: ChatEventBatch[], encoder: OpenAiSseEncoder): Promise<{ text: string; pieces: string[] }> {
-  const [first, ...rest] = batches;
-  async function* restOf(): AsyncGenerator<ChatEventBatch> {
-    yield* rest;
-  }
-  const pieces: string[] = [];
-  for await (const piece of encodeStream(first ?? [], restOf(), encoder)) pieces.push(piece);
+  const pieces = await encodePieces(batches, encoder);
   return { text: pieces.join(''), pieces };
 }
 

@@ -22,8 +22,7 @@ import type { ChatRequest, ChatStream } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
 import { listingCache, parseBody } from '../../http/request-errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
-import { encodeStream } from '../../streaming/encode-stream.js';
-import { sendStream } from '../../streaming/send-stream.js';
+import { sendEncodedStream } from '../../streaming/send-stream.js';
 import {
   OllamaStreamEncoder,
   StreamTiming,
@@ -249,7 +248,7 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Ans
 
   const { first, rest } = await startStream(stream);
   const encoder = new OllamaStreamEncoder(model, endpoint, timing, (usage) => recordUsage(request, usage));
-  return sendStream(reply, NDJSON_TYPE, encodeStream(first, rest, encoder));
+  return sendEncodedStream(reply, NDJSON_TYPE, first, rest, encoder);
 }
 
 async function resolveForEmbedding(catalog: ModelCatalog, name: string): Promise<CatalogEntry> {

@@ -26,8 +26,7 @@ import type { ChatRequest, ChatResult, ChatStream, Usage } from '../../core/type
 import { GatewayError, fromTransportError, isGatewayError, toOpenAiErrorBody } from '../../errors.js';
 import { listingCache, parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
-import { encodeStream } from '../../streaming/encode-stream.js';
-import { sendStream } from '../../streaming/send-stream.js';
+import { sendEncodedStream, sendStream } from '../../streaming/send-stream.js';
 import { keepAliveMilliseconds } from '../ollama/translate.js';
 import {
   OpenAiChatStreamEncoder,
@@ -188,7 +187,7 @@ async function answerThroughIr(request: FastifyRequest, reply: FastifyReply, con
 
   const { first, rest } = await startStream(chatStream);
   const encoder = options.encoder((usage) => recordUsage(request, usage));
-  return sendStream(reply, SSE_TYPE, encodeStream(first, rest, encoder));
+  return sendEncodedStream(reply, SSE_TYPE, first, rest, encoder);
 }
 
 /** A passthrough non-stream answer, read whole (size-capped). */

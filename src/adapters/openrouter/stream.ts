@@ -11,6 +11,7 @@
 import { GatewayError, fromTransportError, messageFromErrorValue, statusFromUpstreamCode } from '../../errors.js';
 import { DecodedStream, type BodyPiece, type ChatDecoder } from '../../streaming/decode-stream.js';
 import { SseDecoder } from '../../streaming/sse-decoder.js';
+import { TextChunkShape } from './text-chunk-shape.js';
 import type { ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';
 import { createToolCallId } from '../../core/ids.js';
 
@@ -75,6 +76,7 @@ export class OpenAiChunkAccumulator {
   private lastToolIndex = -1;
   private finishReason: FinishReason | undefined;
   private usage: Usage | undefined;
+  private readonly textShape = new TextChunkShape();
   /** Set once a terminal event (finish or error) has been emitted. */
   ended = false;
 
@@ -83,6 +85,11 @@ export class OpenAiChunkAccumulator {
   /** Handles one SSE data payload; pushes resulting events into `batch`. */
   handleData(data: string, batch: ChatEvent[]): void {
     if (this.ended) return;
+    const text = this.textShape.textOf(data);
+    if (text !== undefined) {
+      if (text !== '') appendDelta(batch, 'text-delta', text);
+      return;
+    }
     if (data === '[DONE]') {
       this.finish(batch);
       return;
@@ -102,6 +109,9 @@ export class OpenAiChunkAccumulator {
       this.fail(batch, streamError(this.upstreamName, chunk.error));
     } else if (choice?.finish_reason === 'error') {
       this.fail(batch, streamError(this.upstreamName, choice.error ?? { message: 'the model stopped with an error' }));
+    } else if (choice !== undefined) {
+      const plain = plainText(chunk, choice);
+      if (plain !== undefined) this.textShape.learn(data, plain);
     }
   }
 
@@ -204,6 +214,19 @@ function reasoningDetailsText(details: unknown): string {
     else if (type === 'reasoning.summary' && typeof summary === 'string') text += summary;
   }
   return text;
+}
+
+/** The text of a chunk that carries text and nothing else (see TextChunkShape), or undefined. */
+function plainText(chunk: StreamChunk, choice: ChunkChoice): string | undefined {
+  if (chunk.usage || (chunk.error !== undefined && chunk.error !== null)) return undefined;
+  if ((choice.finish_reason !== undefined && choice.finish_reason !== null) || (choice.error !== undefined && choice.error !== null)) return undefined;
+  const delta = choice.delta;
+  if (delta === undefined || delta === null || typeof delta.content !== 'string' || delta.content === '') return undefined;
+  if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) return undefined;
+  const reasoning = typeof delta.reasoning === 'string' ? delta.reasoning
+    : typeof delta.reasoning_content === 'string' ? delta.reasoning_content
+    : reasoningDetailsText(delta.reasoning_details);
+  return reasoning ? undefined : delta.content;
 }
 
 function streamError(upstreamName: string, error: unknown): GatewayError {

@@ -70,7 +70,7 @@ const settings = {
   cpuRounds: quick ? 2 : 7,
   tagsConcurrency: quick ? 4 : 8,
   tagsRequestsPerRound: quick ? 300 : 2_000,
-  tagsRounds: quick ? 2 : 5,
+  tagsRounds: quick ? 2 : 9,
   slowStreams: num(args['slow-streams'], quick ? 100 : 1_000),
   slowRounds: quick ? 1 : 3,
 };

@@ -96,8 +96,13 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('generatedKey', generatedKey);
   const checkHostHeader = isLoopbackAddress(config.HOST);
   const answers = new FastAnswers({
-    // What the access-control hooks would let through without doing anything.
-    needsNoChecks: (request) => !keyRing.enabled && request.headers.origin === undefined && (!checkHostHeader || isAllowedHost(request.headers.host)),
+    // What the access-control hooks would let through without doing anything. Read from the
+    // raw header list: `request.headers` would build an object for every request.
+    needsNoChecks: (request) => {
+      if (keyRing.enabled) return false;
+      const { origin, host } = originAndHost(request.rawHeaders);
+      return origin === undefined && (!checkHostHeader || isAllowedHost(host));
+    },
     log: app.log,
   });
   app.decorate('fastAnswers', answers);
@@ -169,6 +174,18 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   return app;
+}
+
+/** The first Origin and Host headers of a raw header list (name, value, name, value, …), as `request.headers` has them. */
+function originAndHost(rawHeaders: readonly string[]): { origin: string | undefined; host: string | undefined } {
+  let origin: string | undefined;
+  let host: string | undefined;
+  for (let index = 0; index < rawHeaders.length; index += 2) {
+    const name = rawHeaders[index]!;
+    if (name.length === 6 && origin === undefined && name.toLowerCase() === 'origin') origin = rawHeaders[index + 1];
+    else if (name.length === 4 && host === undefined && name.toLowerCase() === 'host') host = rawHeaders[index + 1];
+  }
+  return { origin, host };
 }
 
 /**

@@ -4,6 +4,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../core/types.js';
+import type { BodyPiece } from '../streaming/decode-stream.js';
 
 export interface CallContext {
   /** Fires when the client hangs up; aborts the upstream call. */
@@ -40,8 +41,6 @@ export interface BackendAdapter {
 export interface ForwardedResponse {
   /** The upstream's display name, for error messages ("OpenRouter"). */
   upstream: string;
-  statusCode: number;
-  contentType: string | undefined;
-  /** The response body, unread. Read it to the end or destroy it. */
-  body: AsyncIterable<Uint8Array> & { destroy(error?: Error): unknown };
+  /** The response body as it arrives (see UpstreamBody). Read it to the end, or release it. */
+  body: AsyncIterable<BodyPiece> & { release(completed: boolean): void };
 }

@@ -20,11 +20,6 @@ export interface UpstreamClientOptions {
   maxJsonBytes?: number;
 }
 
-export interface StreamResponse {
-  statusCode: number;
-  body: Dispatcher.ResponseData['body'];
-  headers: Dispatcher.ResponseData['headers'];
-}
 
 export class UpstreamClient {
   readonly name: string;
@@ -69,11 +64,6 @@ export class UpstreamClient {
     });
   }
 
-  /** POSTs JSON and returns the streaming body of a 2xx answer; throws GatewayError otherwise. */
-  async postForStream(path: string, payload: unknown, signal?: AbortSignal): Promise<StreamResponse> {
-    const response = await this.send('POST', path, payload, signal);
-    return { statusCode: response.statusCode, body: response.body, headers: response.headers };
-  }
 
   /** POSTs (or GETs, without payload) and parses a JSON answer. A 200 carrying `error` is an error. */
   async json(method: 'GET' | 'POST', path: string, payload?: unknown, signal?: AbortSignal): Promise<unknown> {

@@ -44,4 +44,17 @@ describe('upstream connections', () => {
     }
     expect(fake.connectionCount() - before).toBeLessThanOrEqual(1);
   });
+
+  it('are reused by the /v1 passthrough too', async () => {
+    fake.script('openai/gpt-4.1', (body) => ({ sse: `data: {"choices":[{"delta":{"content":"${body.messages[0].content}"}}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`, endDelayMs: 30 }));
+    const before = fake.connectionCount();
+    for (let index = 0; index < 6; index++) {
+      const response = await request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'openai/gpt-4.1', stream: true, messages: [{ role: 'user', content: `n${index}` }] }) });
+      const text = await response.body.text();
+      expect(text).toContain(`"content":"n${index}"`);
+      expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
+      await new Promise((resolve) => setTimeout(resolve, 60));
+    }
+    expect(fake.connectionCount() - before).toBeLessThanOrEqual(1);
+  });
 });

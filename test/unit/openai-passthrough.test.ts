@@ -161,43 +161,51 @@ describe('startSseRelay', () => {
     return text;
   }
 
-  function body(pieces: Buffer[], failAfter?: Error) {
-    let destroyed = false;
-    async function* generate(): AsyncGenerator<Buffer> {
+  /** An upstream body that yields `pieces` (a piece may be several chunks of one read) and records how it was released. */
+  function body(pieces: Array<Buffer | Buffer[]>, failAfter?: Error) {
+    const releases: boolean[] = [];
+    async function* generate(): AsyncGenerator<Buffer | Buffer[]> {
       yield* pieces;
       if (failAfter) throw failAfter;
     }
     const iterable = generate();
     return {
       [Symbol.asyncIterator]: () => iterable,
-      destroy: () => {
-        destroyed = true;
+      release: (completed: boolean) => {
+        releases.push(completed);
       },
-      get destroyed() {
-        return destroyed;
-      },
+      releases,
     };
   }
 
-  it('holds the comments until the first data event, then relays everything and destroys the body', async () => {
+  it('holds the comments until the first data event, relays everything, then releases the body as read to its end', async () => {
     const bytes = fixture('text');
     const upstream = body(byteAtATime(bytes));
     const stream = await startSseRelay(upstream, 'OpenRouter', () => false);
     expect(await collect(stream)).toBe(bytes.toString('utf8'));
-    expect(upstream.destroyed).toBe(true);
+    expect(upstream.releases).toEqual([true]);
   });
 
-  it('throws an error event that comes before any data, with its status', async () => {
+  it('takes the several chunks of one network read as one piece', async () => {
+    const bytes = fixture('text');
+    const middle = Math.floor(bytes.length / 2);
+    const upstream = body([[bytes.subarray(0, 7), bytes.subarray(7, middle)], bytes.subarray(middle)]);
+    expect(await collect(await startSseRelay(upstream, 'OpenRouter', () => false))).toBe(bytes.toString('utf8'));
+  });
+
+  it('throws an error event that comes before any data, with its status, and abandons the body', async () => {
     const upstream = body([fixture('error-legacy')]);
     await expect(startSseRelay(upstream, 'OpenRouter', () => false)).rejects.toMatchObject({ statusCode: 429 });
-    expect(upstream.destroyed).toBe(true);
+    expect(upstream.releases).toEqual([false]);
   });
 
   it('turns a socket error after the start into an in-band error event', async () => {
     const source = fixture('truncated');
     const reset = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
-    const stream = await startSseRelay(body([source], reset), 'OpenRouter', () => false);
+    const upstream = body([source], reset);
+    const stream = await startSseRelay(upstream, 'OpenRouter', () => false);
     const text = await collect(stream);
+    expect(upstream.releases).toEqual([false]);
     expect(JSON.parse(ERROR_EVENT.exec(text)![1]!).error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringContaining('other side closed') });
   });
 

@@ -73,14 +73,7 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Back
 
     async forwardOpenAiChat(body: Record<string, unknown>, context: CallContext): Promise<ForwardedResponse> {
       // OpenRouter speaks OpenAI's chat dialect: the client's body goes out as it came.
-      const response = await client.postForStream('/chat/completions', body, context.signal);
-      const contentType = response.headers['content-type'];
-      return {
-        upstream: client.name,
-        statusCode: response.statusCode,
-        contentType: typeof contentType === 'string' ? contentType : undefined,
-        body: response.body,
-      };
+      return { upstream: client.name, body: await client.openStream('/chat/completions', body, context.signal) };
     },
 
     async embed(request: EmbedRequest, context: CallContext): Promise<EmbedResult> {

@@ -20,6 +20,7 @@ import { toReasoning } from '../../core/ollama-options.js';
 import { OPENAI_SAMPLING_FIELDS, samplingToWire } from '../../core/sampling-fields.js';
 import type { ReasoningRequest, Usage } from '../../core/types.js';
 import { GatewayError, fromTransportError, fromUpstreamStatus, statusFromUpstreamCode } from '../../errors.js';
+import type { BodyPiece } from '../../streaming/decode-stream.js';
 import { DEFAULT_MAX_LINE_BYTES, LineTooLongError } from '../../streaming/line-splitter.js';
 import { openAiErrorEvent } from './encode.js';
 
@@ -186,6 +187,8 @@ export class SseRelay {
   started = false;
   /** `[DONE]` or an error was relayed (or an error arrived before the start): stop reading. */
   ended = false;
+  /** The answer ended with `data: [DONE]` (nothing more to read from this response). */
+  sawDone = false;
   /** Set when the upstream failed before the answer started: answer with its status. */
   errorBeforeStart: GatewayError | undefined;
   private tail: Buffer | undefined;
@@ -352,6 +355,7 @@ export class SseRelay {
     const payload = region.subarray(payloadStart, lineEnd);
     if (payload.length === DONE.length && payload.equals(DONE)) {
       this.ended = true;
+      this.sawDone = true;
       if (!this.started) {
         this.errorBeforeStart = new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.upstream} ended the stream without answering`);
         return { stop: true, keepLine: false };
@@ -474,8 +478,10 @@ function isCompleteDataLine(line: Buffer): boolean {
 }
 
 /** What the adapter hands back: the raw 2xx body of an OpenAI-dialect upstream. */
-export interface RawUpstreamBody extends AsyncIterable<Uint8Array> {
-  destroy(error?: Error): unknown;
+/** The upstream body as the adapter hands it over (see UpstreamBody). */
+export interface RelayedBody extends AsyncIterable<BodyPiece> {
+  /** completed: `[DONE]` was read (the rest is drained, the connection reused); else the request is aborted. */
+  release(completed: boolean): void;
 }
 
 /**
@@ -485,7 +491,7 @@ export interface RawUpstreamBody extends AsyncIterable<Uint8Array> {
  * held back first and then one Buffer per network read.
  */
 export async function startSseRelay(
-  body: RawUpstreamBody,
+  body: RelayedBody,
   upstream: string,
   isAborted: () => boolean,
   onUsage?: (usage: Usage) => void,
@@ -496,19 +502,19 @@ export async function startSseRelay(
   const held: Buffer[] = [];
   try {
     while (!relay.started && !relay.ended) {
-      let next: IteratorResult<Uint8Array>;
+      let next: IteratorResult<BodyPiece>;
       try {
         next = await iterator.next();
       } catch (error) {
         throw isAborted() ? new GatewayError('CLIENT_CLOSED', 'the client closed the connection') : fromTransportError(upstream, error);
       }
-      const output = next.done ? relay.end() : relay.push(next.value);
+      const output = next.done ? relay.end() : relay.push(joinPiece(next.value));
       if (output.length > 0) held.push(output);
       if (next.done) break;
     }
     if (relay.errorBeforeStart !== undefined) throw relay.errorBeforeStart;
   } catch (error) {
-    body.destroy();
+    body.release(false);
     if (error instanceof LineTooLongError) throw new GatewayError('UPSTREAM_BAD_RESPONSE', error.message);
     throw error;
   }
@@ -517,9 +523,9 @@ export async function startSseRelay(
 
 async function* relayRest(
   head: Buffer,
-  iterator: AsyncIterator<Uint8Array>,
+  iterator: AsyncIterator<BodyPiece>,
   relay: SseRelay,
-  body: RawUpstreamBody,
+  body: RelayedBody,
   upstream: string,
   isAborted: () => boolean,
 ): AsyncGenerator<Buffer> {
@@ -529,7 +535,7 @@ async function* relayRest(
       let output: Buffer;
       try {
         const next = await iterator.next();
-        output = next.done ? relay.end() : relay.push(next.value);
+        output = next.done ? relay.end() : relay.push(joinPiece(next.value));
       } catch (error) {
         if (isAborted()) return;
         const failure = error instanceof LineTooLongError ? new GatewayError('UPSTREAM_BAD_RESPONSE', error.message) : fromTransportError(upstream, error);
@@ -539,6 +545,12 @@ async function* relayRest(
       if (output.length > 0) yield output;
     }
   } finally {
-    body.destroy();
+    body.release(relay.sawDone);
   }
+}
+
+/** One network read as one buffer. */
+function joinPiece(piece: BodyPiece): Uint8Array {
+  if (!Array.isArray(piece)) return piece as Uint8Array;
+  return piece.length === 1 ? piece[0]! : Buffer.concat(piece);
 }

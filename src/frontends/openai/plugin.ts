@@ -195,13 +195,15 @@ async function readAll(answer: ForwardedResponse, signal: AbortSignal): Promise<
   const chunks: Buffer[] = [];
   let size = 0;
   try {
-    for await (const chunk of answer.body) {
-      size += chunk.byteLength;
-      if (size > MAX_JSON_BYTES) throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${answer.upstream} sent a response larger than ${MAX_JSON_BYTES} bytes`);
-      chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    for await (const piece of answer.body) {
+      for (const chunk of Array.isArray(piece) ? (piece as readonly Uint8Array[]) : [piece as Uint8Array]) {
+        size += chunk.byteLength;
+        if (size > MAX_JSON_BYTES) throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${answer.upstream} sent a response larger than ${MAX_JSON_BYTES} bytes`);
+        chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
+      }
     }
   } catch (error) {
-    answer.body.destroy();
+    answer.body.release(false);
     if (isGatewayError(error)) throw error;
     if (signal.aborted) throw new GatewayError('CLIENT_CLOSED', 'the client closed the connection');
     throw fromTransportError(answer.upstream, error);

@@ -32,6 +32,7 @@ export async function writeEncodedStream(sink: TextSink, first: ChatEventBatch, 
   try {
     let text = encoder.encode(first);
     for (;;) {
+      if (sink.closed) break;
       if (text !== '' && !sink.write(text)) await sink.drained();
       if (encoder.ended || sink.closed) break;
       let next: IteratorResult<ChatEventBatch>;

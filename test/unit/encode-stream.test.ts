@@ -83,4 +83,32 @@ describe('writeEncodedStream', () => {
     expect(returned).toBe(true);
     expect(ended).toBe(false);
   });
+
+  it('writes nothing more once the client is gone, not even the in-band error', async () => {
+    const written: string[] = [];
+    let closed = false;
+    const rest: AsyncIterator<ChatEventBatch> = {
+      async next() {
+        // The client hangs up while the upstream is silent; the upstream request is aborted.
+        closed = true;
+        throw new GatewayError('CLIENT_CLOSED', 'the client closed the connection');
+      },
+    };
+    const sink: TextSink = {
+      get closed() {
+        return closed;
+      },
+      write: (text) => {
+        if (closed) throw new Error('write after close');
+        written.push(text);
+        return true;
+      },
+      drained: async () => undefined,
+      end: () => {
+        throw new Error('end after close');
+      },
+    };
+    await writeEncodedStream(sink, [{ type: 'text-delta', text: 'first' }], rest, encoder());
+    expect(written).toHaveLength(1);
+  });
 });

@@ -203,9 +203,15 @@ export function openUpstreamStream(dispatcher: Dispatcher, request: StreamReques
         else if (!wasSettled) reject(fromTransportError(upstreamName, error));
       },
     };
-    dispatcher.dispatch(
-      { origin: request.origin, path: request.path, method: request.method, headers: request.headers, body: request.body ?? null },
-      handler,
-    );
+    try {
+      dispatcher.dispatch(
+        { origin: request.origin, path: request.path, method: request.method, headers: request.headers, body: request.body ?? null },
+        handler,
+      );
+    } catch (error) {
+      // Arguments undici refuses (a header value with a line break, say) fail like the request.
+      settle();
+      reject(fromTransportError(upstreamName, error));
+    }
   });
 }

@@ -95,6 +95,13 @@ describe('openUpstreamStream', () => {
     expect((error as GatewayError).message).toContain('cannot reach Upstream');
   });
 
+  it('rejects a request undici refuses to send with a GatewayError, not a crash', async () => {
+    const origin = await serve((_request, response) => response.end());
+    const error = await openUpstreamStream(agent!, streamRequest(origin, { headers: { authorization: 'Bearer key\nwith a line break' } })).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(GatewayError);
+    expect((error as GatewayError).message).toContain('Upstream');
+  });
+
   it('fails the body when the upstream breaks off mid-answer', async () => {
     const origin = await serve((_request, response) => {
       response.writeHead(200);

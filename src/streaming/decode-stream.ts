@@ -26,6 +26,15 @@ export interface ChatDecoder {
 /** What a body yields: one chunk, or every chunk of one network read. */
 export type BodyPiece = Uint8Array | readonly Uint8Array[];
 
+/**
+ * One body piece as one buffer. The many small chunks of one read (undici hands over one per
+ * HTTP chunk) cost one copy here, and then one pass of the decoder instead of one per chunk.
+ */
+export function joinPiece(piece: BodyPiece): Uint8Array {
+  if (!Array.isArray(piece)) return piece as Uint8Array;
+  return piece.length === 1 ? piece[0]! : Buffer.concat(piece);
+}
+
 const DONE: IteratorResult<ChatEventBatch> = { done: true, value: undefined };
 
 export class DecodedStream implements AsyncIterableIterator<ChatEventBatch> {
@@ -79,14 +88,7 @@ export class DecodedStream implements AsyncIterableIterator<ChatEventBatch> {
   }
 
   private decode(piece: BodyPiece, batch: ChatEvent[]): void {
-    if (!Array.isArray(piece)) {
-      this.decoder.push(piece as Uint8Array, batch);
-    } else if (piece.length === 1) {
-      this.decoder.push(piece[0]!, batch);
-    } else {
-      // Many small chunks of one read (one per HTTP chunk): one copy, one pass.
-      this.decoder.push(Buffer.concat(piece), batch);
-    }
+    this.decoder.push(joinPiece(piece), batch);
   }
 
   private finish(completed: boolean): void {

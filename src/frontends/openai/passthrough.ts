@@ -20,7 +20,7 @@ import { toReasoning } from '../../core/ollama-options.js';
 import { OPENAI_SAMPLING_FIELDS, samplingToWire } from '../../core/sampling-fields.js';
 import type { ReasoningRequest, Usage } from '../../core/types.js';
 import { GatewayError, fromTransportError, fromUpstreamStatus, statusFromUpstreamCode } from '../../errors.js';
-import type { BodyPiece } from '../../streaming/decode-stream.js';
+import { joinPiece, type BodyPiece } from '../../streaming/decode-stream.js';
 import { DEFAULT_MAX_LINE_BYTES, LineTooLongError } from '../../streaming/line-splitter.js';
 import { openAiErrorEvent } from './encode.js';
 
@@ -477,8 +477,7 @@ function isCompleteDataLine(line: Buffer): boolean {
   }
 }
 
-/** What the adapter hands back: the raw 2xx body of an OpenAI-dialect upstream. */
-/** The upstream body as the adapter hands it over (see UpstreamBody). */
+/** What the adapter hands back: the raw 2xx body of an OpenAI-dialect upstream (see UpstreamBody). */
 export interface RelayedBody extends AsyncIterable<BodyPiece> {
   /** completed: `[DONE]` was read (the rest is drained, the connection reused); else the request is aborted. */
   release(completed: boolean): void;
@@ -547,10 +546,4 @@ async function* relayRest(
   } finally {
     body.release(relay.sawDone);
   }
-}
-
-/** One network read as one buffer. */
-function joinPiece(piece: BodyPiece): Uint8Array {
-  if (!Array.isArray(piece)) return piece as Uint8Array;
-  return piece.length === 1 ? piece[0]! : Buffer.concat(piece);
 }

@@ -26,6 +26,7 @@ import type { ChatRequest, ChatResult, ChatStream, Usage } from '../../core/type
 import { GatewayError, fromTransportError, isGatewayError, toOpenAiErrorBody } from '../../errors.js';
 import { listingCache, parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
+import { joinPiece } from '../../streaming/decode-stream.js';
 import { sendEncodedStream, sendStream } from '../../streaming/send-stream.js';
 import { keepAliveMilliseconds } from '../ollama/translate.js';
 import {
@@ -192,15 +193,14 @@ async function answerThroughIr(request: FastifyRequest, reply: FastifyReply, con
 
 /** A passthrough non-stream answer, read whole (size-capped). */
 async function readAll(answer: ForwardedResponse, signal: AbortSignal): Promise<string> {
-  const chunks: Buffer[] = [];
+  const chunks: Uint8Array[] = [];
   let size = 0;
   try {
     for await (const piece of answer.body) {
-      for (const chunk of Array.isArray(piece) ? (piece as readonly Uint8Array[]) : [piece as Uint8Array]) {
-        size += chunk.byteLength;
-        if (size > MAX_JSON_BYTES) throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${answer.upstream} sent a response larger than ${MAX_JSON_BYTES} bytes`);
-        chunks.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength));
-      }
+      const chunk = joinPiece(piece);
+      size += chunk.byteLength;
+      if (size > MAX_JSON_BYTES) throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${answer.upstream} sent a response larger than ${MAX_JSON_BYTES} bytes`);
+      chunks.push(chunk);
     }
   } catch (error) {
     answer.body.release(false);

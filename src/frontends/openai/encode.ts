@@ -67,7 +67,7 @@ export function openAiErrorEvent(error: GatewayError): string {
   return `data: ${JSON.stringify(toOpenAiErrorBody(error))}\n\n`;
 }
 
-/** The chat and completion SSE encoders, driven by `encodeStream`. */
+/** The chat and completion SSE encoders, driven by `writeEncodedStream`. */
 export type OpenAiSseEncoder = StreamEncoder;
 
 /** The stream prefix shared by every event of one answer: `data: {"id":…,"choices":`. */

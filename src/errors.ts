@@ -2,6 +2,7 @@
  * One error type with stable codes, and one mapper per wire dialect.
  * Everything that can go wrong between a client and an upstream ends up here.
  */
+import { LineTooLongError } from './streaming/line-splitter.js';
 
 export const errorCodes = {
   BAD_REQUEST: 400,
@@ -133,6 +134,28 @@ export function fromTransportError(upstreamName: string, error: unknown): Gatewa
       }
       return new GatewayError('UPSTREAM_UNAVAILABLE', `cannot reach ${upstreamName}: ${detail}`, { cause: error });
   }
+}
+
+/**
+ * A failure while reading an answer whose headers had arrived: the upstream was reached, so
+ * "cannot reach" would mislead; say the answer broke off. A line longer than the splitter's
+ * limit is a bad answer, not a transport failure.
+ */
+export function fromMidStreamError(upstreamName: string, error: unknown): GatewayError {
+  if (error instanceof LineTooLongError) {
+    return new GatewayError('UPSTREAM_BAD_RESPONSE', `${upstreamName} sent a stream line that is too long (${error.message})`, { cause: error });
+  }
+  const mapped = fromTransportError(upstreamName, error);
+  if (mapped.code !== 'UPSTREAM_UNAVAILABLE') return mapped;
+  const detail = error instanceof Error ? error.message : String(error);
+  return new GatewayError('UPSTREAM_UNAVAILABLE', `${upstreamName} broke off the answer midway: ${detail}`, { cause: error });
+}
+
+/** An error the upstream reported inside its stream (`{"error": …}`), with the status its code names. */
+export function fromStreamErrorValue(upstreamName: string, error: unknown, defaultStatus: number): GatewayError {
+  const message = messageFromErrorValue({ error }) ?? `${upstreamName} reported an error mid-stream`;
+  const code = (error as { code?: unknown } | null)?.code;
+  return new GatewayError('UPSTREAM_ERROR', message, { statusCode: statusFromUpstreamCode(code, defaultStatus) });
 }
 
 /** Ollama's dialect: `{"error": "..."}`. */

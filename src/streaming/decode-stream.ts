@@ -23,6 +23,13 @@ export interface ChatDecoder {
   fail(error: unknown, batch: ChatEvent[]): void;
 }
 
+/** Adds a text or reasoning delta to a batch, merged into the last event when it is of the same kind. */
+export function appendDelta(batch: ChatEvent[], type: 'text-delta' | 'reasoning-delta', text: string): void {
+  const last = batch[batch.length - 1];
+  if (last !== undefined && last.type === type) last.text += text;
+  else batch.push({ type, text });
+}
+
 /** What a body yields: one chunk, or every chunk of one network read. */
 export type BodyPiece = Uint8Array | readonly Uint8Array[];
 

@@ -19,9 +19,9 @@
  * - `/api/generate` lines (`response`, top-level `thinking` and `tool_calls`) decode the
  *   same way, so a raw generate passthrough can reuse this decoder.
  */
-import { GatewayError, fromTransportError, messageFromErrorValue, statusFromUpstreamCode } from '../../errors.js';
-import { DecodedStream, type BodyPiece, type ChatDecoder } from '../../streaming/decode-stream.js';
-import { LineSplitter, LineTooLongError } from '../../streaming/line-splitter.js';
+import { GatewayError, fromMidStreamError, fromStreamErrorValue } from '../../errors.js';
+import { DecodedStream, appendDelta, type BodyPiece, type ChatDecoder } from '../../streaming/decode-stream.js';
+import { LineSplitter } from '../../streaming/line-splitter.js';
 import { createToolCallId } from '../../core/ids.js';
 import type { ChatEvent, FinishReason, Usage } from '../../core/types.js';
 
@@ -85,7 +85,7 @@ export class OllamaLineAccumulator {
     }
     const chunk = parsed as OllamaStreamLine;
     if (chunk.error !== undefined && chunk.error !== null) {
-      this.fail(batch, streamError(chunk.error));
+      this.fail(batch, fromStreamErrorValue(UPSTREAM, chunk.error, MID_STREAM_ERROR_STATUS));
       return;
     }
     const message = chunk.message;
@@ -154,36 +154,12 @@ function usageOf(chunk: OllamaStreamLine): Usage | undefined {
   return usage.inputTokens === undefined && usage.outputTokens === undefined ? undefined : usage;
 }
 
-function appendDelta(batch: ChatEvent[], type: 'text-delta' | 'reasoning-delta', text: string): void {
-  const last = batch[batch.length - 1];
-  if (last !== undefined && last.type === type) last.text += text;
-  else batch.push({ type, text });
-}
-
 function unfinishedStream(): GatewayError {
   return new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} ended the stream without finishing the answer`);
 }
 
 function unreadableLine(): GatewayError {
   return new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent an unreadable stream line`);
-}
-
-function streamError(error: unknown): GatewayError {
-  const message = messageFromErrorValue({ error }) ?? `${UPSTREAM} reported an error mid-stream`;
-  const code = (error as { code?: unknown } | null)?.code;
-  return new GatewayError('UPSTREAM_ERROR', message, { statusCode: statusFromUpstreamCode(code, MID_STREAM_ERROR_STATUS) });
-}
-
-/**
- * A failure while reading the body. The upstream was reached (it sent its headers), so
- * "cannot reach" would mislead: say the answer broke off.
- */
-function midStreamError(error: unknown): GatewayError {
-  if (error instanceof LineTooLongError) return new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent a stream line that is too long (${error.message})`, { cause: error });
-  const mapped = fromTransportError(UPSTREAM, error);
-  if (mapped.code !== 'UPSTREAM_UNAVAILABLE') return mapped;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new GatewayError('UPSTREAM_UNAVAILABLE', `${UPSTREAM} broke off the answer midway: ${detail}`, { cause: error });
 }
 
 /** Ollama's NDJSON, decoded as bytes arrive: one JSON parse per line. */
@@ -212,7 +188,7 @@ export class OllamaStreamDecoder implements ChatDecoder {
   }
 
   fail(error: unknown, batch: ChatEvent[]): void {
-    this.accumulator.fail(batch, error instanceof GatewayError ? error : midStreamError(error));
+    this.accumulator.fail(batch, error instanceof GatewayError ? error : fromMidStreamError(UPSTREAM, error));
   }
 }
 

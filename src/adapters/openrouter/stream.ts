@@ -8,8 +8,8 @@
  * assembled by index and emitted complete even when the finish reason says `stop`, an
  * error event or an end without a finish reason becomes an `error` event.
  */
-import { GatewayError, fromTransportError, messageFromErrorValue, statusFromUpstreamCode } from '../../errors.js';
-import { DecodedStream, type BodyPiece, type ChatDecoder } from '../../streaming/decode-stream.js';
+import { GatewayError, fromMidStreamError, fromStreamErrorValue } from '../../errors.js';
+import { DecodedStream, appendDelta, type BodyPiece, type ChatDecoder } from '../../streaming/decode-stream.js';
 import { SseDecoder } from '../../streaming/sse-decoder.js';
 import { TextChunkShape } from './text-chunk-shape.js';
 import type { ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';
@@ -106,9 +106,9 @@ export class OpenAiChunkAccumulator {
     if (choice !== undefined) this.handleChoice(choice, batch);
     if (chunk.usage) this.usage = mapUsage(chunk.usage);
     if (chunk.error !== undefined && chunk.error !== null) {
-      this.fail(batch, streamError(this.upstreamName, chunk.error));
+      this.fail(batch, fromStreamErrorValue(this.upstreamName, chunk.error, 502));
     } else if (choice?.finish_reason === 'error') {
-      this.fail(batch, streamError(this.upstreamName, choice.error ?? { message: 'the model stopped with an error' }));
+      this.fail(batch, fromStreamErrorValue(this.upstreamName, choice.error ?? { message: 'the model stopped with an error' }, 502));
     } else if (choice !== undefined) {
       const plain = plainText(chunk, choice);
       if (plain !== undefined) this.textShape.learn(data, plain);
@@ -197,12 +197,6 @@ export class OpenAiChunkAccumulator {
   }
 }
 
-function appendDelta(batch: ChatEvent[], type: 'text-delta' | 'reasoning-delta', text: string): void {
-  const last = batch[batch.length - 1];
-  if (last !== undefined && last.type === type) last.text += text;
-  else batch.push({ type, text });
-}
-
 /** Reasoning text carried only in `reasoning_details` (no plain `reasoning` string). */
 function reasoningDetailsText(details: unknown): string {
   if (!Array.isArray(details) || details.length === 0) return '';
@@ -229,23 +223,6 @@ function plainText(chunk: StreamChunk, choice: ChunkChoice): string | undefined 
   return reasoning ? undefined : delta.content;
 }
 
-function streamError(upstreamName: string, error: unknown): GatewayError {
-  const message = messageFromErrorValue({ error }) ?? `${upstreamName} reported an error mid-stream`;
-  const code = (error as { code?: unknown } | null)?.code;
-  return new GatewayError('UPSTREAM_ERROR', message, { statusCode: statusFromUpstreamCode(code, 502) });
-}
-
-/**
- * A transport failure while reading the body: the upstream was reached (it sent its headers),
- * so "cannot reach" would mislead; say the answer broke off.
- */
-function midStreamTransportError(error: unknown): GatewayError {
-  const mapped = fromTransportError(UPSTREAM, error);
-  if (mapped.code !== 'UPSTREAM_UNAVAILABLE') return mapped;
-  const detail = error instanceof Error ? error.message : String(error);
-  return new GatewayError('UPSTREAM_UNAVAILABLE', `${UPSTREAM} broke off the answer midway: ${detail}`, { cause: error });
-}
-
 /** OpenRouter's SSE, decoded as bytes arrive: SSE framing, then one JSON parse per event. */
 export class OpenRouterStreamDecoder implements ChatDecoder {
   private readonly events = new SseDecoder();
@@ -268,7 +245,7 @@ export class OpenRouterStreamDecoder implements ChatDecoder {
   }
 
   fail(error: unknown, batch: ChatEvent[]): void {
-    this.accumulator.fail(batch, error instanceof GatewayError ? error : midStreamTransportError(error));
+    this.accumulator.fail(batch, error instanceof GatewayError ? error : fromMidStreamError(UPSTREAM, error));
   }
 }
 

@@ -19,7 +19,7 @@ import type { ModelDefaults } from '../../core/models-config.js';
 import { toReasoning } from '../../core/ollama-options.js';
 import { OPENAI_SAMPLING_FIELDS, samplingToWire } from '../../core/sampling-fields.js';
 import type { ReasoningRequest, Usage } from '../../core/types.js';
-import { GatewayError, fromTransportError, fromUpstreamStatus, statusFromUpstreamCode } from '../../errors.js';
+import { GatewayError, fromMidStreamError, fromUpstreamStatus, statusFromUpstreamCode } from '../../errors.js';
 import { joinPiece, type BodyPiece } from '../../streaming/decode-stream.js';
 import { DEFAULT_MAX_LINE_BYTES, LineTooLongError } from '../../streaming/line-splitter.js';
 import { openAiErrorEvent } from './encode.js';
@@ -505,7 +505,7 @@ export async function startSseRelay(
       try {
         next = await iterator.next();
       } catch (error) {
-        throw isAborted() ? new GatewayError('CLIENT_CLOSED', 'the client closed the connection') : fromTransportError(upstream, error);
+        throw isAborted() ? new GatewayError('CLIENT_CLOSED', 'the client closed the connection') : fromMidStreamError(upstream, error);
       }
       const output = next.done ? relay.end() : relay.push(joinPiece(next.value));
       if (output.length > 0) held.push(output);
@@ -514,8 +514,7 @@ export async function startSseRelay(
     if (relay.errorBeforeStart !== undefined) throw relay.errorBeforeStart;
   } catch (error) {
     body.release(false);
-    if (error instanceof LineTooLongError) throw new GatewayError('UPSTREAM_BAD_RESPONSE', error.message);
-    throw error;
+    throw error instanceof GatewayError ? error : fromMidStreamError(upstream, error);
   }
   return relayRest(held.length === 1 ? held[0]! : Buffer.concat(held), iterator, relay, body, upstream, isAborted);
 }
@@ -537,7 +536,7 @@ async function* relayRest(
         output = next.done ? relay.end() : relay.push(joinPiece(next.value));
       } catch (error) {
         if (isAborted()) return;
-        const failure = error instanceof LineTooLongError ? new GatewayError('UPSTREAM_BAD_RESPONSE', error.message) : fromTransportError(upstream, error);
+        const failure = fromMidStreamError(upstream, error);
         yield relay.fail(failure);
         return;
       }

@@ -85,6 +85,18 @@ describe('OpenAiChunkAccumulator with the learned shape', () => {
     expect(parses).toBe(4);
   });
 
+  it('never learns from a chunk that carries more than text', () => {
+    const withReasoning = (text: string): string => textChunk(`"${text}"`).replace('"reasoning":null', '"reasoning":"hmm"');
+    const withToolCall = (text: string): string => textChunk(`"${text}"`).replace('"reasoning_details":[]', '"reasoning_details":[],"tool_calls":[{"index":0,"id":"call_1","function":{"name":"f","arguments":""}}]');
+    const withUsage = (text: string): string => textChunk(`"${text}"`).replace('"logprobs":null}]}', '"logprobs":null}],"usage":{"prompt_tokens":1,"completion_tokens":2}}');
+    for (const variant of [withReasoning, withToolCall, withUsage]) {
+      const datas = ['a', 'b', 'c'].map(variant);
+      // Each chunk parsed in full: no probe, no short path.
+      expect(run([...datas, '[DONE]']).parses).toBe(3);
+    }
+    expect(run(['a', 'b'].map(withReasoning)).events[0]).toEqual({ type: 'reasoning-delta', text: 'hmm' });
+  });
+
   it('fails on a raw control character exactly as the full parse does', () => {
     const { events } = run([textChunk('"fine"'), textChunk('"bad\u0001"'), '[DONE]']);
     expect(events).toEqual([

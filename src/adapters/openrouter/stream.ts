@@ -103,15 +103,14 @@ export class OpenAiChunkAccumulator {
     }
     if (typeof chunk !== 'object' || chunk === null) return;
     const choice = chunk.choices?.[0];
-    if (choice !== undefined) this.handleChoice(choice, batch);
+    const onlyText = choice === undefined ? undefined : this.handleChoice(choice, batch);
     if (chunk.usage) this.usage = mapUsage(chunk.usage);
     if (chunk.error !== undefined && chunk.error !== null) {
       this.fail(batch, fromStreamErrorValue(this.upstreamName, chunk.error, 502));
     } else if (choice?.finish_reason === 'error') {
       this.fail(batch, fromStreamErrorValue(this.upstreamName, choice.error ?? { message: 'the model stopped with an error' }, 502));
-    } else if (choice !== undefined) {
-      const plain = plainText(chunk, choice);
-      if (plain !== undefined) this.textShape.learn(data, plain);
+    } else if (onlyText !== undefined && !chunk.usage) {
+      this.textShape.learn(data, onlyText);
     }
   }
 
@@ -147,21 +146,37 @@ export class OpenAiChunkAccumulator {
     batch.push(this.usage === undefined ? { type: 'finish', reason } : { type: 'finish', reason, usage: this.usage });
   }
 
-  private handleChoice(choice: ChunkChoice, batch: ChatEvent[]): void {
+  /**
+   * Handles the choice; returns its text when text is all it carried (no reasoning, tool-call
+   * fragment, finish reason or error): a chunk the text-chunk shape may learn from.
+   */
+  private handleChoice(choice: ChunkChoice, batch: ChatEvent[]): string | undefined {
     const delta = choice.delta;
+    let onlyText: string | undefined;
     if (delta !== undefined && delta !== null) {
       const reasoning = typeof delta.reasoning === 'string' ? delta.reasoning
         : typeof delta.reasoning_content === 'string' ? delta.reasoning_content
         : reasoningDetailsText(delta.reasoning_details);
       if (reasoning) appendDelta(batch, 'reasoning-delta', reasoning);
-      if (typeof delta.content === 'string' && delta.content !== '') appendDelta(batch, 'text-delta', delta.content);
-      if (Array.isArray(delta.tool_calls)) this.handleToolCallFragments(delta.tool_calls);
+      const content = delta.content;
+      if (typeof content === 'string' && content !== '') {
+        appendDelta(batch, 'text-delta', content);
+        if (!reasoning) onlyText = content;
+      }
+      if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) {
+        this.handleToolCallFragments(delta.tool_calls);
+        onlyText = undefined;
+      }
     }
     const finishReason = choice.finish_reason;
-    if (typeof finishReason === 'string' && finishReason !== 'error' && this.finishReason === undefined) {
-      const mapped = mapFinishReason(finishReason, choice.native_finish_reason);
-      if (mapped !== 'error') this.finishReason = mapped;
+    if (finishReason !== undefined && finishReason !== null) {
+      onlyText = undefined;
+      if (typeof finishReason === 'string' && finishReason !== 'error' && this.finishReason === undefined) {
+        const mapped = mapFinishReason(finishReason, choice.native_finish_reason);
+        if (mapped !== 'error') this.finishReason = mapped;
+      }
     }
+    return choice.error === undefined || choice.error === null ? onlyText : undefined;
   }
 
   private handleToolCallFragments(fragments: unknown[]): void {
@@ -208,19 +223,6 @@ function reasoningDetailsText(details: unknown): string {
     else if (type === 'reasoning.summary' && typeof summary === 'string') text += summary;
   }
   return text;
-}
-
-/** The text of a chunk that carries text and nothing else (see TextChunkShape), or undefined. */
-function plainText(chunk: StreamChunk, choice: ChunkChoice): string | undefined {
-  if (chunk.usage || (chunk.error !== undefined && chunk.error !== null)) return undefined;
-  if ((choice.finish_reason !== undefined && choice.finish_reason !== null) || (choice.error !== undefined && choice.error !== null)) return undefined;
-  const delta = choice.delta;
-  if (delta === undefined || delta === null || typeof delta.content !== 'string' || delta.content === '') return undefined;
-  if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) return undefined;
-  const reasoning = typeof delta.reasoning === 'string' ? delta.reasoning
-    : typeof delta.reasoning_content === 'string' ? delta.reasoning_content
-    : reasoningDetailsText(delta.reasoning_details);
-  return reasoning ? undefined : delta.content;
 }
 
 /** OpenRouter's SSE, decoded as bytes arrive: SSE framing, then one JSON parse per event. */

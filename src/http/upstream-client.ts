@@ -4,6 +4,7 @@
  */
 import { Agent, request, type Dispatcher } from 'undici';
 import { GatewayError, fromTransportError, fromUpstreamStatus } from '../errors.js';
+import { MAX_JSON_BYTES, readBodyText } from './read-body.js';
 import { openUpstreamStream, type UpstreamBody } from './upstream-body.js';
 
 export interface UpstreamClientOptions {
@@ -37,7 +38,7 @@ export class UpstreamClient {
     this.origin = base.origin;
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.headers = options.headers;
-    this.maxJsonBytes = options.maxJsonBytes ?? 64 * 1024 * 1024;
+    this.maxJsonBytes = options.maxJsonBytes ?? MAX_JSON_BYTES;
     this.agent = new Agent({
       connect: { timeout: options.connectTimeoutMs },
       headersTimeout: options.headersTimeoutMs,
@@ -68,7 +69,7 @@ export class UpstreamClient {
   /** POSTs (or GETs, without payload) and parses a JSON answer. A 200 carrying `error` is an error. */
   async json(method: 'GET' | 'POST', path: string, payload?: unknown, signal?: AbortSignal): Promise<unknown> {
     const response = await this.send(method, path, payload, signal);
-    const text = await this.readText(response.body);
+    const text = await readBodyText(response.body, this.name, this.maxJsonBytes);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -101,26 +102,9 @@ export class UpstreamClient {
       throw fromTransportError(this.name, error);
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
-    const body = await this.readText(response.body).catch(() => '');
+    const body = await readBodyText(response.body, this.name, this.maxJsonBytes).catch(() => '');
     const retryAfter = response.headers['retry-after'];
     throw fromUpstreamStatus(this.name, response.statusCode, body, typeof retryAfter === 'string' ? retryAfter : undefined);
   }
 
-  private async readText(body: Dispatcher.ResponseData['body']): Promise<string> {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    try {
-      for await (const chunk of body) {
-        size += (chunk as Buffer).length;
-        if (size > this.maxJsonBytes) {
-          body.destroy();
-          throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.name} sent a response larger than ${this.maxJsonBytes} bytes`);
-        }
-        chunks.push(chunk as Buffer);
-      }
-    } catch (error) {
-      throw fromTransportError(this.name, error);
-    }
-    return Buffer.concat(chunks).toString('utf8');
-  }
 }

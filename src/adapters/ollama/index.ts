@@ -7,6 +7,7 @@
  * server is signed out) is Ollama's answer to pass on as it is, and the passthrough needs the
  * same Agent and must not treat any status as an error.
  */
+import { readBodyText } from '../../http/read-body.js';
 import { openUpstreamStream } from '../../http/upstream-body.js';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
@@ -20,7 +21,6 @@ import { modelNameOf, tagsEntriesOf, toModelInfos } from './models.js';
 export const OLLAMA_BACKEND = 'ollama';
 const UPSTREAM = 'Ollama';
 const DEFAULT_SHOW_CONCURRENCY = 4;
-const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
 export interface OllamaAdapterOptions {
   /** The upstream server, e.g. `http://127.0.0.1:11434` (a path prefix is kept). */
@@ -89,14 +89,14 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
       throw fromTransportError(UPSTREAM, error);
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
-    const text = await readText(response.body).catch(() => '');
+    const text = await readBodyText(response.body, UPSTREAM).catch(() => '');
     const retryAfter = response.headers['retry-after'];
     throw fromOllamaStatus(response.statusCode, text, typeof retryAfter === 'string' ? retryAfter : undefined);
   }
 
   async function readJson(method: 'GET' | 'POST', path: string, payload: unknown, signal?: AbortSignal): Promise<unknown> {
     const response = await send(method, path, payload, signal);
-    const text = await readText(response.body);
+    const text = await readBodyText(response.body, UPSTREAM);
     let parsed: unknown;
     try {
       parsed = JSON.parse(text);
@@ -221,24 +221,6 @@ function withoutHopByHop(headers: RawHeaders): RawHeaders {
     result[lower] = value;
   }
   return result;
-}
-
-async function readText(body: Dispatcher.ResponseData['body']): Promise<string> {
-  const chunks: Buffer[] = [];
-  let size = 0;
-  try {
-    for await (const chunk of body) {
-      size += (chunk as Buffer).length;
-      if (size > MAX_JSON_BYTES) {
-        body.destroy();
-        throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent a response larger than ${MAX_JSON_BYTES} bytes`);
-      }
-      chunks.push(chunk as Buffer);
-    }
-  } catch (error) {
-    throw fromTransportError(UPSTREAM, error);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 /** Runs `task` over `items` with at most `limit` running at once. */

@@ -16,17 +16,17 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { OpenAiChatRequest, OpenAiCompletionRequest, OpenAiEmbeddingsRequest } from '#schemas/openai.js';
 import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
-import type { CallContext, ForwardedResponse } from '../../adapters/adapter.js';
+import type { CallContext } from '../../adapters/adapter.js';
 import { collectChat } from '../../core/collect.js';
 import { checkChatCapabilities, recordUsage, startStream } from '../answer-helpers.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
 import type { ChatRequest, ChatResult, ChatStream, Usage } from '../../core/types.js';
-import { GatewayError, fromTransportError, isGatewayError, toOpenAiErrorBody } from '../../errors.js';
+import { GatewayError, toOpenAiErrorBody } from '../../errors.js';
+import { readBodyText } from '../../http/read-body.js';
 import { listingCache, parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
-import { joinPiece } from '../../streaming/decode-stream.js';
 import { sendEncodedStream, sendStream } from '../../streaming/send-stream.js';
 import { keepAliveMilliseconds } from '../ollama/translate.js';
 import {
@@ -56,7 +56,6 @@ export interface OpenAiFrontendOptions {
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const SSE_TYPE = 'text/event-stream';
-const MAX_JSON_BYTES = 64 * 1024 * 1024;
 
 export async function openAiFrontend(app: FastifyInstance, options: OpenAiFrontendOptions): Promise<void> {
   const { catalog } = options;
@@ -109,7 +108,7 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
       const answer = await forward.call(entry.adapter, forwarded, context);
       catalog.markUsed(entry, keepAliveMs);
       const onUsage = (usage: Usage): void => recordUsage(request, usage);
-      if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readAll(answer, signal), onUsage));
+      if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readBodyText(answer.body, answer.upstream), onUsage));
       const relay = await startSseRelay(answer.body, answer.upstream, () => signal.aborted, onUsage, includeUsage);
       return sendStream(reply, SSE_TYPE, relay);
     }
@@ -189,26 +188,6 @@ async function answerThroughIr(request: FastifyRequest, reply: FastifyReply, con
   const { first, rest } = await startStream(chatStream);
   const encoder = options.encoder((usage) => recordUsage(request, usage));
   return sendEncodedStream(reply, SSE_TYPE, first, rest, encoder);
-}
-
-/** A passthrough non-stream answer, read whole (size-capped). */
-async function readAll(answer: ForwardedResponse, signal: AbortSignal): Promise<string> {
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  try {
-    for await (const piece of answer.body) {
-      const chunk = joinPiece(piece);
-      size += chunk.byteLength;
-      if (size > MAX_JSON_BYTES) throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${answer.upstream} sent a response larger than ${MAX_JSON_BYTES} bytes`);
-      chunks.push(chunk);
-    }
-  } catch (error) {
-    answer.body.release(false);
-    if (isGatewayError(error)) throw error;
-    if (signal.aborted) throw new GatewayError('CLIENT_CLOSED', 'the client closed the connection');
-    throw fromTransportError(answer.upstream, error);
-  }
-  return Buffer.concat(chunks).toString('utf8');
 }
 
 function decodeModelParam(raw: string): string {

@@ -10,6 +10,7 @@ import { OLLAMA_OPTION_FIELDS, samplingToWire } from '../../core/sampling-fields
 import { GatewayError } from '../../errors.js';
 import { toBareBase64 } from '../../core/image-data-url.js';
 import type { ChatMessage, ChatRequest, EmbedRequest, ReasoningRequest, ResponseFormat, SamplingOptions, ToolCall } from '../../core/types.js';
+import { toFunctionTools } from '../../core/function-tools.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -26,16 +27,7 @@ export function toOllamaChatBody(request: ChatRequest): JsonObject {
   // Ollama has no tool_choice. "none" is honoured by not offering the tools at all; "auto",
   // "required" and a named function cannot be forced, so the tools are offered as they are.
   if (request.tools !== undefined && request.tools.length > 0 && request.toolChoice !== 'none') {
-    body.tools = request.tools.map((tool) => ({
-      type: 'function',
-      function: {
-        name: tool.name,
-        ...(tool.description === undefined ? {} : { description: tool.description }),
-        // The client's schema untouched; an absent one becomes the empty object schema Ollama's
-        // templates expect (a missing `parameters` would render as a zero-valued Go struct).
-        parameters: tool.parameters ?? { type: 'object', properties: {} },
-      },
-    }));
+    body.tools = toFunctionTools(request.tools);
   }
   if (request.responseFormat !== undefined) body.format = toOllamaFormat(request.responseFormat);
   if (request.reasoning !== undefined) body.think = toOllamaThink(request.reasoning);

@@ -3,6 +3,7 @@
  */
 import { OPENAI_SAMPLING_FIELDS, samplingToWire } from '../../core/sampling-fields.js';
 import type { ChatMessage, ChatRequest, EmbedRequest, ReasoningRequest, ResponseFormat } from '../../core/types.js';
+import { toFunctionTools } from '../../core/function-tools.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -17,14 +18,7 @@ export function toOpenRouterChatBody(request: ChatRequest): JsonObject {
     usage: { include: true },
   };
   if (request.tools !== undefined && request.tools.length > 0) {
-    body.tools = request.tools.map((tool) => ({
-      type: 'function',
-      function: {
-        name: tool.name,
-        ...(tool.description === undefined ? {} : { description: tool.description }),
-        parameters: tool.parameters ?? { type: 'object', properties: {} },
-      },
-    }));
+    body.tools = toFunctionTools(request.tools);
     if (request.toolChoice !== undefined) body.tool_choice = request.toolChoice;
   }
   if (request.responseFormat !== undefined) body.response_format = toResponseFormat(request.responseFormat);

@@ -6,7 +6,8 @@ import { GatewayError } from '../../errors.js';
 import { createToolCallId } from '../../core/ids.js';
 import { toImageUrl } from '../../core/image-data-url.js';
 import { samplingFromOptions, toReasoning } from '../../core/ollama-options.js';
-import type { ChatMessage, ChatRequest, ResponseFormat, ToolCall, ToolDefinition } from '../../core/types.js';
+import type { ChatMessage, ChatRequest, ResponseFormat, ToolCall } from '../../core/types.js';
+import { fromFunctionTools } from '../../core/function-tools.js';
 
 export { samplingFromOptions, toReasoning };
 
@@ -16,7 +17,7 @@ export function chatRequestFromOllama(body: OllamaChatRequest, upstreamModel: st
     messages: toMessages(body.messages ?? []),
     sampling: samplingFromOptions(body.options ?? undefined),
   };
-  const tools = toTools(body.tools ?? undefined);
+  const tools = fromFunctionTools(body.tools);
   if (tools !== undefined) request.tools = tools;
   return withCommonFields(request, body);
 }
@@ -90,16 +91,6 @@ function pairToolResult(unanswered: ToolCall[], id: string | undefined, name: st
 function argumentsText(value: Record<string, unknown> | string | undefined): string {
   if (value === undefined) return '{}';
   return typeof value === 'string' ? value : JSON.stringify(value);
-}
-
-function toTools(tools: OllamaChatRequest['tools'] | undefined): ToolDefinition[] | undefined {
-  if (tools === undefined || tools === null || tools.length === 0) return undefined;
-  return tools.map((tool) => {
-    const definition: ToolDefinition = { name: tool.function.name };
-    if (tool.function.description) definition.description = tool.function.description;
-    if (tool.function.parameters !== undefined) definition.parameters = tool.function.parameters;
-    return definition;
-  });
 }
 
 export function toResponseFormat(format: OllamaChatRequest['format']): ResponseFormat | undefined {

@@ -19,10 +19,10 @@ import type {
   ResponseFormat,
   SamplingOptions,
   ToolCall,
-  ToolDefinition,
 } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
 import { toReasoning as reasoningFromThink } from '../../core/ollama-options.js';
+import { fromFunctionTools } from '../../core/function-tools.js';
 
 type ContentPart = Exclude<OpenAiMessage['content'], string | null | undefined>[number];
 
@@ -43,7 +43,7 @@ export function chatRequestFromOpenAi(body: OpenAiChatRequest, upstreamModel: st
     messages: toMessages(body.messages ?? []),
     sampling: toSampling(body, body.max_completion_tokens ?? body.max_tokens),
   };
-  const tools = toTools(body.tools ?? undefined);
+  const tools = fromFunctionTools(body.tools);
   if (tools !== undefined) {
     request.tools = tools;
     if (body.tool_choice !== undefined && body.tool_choice !== null) request.toolChoice = body.tool_choice;
@@ -144,16 +144,6 @@ function toToolCall(call: NonNullable<OpenAiMessage['tool_calls']>[number]): Too
     name: call.function.name,
     arguments: args === undefined || args === null || args === '' ? '{}' : typeof args === 'string' ? args : JSON.stringify(args),
   };
-}
-
-function toTools(tools: OpenAiChatRequest['tools'] | undefined): ToolDefinition[] | undefined {
-  if (tools === undefined || tools === null || tools.length === 0) return undefined;
-  return tools.map((tool) => {
-    const definition: ToolDefinition = { name: tool.function.name };
-    if (tool.function.description) definition.description = tool.function.description;
-    if (tool.function.parameters !== undefined) definition.parameters = tool.function.parameters;
-    return definition;
-  });
 }
 
 export function toResponseFormat(format: OpenAiChatRequest['response_format'] | undefined): ResponseFormat | undefined {

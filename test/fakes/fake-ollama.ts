@@ -20,7 +20,7 @@
  * - Every request is recorded with the bytes the fake answered and whether the client went away.
  */
 import { seededCuts } from '../helpers/chunking.js';
-import { sleepUnlessClosed } from './shared.js';
+import { readRequestBody, sleepUnlessClosed } from './shared.js';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -634,17 +634,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
   }
 
   const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const rawBody = Buffer.concat(chunks);
-      const text = rawBody.toString('utf8');
-      let body: any;
-      try {
-        body = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        body = text;
-      }
+    void readRequestBody(request).then(({ rawBody, body }) => {
       const url = new URL(request.url ?? '/', 'http://fake');
       let settle!: () => void;
       const record: RecordedRequest = {

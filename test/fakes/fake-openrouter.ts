@@ -14,7 +14,7 @@
  * - Every request is recorded, and so is every chat answer the client abandoned midway.
  */
 import { seededCuts } from '../helpers/chunking.js';
-import { sleepUnlessClosed } from './shared.js';
+import { readRequestBody, sleepUnlessClosed } from './shared.js';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { readFileSync, readdirSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -309,16 +309,7 @@ export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): 
   }
 
   const server: Server = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const text = Buffer.concat(chunks).toString('utf8');
-      let body: any;
-      try {
-        body = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        body = text;
-      }
+    void readRequestBody(request).then(({ body }) => {
       const url = new URL(request.url ?? '/', 'http://fake');
       let settle!: () => void;
       const record: RecordedRequest = { method: request.method ?? 'GET', path: url.pathname + url.search, headers: request.headers, body, aborted: false, settled: new Promise((resolve) => (settle = resolve)) };

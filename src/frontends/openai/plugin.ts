@@ -34,7 +34,6 @@ import {
   OpenAiCompletionStreamEncoder,
   chatCompletionObject,
   completionObject,
-
   newChatCompletionMeta,
   newCompletionMeta,
   type OpenAiSseEncoder,

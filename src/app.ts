@@ -98,11 +98,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const answers = new FastAnswers({
     // What the access-control hooks would let through without doing anything. Read from the
     // raw header list: `request.headers` would build an object for every request.
-    needsNoChecks: (request) => {
-      if (keyRing.enabled) return false;
-      const { origin, host } = originAndHost(request.rawHeaders);
-      return origin === undefined && (!checkHostHeader || isAllowedHost(host));
-    },
+    needsNoChecks: (request) => !keyRing.enabled && passesOriginAndHost(request.rawHeaders, checkHostHeader),
     log: app.log,
   });
   app.decorate('fastAnswers', answers);
@@ -176,16 +172,25 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   return app;
 }
 
-/** The first Origin and Host headers of a raw header list (name, value, name, value, …), as `request.headers` has them. */
-function originAndHost(rawHeaders: readonly string[]): { origin: string | undefined; host: string | undefined } {
-  let origin: string | undefined;
+/**
+ * Whether the access-control hooks would let a request through untouched: no Origin header,
+ * and (when Host is checked) an allowed first Host header, as `request.headers` has it. Reads
+ * the raw header list (name, value, name, value, …) without building anything: it runs for
+ * every request the cached answers may take.
+ */
+function passesOriginAndHost(rawHeaders: readonly string[], checkHost: boolean): boolean {
   let host: string | undefined;
   for (let index = 0; index < rawHeaders.length; index += 2) {
     const name = rawHeaders[index]!;
-    if (name.length === 6 && origin === undefined && name.toLowerCase() === 'origin') origin = rawHeaders[index + 1];
-    else if (name.length === 4 && host === undefined && name.toLowerCase() === 'host') host = rawHeaders[index + 1];
+    if (name.length === 6 && isHeaderName(name, 'origin')) return false;
+    if (name.length === 4 && host === undefined && isHeaderName(name, 'host')) host = rawHeaders[index + 1];
   }
-  return { origin, host };
+  return !checkHost || isAllowedHost(host);
+}
+
+/** `name` is `lowerCaseName` in any case; the two usual spellings are compared without a copy. */
+function isHeaderName(name: string, lowerCaseName: string): boolean {
+  return name === lowerCaseName || name.toLowerCase() === lowerCaseName;
 }
 
 /**

@@ -34,8 +34,12 @@ const LOGS_REQUESTS = new Set(['trace', 'debug', 'info']);
 export class FastAnswers {
   private readonly routes = new Map<string, CachedRoute>();
   private enabled = true;
+  /** Whether Fastify would log this request's completion (the level is fixed at start-up). */
+  private readonly logsRequests: boolean;
 
-  constructor(private readonly options: FastAnswersOptions) {}
+  constructor(private readonly options: FastAnswersOptions) {
+    this.logsRequests = LOGS_REQUESTS.has(options.log.level);
+  }
 
   /** Serves `GET path` (exact, no query string) from `body` when it can. */
   get(path: string, contentType: string, body: CachedBody): void {
@@ -54,7 +58,7 @@ export class FastAnswers {
     if (route === undefined || !this.options.needsNoChecks(request)) return false;
     const body = route.body();
     if (body === undefined) return false;
-    const logs = LOGS_REQUESTS.has(this.options.log.level);
+    const logs = this.logsRequests;
     const started = logs ? performance.now() : 0;
     if (route.headersFor !== body) {
       route.headersFor = body;

@@ -65,9 +65,16 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     tagsBodies(snapshot, request.apiKey?.models === undefined ? undefined : request.apiKey.id, (entry) => mayUseModel(request, entry));
 
   // The open gateway's model list, straight from the snapshot's cached bytes (see fast-answers.ts).
+  let openSnapshot: CatalogSnapshot | undefined;
+  let openBody: Buffer | undefined;
   app.fastAnswers.get('/api/tags', JSON_TYPE, () => {
     const snapshot = catalog.freshSnapshot();
-    return snapshot === undefined ? undefined : tagsBodies(snapshot, undefined, () => true);
+    if (snapshot === undefined) return undefined;
+    if (snapshot !== openSnapshot) {
+      openBody = tagsBodies(snapshot, undefined, () => true);
+      openSnapshot = snapshot;
+    }
+    return openBody;
   });
 
   app.route({

@@ -16,6 +16,8 @@ export interface Machine {
   nproc: number;
   cpuModel: string;
   clkTck: number;
+  /** Which CPU clock the CPU figures come from: schedstat (ns) or ticks. */
+  cpuClock?: 'schedstat' | 'ticks';
   /** 1-minute load average at the start and the end of the run (others' work shows here). */
   loadAvgStart: number;
   loadAvgEnd?: number;
@@ -205,7 +207,7 @@ export function renderMarkdown(results: BenchResults): string {
   const parts: string[] = [];
   parts.push(`## ollama-bridge bench (${results.mode} mode)`);
   parts.push(
-    `${machine.date} · node ${machine.node} · nproc ${machine.nproc} · ${machine.cpuModel} · CLK_TCK ${machine.clkTck}` +
+    `${machine.date} · node ${machine.node} · nproc ${machine.nproc} · ${machine.cpuModel} · CPU clock ${machine.cpuClock ?? 'ticks'} (CLK_TCK ${machine.clkTck})` +
       (results.durationS === undefined ? '' : ` · run took ${results.durationS.toFixed(0)} s`) +
       ` · load average ${machine.loadAvgStart.toFixed(2)} at start, ${fmt(machine.loadAvgEnd)} at end`,
   );

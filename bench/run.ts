@@ -22,7 +22,7 @@ import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { chatBody, closeAgent, type StreamTarget } from './client.js';
 import { BENCH_DIR, currentGatewayCli, startBenchServer, startGateway, stopAll, useGatewayCli, type Child } from './children.js';
-import { CLK_TCK } from './process-stats.js';
+import { CLK_TCK, cpuClock } from './process-stats.js';
 import { ollamaModelName, profileName, type StreamProfile } from './profiles.js';
 import { checkTargets, renderMarkdown, writeResults, type BenchResults, type Machine } from './report.js';
 import { runCpu } from './scenarios/cpu.js';
@@ -115,6 +115,7 @@ function machine(): Machine {
     nproc: Number(run('nproc', [])) || 0,
     cpuModel: cpuModel || 'unknown',
     clkTck: CLK_TCK,
+    cpuClock: cpuClock(),
     loadAvgStart: loadavg()[0] ?? Number.NaN,
   };
 }
@@ -178,7 +179,7 @@ async function main(): Promise<void> {
       ],
       { concurrency: settings.cpuConcurrency, answersPerRound: settings.cpuAnswersPerRound, rounds: settings.cpuRounds, warmupAnswers: settings.cpuConcurrency * 2 },
     );
-    results.notes.push('CPU rows: "server" is the process the path ends in (the fake itself for the direct row). CPU is utime+stime from /proc/<pid>/stat in 1/CLK_TCK s ticks, divided by the answers of the round.');
+    results.notes.push('CPU rows: "server" is the process the path ends in (the fake itself for the direct row). CPU is the scheduler\'s own count of time on a CPU, summed over the process\'s threads (/proc/<pid>/task/*/schedstat, nanoseconds; utime+stime in 1/CLK_TCK s ticks where that is missing), divided by the answers of the round.');
   }
   if (phases.has('tags')) {
     log('/api/tags…');

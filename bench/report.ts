@@ -30,7 +30,10 @@ export interface BenchResults {
   durationS?: number;
   ttfc?: TtfcResult[];
   cpu?: CpuResult[];
+  /** GET /api/tags; after the streaming phases when they ran. */
   tags?: { models: number; bodyBytes: number; results: TagsResult[] };
+  /** GET /api/tags on fresh processes, before the streaming phases (full runs). */
+  tagsFresh?: { models: number; bodyBytes: number; results: TagsResult[] };
   slow?: SlowResult[];
   reverse?: { available: boolean; reason?: string; gatewayArgs?: string[]; ttfc?: TtfcResult[]; cpu?: CpuResult[] };
   targets: TargetCheck[];
@@ -219,8 +222,12 @@ export function renderMarkdown(results: BenchResults): string {
   if (results.cpu) {
     parts.push(`### Server CPU per streamed answer (${String(settings.cpuConcurrency)} concurrent, pace 0; p50/p99 over rounds)\n\n${cpuTable(results.cpu)}`);
   }
+  if (results.tagsFresh) {
+    parts.push(`### GET /api/tags with ${results.tagsFresh.models} models (${results.tagsFresh.bodyBytes} bytes), fresh processes\n\n${tagsTable(results.tagsFresh.results)}`);
+  }
   if (results.tags) {
-    parts.push(`### GET /api/tags with ${results.tags.models} models (${results.tags.bodyBytes} bytes)\n\n${tagsTable(results.tags.results)}`);
+    const when = results.tagsFresh ? ', after the streaming phases' : '';
+    parts.push(`### GET /api/tags with ${results.tags.models} models (${results.tags.bodyBytes} bytes)${when}\n\n${tagsTable(results.tags.results)}`);
   }
   if (results.slow) {
     parts.push(`### ${String(settings.slowStreams)} concurrent slow streams (${String(settings.slowProfile)}; times: p50/p99 over all streams of all rounds)\n\n${slowTable(results.slow)}`);

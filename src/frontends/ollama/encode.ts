@@ -16,43 +16,47 @@ import { GatewayError } from '../../errors.js';
 
 export type OllamaEndpoint = 'chat' | 'generate';
 
-/** Monotonic marks (process.hrtime.bigint) for Ollama's duration metrics. */
+/**
+ * Monotonic marks (`performance.now()`, milliseconds as a double with sub-microsecond digits)
+ * for Ollama's duration metrics, reported in integer nanoseconds.
+ */
 export class StreamTiming {
-  readonly startedAt = process.hrtime.bigint();
-  upstreamAcceptedAt: bigint | undefined;
-  firstTokenAt: bigint | undefined;
-  lastTokenAt: bigint | undefined;
+  readonly startedAt = performance.now();
+  upstreamAcceptedAt: number | undefined;
+  firstTokenAt: number | undefined;
+  lastTokenAt: number | undefined;
 
   markUpstreamAccepted(): void {
-    this.upstreamAcceptedAt = process.hrtime.bigint();
+    this.upstreamAcceptedAt = performance.now();
   }
 
   markToken(): void {
-    const now = process.hrtime.bigint();
+    const now = performance.now();
     this.firstTokenAt ??= now;
     this.lastTokenAt = now;
   }
 
   /** The six metrics; zero counts are omitted, durations are at least 1 ns. */
   metrics(usage: Usage | undefined): Record<string, number> {
-    const end = process.hrtime.bigint();
+    const end = performance.now();
     const accepted = this.upstreamAcceptedAt ?? this.startedAt;
     const firstToken = this.firstTokenAt ?? end;
     const lastToken = this.lastTokenAt ?? end;
     const metrics: Record<string, number> = {
-      total_duration: atLeastOne(end - this.startedAt),
-      load_duration: atLeastOne(accepted - this.startedAt),
+      total_duration: nanoseconds(end - this.startedAt),
+      load_duration: nanoseconds(accepted - this.startedAt),
     };
     if (usage?.inputTokens) metrics.prompt_eval_count = usage.inputTokens;
-    metrics.prompt_eval_duration = atLeastOne(firstToken - accepted);
+    metrics.prompt_eval_duration = nanoseconds(firstToken - accepted);
     if (usage?.outputTokens) metrics.eval_count = usage.outputTokens;
-    metrics.eval_duration = atLeastOne(lastToken - firstToken);
+    metrics.eval_duration = nanoseconds(lastToken - firstToken);
     return metrics;
   }
 }
 
-function atLeastOne(nanoseconds: bigint): number {
-  const value = Number(nanoseconds);
+/** A duration in milliseconds as integer nanoseconds, at least 1. */
+function nanoseconds(milliseconds: number): number {
+  const value = Math.round(milliseconds * 1_000_000);
   return value > 0 ? value : 1;
 }
 

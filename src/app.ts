@@ -188,7 +188,7 @@ function passesOriginAndHost(rawHeaders: readonly string[], checkHost: boolean):
   return !checkHost || isAllowedHost(host);
 }
 
-/** `name` is `lowerCaseName` in any case; the two usual spellings are compared without a copy. */
+/** `name` is `lowerCaseName` in any case; the lower-case spelling (undici, most clients) is compared without a copy. */
 function isHeaderName(name: string, lowerCaseName: string): boolean {
   return name === lowerCaseName || name.toLowerCase() === lowerCaseName;
 }

@@ -65,6 +65,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     tagsBodies(snapshot, request.apiKey?.models === undefined ? undefined : request.apiKey.id, (entry) => mayUseModel(request, entry));
 
   // The open gateway's model list, straight from the snapshot's cached bytes (see fast-answers.ts).
+  // The current snapshot's body is kept here too: a request costs one comparison.
   let openSnapshot: CatalogSnapshot | undefined;
   let openBody: Buffer | undefined;
   app.fastAnswers.get('/api/tags', JSON_TYPE, () => {

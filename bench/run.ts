@@ -203,7 +203,7 @@ async function main(): Promise<void> {
     results.notes.push('CPU rows: "server" is the process the path ends in (the fake itself for the direct row). CPU is the scheduler\'s own count of time on a CPU, summed over the process\'s threads (/proc/<pid>/task/*/schedstat, nanoseconds; utime+stime in 1/CLK_TCK s ticks where that is missing), divided by the answers of the round.');
   }
   if (tagsTargets !== undefined) {
-    log('/api/tags, after the streaming phases…');
+    log(results.tags === undefined ? '/api/tags…' : '/api/tags, after the streaming phases…');
     const tags = await runTags(tagsTargets, tagsOptions);
     if (results.tags !== undefined) results.tagsFresh = results.tags;
     results.tags = { models: catalog.models, bodyBytes: catalog.body.length, results: tags };

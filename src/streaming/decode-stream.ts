@@ -6,6 +6,12 @@
  * decoder's error. A client hang-up ends it quietly (`isAborted`), anything else that breaks
  * the body becomes an in-band error event.
  *
+ * Until the stream's first event, a large read is decoded a slice at a time (cut after a line
+ * feed) and the batch is handed over as soon as a slice yields an event; the rest of the read
+ * is decoded on the next pull. So the first token goes out without waiting for the rest of a
+ * read that carries many (an upstream that bursts, or one read after a slow start). From the
+ * first event on, a read is decoded whole.
+ *
  * A plain iterator rather than an async generator: it runs once per upstream read, so it
  * costs one promise per read and nothing more.
  */
@@ -44,9 +50,17 @@ export function joinPiece(piece: BodyPiece): Uint8Array {
 
 const DONE: IteratorResult<ChatEventBatch> = { done: true, value: undefined };
 
+/** Before the first event, a read larger than this is decoded in slices of about this size. */
+export const FIRST_EVENT_SLICE_BYTES = 1024;
+const LINE_FEED = 0x0a;
+
 export class DecodedStream implements AsyncIterableIterator<ChatEventBatch> {
   private readonly body: AsyncIterator<BodyPiece>;
   private finished = false;
+  /** Whether an event has been decoded yet (see the module comment). */
+  private started = false;
+  /** The part of a read left undecoded after the stream's first event. */
+  private unread: Uint8Array | undefined;
 
   constructor(
     body: AsyncIterable<BodyPiece>,
@@ -66,6 +80,12 @@ export class DecodedStream implements AsyncIterableIterator<ChatEventBatch> {
     if (this.finished) return DONE;
     const batch: ChatEvent[] = [];
     try {
+      if (this.unread !== undefined) {
+        const unread = this.unread;
+        this.unread = undefined;
+        this.decoder.push(unread, batch);
+        if (this.decoder.ended) this.finish(true);
+      }
       while (batch.length === 0) {
         const read = await this.body.next();
         if (read.done) {
@@ -95,12 +115,30 @@ export class DecodedStream implements AsyncIterableIterator<ChatEventBatch> {
   }
 
   private decode(piece: BodyPiece, batch: ChatEvent[]): void {
-    this.decoder.push(joinPiece(piece), batch);
+    const bytes = joinPiece(piece);
+    if (this.started || bytes.length <= FIRST_EVENT_SLICE_BYTES) {
+      this.decoder.push(bytes, batch);
+      if (batch.length > 0) this.started = true;
+      return;
+    }
+    let start = 0;
+    while (start < bytes.length) {
+      const lineEnd = bytes.indexOf(LINE_FEED, start + FIRST_EVENT_SLICE_BYTES - 1);
+      const end = lineEnd === -1 ? bytes.length : lineEnd + 1;
+      this.decoder.push(bytes.subarray(start, end), batch);
+      start = end;
+      if (batch.length > 0) {
+        this.started = true;
+        if (start < bytes.length && !this.decoder.ended) this.unread = bytes.subarray(start);
+        return;
+      }
+    }
   }
 
   private finish(completed: boolean): void {
     if (this.finished) return;
     this.finished = true;
+    this.unread = undefined;
     this.release?.(completed);
   }
 }

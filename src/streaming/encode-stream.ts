@@ -25,7 +25,8 @@ export interface TextSink {
   /** False when the sink wants the writer to wait for `drained()`. */
   write(text: string): boolean;
   drained(): Promise<void>;
-  end(): void;
+  /** Writes the last text ('' for none) and ends, in one go. */
+  end(text: string): void;
 }
 
 export async function writeEncodedStream(sink: TextSink, first: ChatEventBatch, rest: AsyncIterator<ChatEventBatch>, encoder: StreamEncoder): Promise<void> {
@@ -33,8 +34,12 @@ export async function writeEncodedStream(sink: TextSink, first: ChatEventBatch, 
     let text = encoder.encode(first);
     for (;;) {
       if (sink.closed) break;
+      if (encoder.ended) {
+        sink.end(text);
+        break;
+      }
       if (text !== '' && !sink.write(text)) await sink.drained();
-      if (encoder.ended || sink.closed) break;
+      if (sink.closed) break;
       let next: IteratorResult<ChatEventBatch>;
       try {
         next = await rest.next();
@@ -46,7 +51,6 @@ export async function writeEncodedStream(sink: TextSink, first: ChatEventBatch, 
         ? encoder.encodeError(new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without finishing the answer'))
         : encoder.encode(next.value);
     }
-    if (!sink.closed) sink.end();
   } finally {
     await rest.return?.();
   }

@@ -49,9 +49,9 @@ function responseSink(response: ServerResponse): TextSink {
     get closed() {
       return response.destroyed;
     },
-    write: (text) => response.write(text),
+    write: (text) => writeNow(response, text),
     drained: () => drainedOrClosed(response),
-    end: () => response.end(),
+    end: (text) => response.end(text),
   };
 }
 
@@ -61,12 +61,24 @@ async function pump(response: ServerResponse, source: AsyncIterable<string | Uin
     while (!response.destroyed) {
       const next = await iterator.next();
       if (next.done || response.destroyed) break;
-      if (!response.write(next.value)) await drainedOrClosed(response);
+      if (!writeNow(response, next.value)) await drainedOrClosed(response);
     }
     if (!response.destroyed) response.end();
   } finally {
     await iterator.return?.();
   }
+}
+
+/**
+ * Writes and hands the bytes to the socket now. A plain `write` leaves them corked until the
+ * next tick, which, while the writer goes on with work already at hand (the rest of a read
+ * decoded after the first token), would hold the first token back until that work is done.
+ */
+function writeNow(response: ServerResponse, data: string | Uint8Array): boolean {
+  response.cork();
+  const writable = response.write(data);
+  response.uncork();
+  return writable;
 }
 
 function drainedOrClosed(response: ServerResponse): Promise<void> {

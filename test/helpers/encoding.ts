@@ -21,7 +21,9 @@ export async function encodePieces(batches: ChatEventBatch[], encoder: StreamEnc
         return true;
       },
       drained: async () => undefined,
-      end: () => {
+      end: (text) => {
+        if (ended) throw new Error('ended twice');
+        if (text !== '') pieces.push(text);
         ended = true;
       },
     },

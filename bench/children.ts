@@ -4,7 +4,7 @@
  * the run: normal end, error, SIGINT/SIGTERM, or the parent's own exit.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -38,6 +38,8 @@ const running = new Set<ChildProcess>();
 let cleanupInstalled = false;
 
 let emptyDir: string | undefined;
+/** Other directories made for children (nginx's), removed when the run exits. */
+const tempDirs: string[] = [];
 
 function installCleanup(): void {
   if (cleanupInstalled) return;
@@ -45,6 +47,7 @@ function installCleanup(): void {
   process.on('exit', () => {
     for (const child of running) child.kill('SIGKILL');
     if (emptyDir !== undefined) rmSync(emptyDir, { recursive: true, force: true });
+    for (const dir of tempDirs) rmSync(dir, { recursive: true, force: true });
   });
 }
 
@@ -155,6 +158,77 @@ export async function startGateway(name: string, args: string[], options: Gatewa
       // not listening yet
     }
     if (Date.now() > deadline) throw new Error(`${name} did not answer within ${options.timeoutMs ?? 30_000} ms\n${stderr()}`);
+    await new Promise((wake) => setTimeout(wake, 50));
+  }
+  return { name, pid: child.pid!, port, url, process: child, stderr };
+}
+
+/** The nginx binary to run as the reference proxy: `$NGINX`, else the usual places; undefined if none. */
+export function findNginx(): string | undefined {
+  const candidates = [process.env.NGINX, '/usr/sbin/nginx', '/usr/local/sbin/nginx', '/usr/local/nginx/sbin/nginx', '/usr/bin/nginx'];
+  return candidates.find((path): path is string => path !== undefined && path !== '' && existsSync(path));
+}
+
+/**
+ * nginx as a pass-through proxy to `upstream` (the reference the issue's figures come from):
+ * one process (`master_process off`, so its pid is the one doing the work), no buffering in
+ * either direction, HTTP/1.1 keep-alive to the upstream. Its config and temp files live in a
+ * directory of its own, removed when the run exits.
+ */
+export async function startNginx(name: string, binary: string, upstream: string, timeoutMs = 10_000): Promise<Child> {
+  installCleanup();
+  const dir = mkdtempSync(join(tmpdir(), 'ollama-bridge-bench-nginx-'));
+  tempDirs.push(dir);
+  const port = await freePort();
+  const upstreamHost = new URL(upstream).host;
+  writeFileSync(
+    join(dir, 'nginx.conf'),
+    `master_process off;
+daemon off;
+worker_processes 1;
+worker_rlimit_nofile 16384;
+pid ${dir}/nginx.pid;
+error_log ${dir}/error.log warn;
+events { worker_connections 8192; }
+http {
+  access_log off;
+  client_body_temp_path ${dir}/body;
+  proxy_temp_path ${dir}/proxy;
+  fastcgi_temp_path ${dir}/fastcgi;
+  uwsgi_temp_path ${dir}/uwsgi;
+  scgi_temp_path ${dir}/scgi;
+  upstream bench_upstream { server ${upstreamHost}; keepalive 2048; }
+  server {
+    listen 127.0.0.1:${port} backlog=4096;
+    keepalive_timeout 65s;
+    keepalive_requests 1000000;
+    location / {
+      proxy_pass http://bench_upstream;
+      proxy_http_version 1.1;
+      proxy_set_header Connection "";
+      proxy_buffering off;
+      proxy_request_buffering off;
+      proxy_read_timeout 120s;
+    }
+  }
+}
+`,
+  );
+  const child = spawn(binary, ['-p', dir, '-c', join(dir, 'nginx.conf')], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const stderr = track(name, child);
+  const url = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    if (child.exitCode !== null || child.signalCode !== null) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before answering\n${stderr()}`);
+    try {
+      // Any answer through it (the fake's 404 for /) means it listens and reaches the upstream.
+      const response = await request(`${url}/`, { headersTimeout: 1_000, bodyTimeout: 1_000 });
+      await response.body.dump();
+      break;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${name} did not answer within ${timeoutMs} ms\n${stderr()}`);
     await new Promise((wake) => setTimeout(wake, 50));
   }
   return { name, pid: child.pid!, port, url, process: child, stderr };

@@ -12,16 +12,17 @@
  *     --slow-streams 1000 --slow-chunks 100 --slow-pace-ms 20 --models 320 --out latest
  *     --gateway path/to/dist/cli.js (another build) --gateway-label "what it is" (for the report)
  *     --end-delay-ms 5 (the fake ends its response 5 ms after `data: [DONE]`)
+ *     --no-nginx (leave out the nginx reference rows; they appear only where nginx is installed)
  */
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { basename, dirname, join, resolve } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { chatBody, closeAgent, type StreamTarget } from './client.js';
-import { BENCH_DIR, currentGatewayCli, startBenchServer, startGateway, stopAll, useGatewayCli, type Child } from './children.js';
+import { BENCH_DIR, currentGatewayCli, findNginx, startBenchServer, startGateway, startNginx, stopAll, useGatewayCli, type Child } from './children.js';
 import { CLK_TCK, cpuClock } from './process-stats.js';
 import { ollamaModelName, profileName, type StreamProfile } from './profiles.js';
 import { checkTargets, renderMarkdown, writeResults, type BenchResults, type Machine } from './report.js';
@@ -32,6 +33,8 @@ import { runTags, type TagsTarget } from './scenarios/tags.js';
 import { runTtfc } from './scenarios/ttfc.js';
 
 const PHASES = ['ttfc', 'cpu', 'tags', 'reverse', 'slow'] as const;
+/** The name of nginx's rows, where nginx is installed (never starts with 'plain proxy' or 'gateway'). */
+const NGINX_ROW = 'nginx (reference)';
 type Phase = (typeof PHASES)[number];
 
 const { values: args } = parseArgs({
@@ -50,6 +53,7 @@ const { values: args } = parseArgs({
     gateway: { type: 'string' },
     'end-delay-ms': { type: 'string' },
     'gateway-label': { type: 'string' },
+    'no-nginx': { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -73,6 +77,7 @@ const settings = {
   tagsRounds: quick ? 2 : 9,
   slowStreams: num(args['slow-streams'], quick ? 100 : 1_000),
   slowRounds: quick ? 1 : 3,
+  nginx: '',
 };
 const fast: StreamProfile = { chunks: num(args.chunks, 256), chunkChars: num(args['chunk-chars'], 16), paceMs: num(args['pace-ms'], 0) };
 const slow: StreamProfile = { chunks: num(args['slow-chunks'], 100), chunkChars: fast.chunkChars, paceMs: num(args['slow-pace-ms'], 20) };
@@ -91,6 +96,15 @@ settings.commit = (() => {
     return '';
   }
 })();
+const nginxBinary = args['no-nginx'] ? undefined : findNginx();
+settings.nginx = nginxBinary === undefined ? (args['no-nginx'] ? 'left out' : 'not installed') : nginxVersion(nginxBinary);
+
+function nginxVersion(binary: string): string {
+  // nginx prints its version on stderr.
+  const { stdout, stderr } = spawnSync(binary, ['-v'], { encoding: 'utf8' });
+  return /nginx\/[\d.]+/.exec(`${stderr ?? ''}${stdout ?? ''}`)?.[0] ?? 'nginx';
+}
+
 const phases = new Set<Phase>(
   args.only === undefined ? PHASES : (args.only.split(',').map((phase) => phase.trim()) as Phase[]).filter((phase) => PHASES.includes(phase)),
 );
@@ -153,17 +167,19 @@ async function main(): Promise<void> {
     ...(args['end-delay-ms'] === undefined ? [] : ['--end-delay-ms', args['end-delay-ms']]),
   ]);
   const proxy = await startBenchServer('plain-proxy', 'plain-proxy.ts', ['--upstream', fakeOpenRouter.url]);
+  const nginx = nginxBinary === undefined ? undefined : await startNginx('nginx', nginxBinary, fakeOpenRouter.url);
   const gateway = await startGateway('gateway', ['--api-key', 'sk-bench', '--openrouter-url', `${fakeOpenRouter.url}/api/v1`], {
     nodeArgs: args['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`],
   });
   const catalog = await waitForCatalog(gateway);
-  log(`gateway pid ${gateway.pid} serves ${catalog.models} models; plain proxy pid ${proxy.pid}; fake OpenRouter pid ${fakeOpenRouter.pid}`);
+  log(`gateway pid ${gateway.pid} serves ${catalog.models} models; plain proxy pid ${proxy.pid}; fake OpenRouter pid ${fakeOpenRouter.pid}; ${nginx ? `nginx pid ${nginx.pid} (reference)` : `nginx ${settings.nginx}: no reference rows`}`);
 
   const model = `bench/${profileName(fast)}`;
   const openRouterBody = chatBody(model, { stream: true });
   const direct: StreamTarget = { name: 'fake OpenRouter directly', url: `${fakeOpenRouter.url}/api/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
   const viaProxy: StreamTarget = { name: 'plain proxy', url: `${proxy.url}/api/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
   const viaGateway: StreamTarget = { name: 'gateway /api/chat', url: `${gateway.url}/api/chat`, body: chatBody(model), kind: 'ndjson' };
+  const viaNginx: StreamTarget | undefined = nginx && { name: NGINX_ROW, url: `${nginx.url}/api/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
 
   // GET /api/tags is measured on fresh processes first and again after the streaming phases
   // (see the note the report prints).
@@ -188,13 +204,14 @@ async function main(): Promise<void> {
   }
   if (phases.has('ttfc')) {
     log('time to first chunk…');
-    results.ttfc = await runTtfc([direct, viaProxy, viaGateway], { warmup: settings.ttfcWarmup, iterations: settings.ttfcIterations });
+    results.ttfc = await runTtfc([direct, ...(viaNginx ? [viaNginx] : []), viaProxy, viaGateway], { warmup: settings.ttfcWarmup, iterations: settings.ttfcIterations });
   }
   if (phases.has('cpu')) {
     log('CPU per answer…');
     results.cpu = await runCpu(
       [
         { target: direct, pid: fakeOpenRouter.pid },
+        ...(viaNginx && nginx ? [{ target: viaNginx, pid: nginx.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url }] : []),
         { target: viaProxy, pid: proxy.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
         { target: viaGateway, pid: gateway.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
       ],
@@ -223,16 +240,19 @@ async function main(): Promise<void> {
       log(`reverse direction: ${setup.reason}`);
     } else {
       const ollamaProxy = await startBenchServer('plain-proxy-ollama', 'plain-proxy.ts', ['--upstream', fakeOllama.url]);
+      const ollamaNginx = nginxBinary === undefined ? undefined : await startNginx('nginx-ollama', nginxBinary, fakeOllama.url);
       const ollamaBody = chatBody(ollamaModelName(fast));
       const ollamaDirect: StreamTarget = { name: 'fake Ollama directly', url: `${fakeOllama.url}/api/chat`, body: ollamaBody, kind: 'ndjson' };
       const ollamaViaProxy: StreamTarget = { name: 'plain proxy (NDJSON)', url: `${ollamaProxy.url}/api/chat`, body: ollamaBody, kind: 'ndjson' };
+      const ollamaViaNginx: StreamTarget | undefined = ollamaNginx && { name: NGINX_ROW, url: `${ollamaNginx.url}/api/chat`, body: ollamaBody, kind: 'ndjson' };
       results.reverse = {
         available: true,
         gatewayArgs: setup.args,
-        ttfc: await runTtfc([ollamaDirect, ollamaViaProxy, setup.target], { warmup: settings.ttfcWarmup, iterations: settings.ttfcIterations }),
+        ttfc: await runTtfc([ollamaDirect, ...(ollamaViaNginx ? [ollamaViaNginx] : []), ollamaViaProxy, setup.target], { warmup: settings.ttfcWarmup, iterations: settings.ttfcIterations }),
         cpu: await runCpu(
           [
             { target: ollamaDirect, pid: fakeOllama.pid },
+            ...(ollamaViaNginx && ollamaNginx ? [{ target: ollamaViaNginx, pid: ollamaNginx.pid, upstreamPid: fakeOllama.pid, upstreamUrl: fakeOllama.url }] : []),
             { target: ollamaViaProxy, pid: ollamaProxy.pid, upstreamPid: fakeOllama.pid, upstreamUrl: fakeOllama.url },
             { target: setup.target, pid: setup.gateway.pid, upstreamPid: fakeOllama.pid, upstreamUrl: fakeOllama.url },
           ],
@@ -246,6 +266,7 @@ async function main(): Promise<void> {
     const slowModel = `bench/${profileName(slow)}`;
     results.slow = await runSlowStreams(
       [
+        ...(viaNginx && nginx ? [{ target: { ...viaNginx, body: chatBody(slowModel, { stream: true }) }, pid: nginx.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url }] : []),
         { target: { ...viaProxy, body: chatBody(slowModel, { stream: true }) }, pid: proxy.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
         { target: { ...viaGateway, body: chatBody(slowModel) }, pid: gateway.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
       ],
@@ -254,6 +275,9 @@ async function main(): Promise<void> {
     results.notes.push('Slow streams: the requests of a round are spread over 500 ms on fresh client connections (a 1000-SYN burst overflows a Node server\'s default listen backlog of 511); RSS growth is (peak VmRSS during the round − VmRSS just before) / streams; "answer end" is each request\'s time to the end of its answer (ideal ≈ 101 × 20 ms).');
   }
 
+  if (nginx) {
+    results.notes.push(`${NGINX_ROW}: ${settings.nginx} as a plain pass-through proxy (one process, no buffering, keep-alive upstream), the reference the targets were set against. The "× proxy" columns and the targets compare with the Node proxy, the floor for any Node server.`);
+  }
   results.notes.push('TTFC is request start → the first chunk carrying answer text (a non-empty `"content"`), the same on every path. The fake sends its `: OPENROUTER PROCESSING` comment first; the gateway holds its headers until the first content event, so its first byte is its first content line.');
   results.targets = checkTargets(results);
   results.durationS = (performance.now() - started) / 1000;
@@ -262,7 +286,11 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${markdown}`);
   // Only a full run of every phase replaces the reference numbers; quick and partial runs write beside them.
   const defaultName = quick ? 'latest-quick' : args.only !== undefined || args['cpu-prof'] !== undefined ? 'latest-partial' : 'latest';
-  const files = writeResults(join(BENCH_DIR, 'results'), args.out ?? defaultName, results, markdown);
+  // --out NAME writes bench/results/NAME.{json,md}; --out some/path/NAME writes there.
+  const out = args.out ?? defaultName;
+  const files = out.includes('/')
+    ? writeResults(dirname(resolve(out)), basename(out), results, markdown)
+    : writeResults(join(BENCH_DIR, 'results'), out, results, markdown);
   log(`wrote ${files.join(', ')}`);
 }
 

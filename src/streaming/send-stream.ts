@@ -1,6 +1,7 @@
 import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { ChatEventBatch } from '../core/types.js';
+import { ChunkWriter } from './chunk-writer.js';
 import { writeEncodedStream, type StreamEncoder, type TextSink } from './encode-stream.js';
 
 /**
@@ -45,50 +46,28 @@ function failed(reply: FastifyReply, response: ServerResponse, error: unknown): 
 }
 
 function responseSink(response: ServerResponse): TextSink {
+  const writer = new ChunkWriter(response);
   return {
     get closed() {
       return response.destroyed;
     },
-    write: (text) => writeNow(response, text),
-    drained: () => drainedOrClosed(response),
-    end: (text) => response.end(text),
+    write: (text) => writer.write(text),
+    drained: () => writer.drained(),
+    end: (text) => writer.end(text),
   };
 }
 
 async function pump(response: ServerResponse, source: AsyncIterable<string | Uint8Array>): Promise<void> {
   const iterator = source[Symbol.asyncIterator]();
+  const writer = new ChunkWriter(response);
   try {
     while (!response.destroyed) {
       const next = await iterator.next();
       if (next.done || response.destroyed) break;
-      if (!writeNow(response, next.value)) await drainedOrClosed(response);
+      if (!writer.write(next.value)) await writer.drained();
     }
-    if (!response.destroyed) response.end();
+    if (!response.destroyed) writer.end();
   } finally {
     await iterator.return?.();
   }
-}
-
-/**
- * Writes and hands the bytes to the socket now. A plain `write` leaves them corked until the
- * next tick, which, while the writer goes on with work already at hand (the rest of a read
- * decoded after the first token), would hold the first token back until that work is done.
- */
-function writeNow(response: ServerResponse, data: string | Uint8Array): boolean {
-  response.cork();
-  const writable = response.write(data);
-  response.uncork();
-  return writable;
-}
-
-function drainedOrClosed(response: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const done = (): void => {
-      response.off('drain', done);
-      response.off('close', done);
-      resolve();
-    };
-    response.on('drain', done);
-    response.on('close', done);
-  });
 }

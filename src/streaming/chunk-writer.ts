@@ -6,8 +6,8 @@
  * at close). From the second piece on, a chunked response is framed here
  * (`<size in hex>\r\n<bytes>\r\n`, RFC 9112 §7.1) and written to the socket in one call. Node's
  * own chunked write does the same framing as four buffered writes and a write request per
- * piece, about 5 µs more CPU per piece in a paced-stream harness, and a stream writes one piece
- * per token. `end` goes through `response.end` again: the last piece, the terminating
+ * piece: 5–8 µs more CPU per piece (one write per event-loop turn, 20–23 against 12–16 µs),
+ * and a stream writes one piece per token. `end` goes through `response.end` again: the last piece, the terminating
  * zero-size chunk, and the response's own bookkeeping (keep-alive, `finish`, the request log).
  *
  * Each piece leaves at once: a plain `response.write` leaves it corked until the next tick,

@@ -180,6 +180,9 @@ async function main(): Promise<void> {
   const viaProxy: StreamTarget = { name: 'plain proxy', url: `${proxy.url}/api/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
   const viaGateway: StreamTarget = { name: 'gateway /api/chat', url: `${gateway.url}/api/chat`, body: chatBody(model), kind: 'ndjson' };
   const viaNginx: StreamTarget | undefined = nginx && { name: NGINX_ROW, url: `${nginx.url}/api/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
+  // nginx's row in a phase that measures a process, where nginx runs.
+  const nginxRows = (body: string): Array<{ target: StreamTarget; pid: number; upstreamPid: number; upstreamUrl: string }> =>
+    viaNginx && nginx ? [{ target: { ...viaNginx, body }, pid: nginx.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url }] : [];
 
   // GET /api/tags is measured on fresh processes first and again after the streaming phases
   // (see the note the report prints).
@@ -211,7 +214,7 @@ async function main(): Promise<void> {
     results.cpu = await runCpu(
       [
         { target: direct, pid: fakeOpenRouter.pid },
-        ...(viaNginx && nginx ? [{ target: viaNginx, pid: nginx.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url }] : []),
+        ...nginxRows(openRouterBody),
         { target: viaProxy, pid: proxy.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
         { target: viaGateway, pid: gateway.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
       ],
@@ -266,7 +269,7 @@ async function main(): Promise<void> {
     const slowModel = `bench/${profileName(slow)}`;
     results.slow = await runSlowStreams(
       [
-        ...(viaNginx && nginx ? [{ target: { ...viaNginx, body: chatBody(slowModel, { stream: true }) }, pid: nginx.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url }] : []),
+        ...nginxRows(chatBody(slowModel, { stream: true })),
         { target: { ...viaProxy, body: chatBody(slowModel, { stream: true }) }, pid: proxy.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
         { target: { ...viaGateway, body: chatBody(slowModel) }, pid: gateway.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
       ],
@@ -286,11 +289,9 @@ async function main(): Promise<void> {
   process.stdout.write(`\n${markdown}`);
   // Only a full run of every phase replaces the reference numbers; quick and partial runs write beside them.
   const defaultName = quick ? 'latest-quick' : args.only !== undefined || args['cpu-prof'] !== undefined ? 'latest-partial' : 'latest';
-  // --out NAME writes bench/results/NAME.{json,md}; --out some/path/NAME writes there.
-  const out = args.out ?? defaultName;
-  const files = out.includes('/')
-    ? writeResults(dirname(resolve(out)), basename(out), results, markdown)
-    : writeResults(join(BENCH_DIR, 'results'), out, results, markdown);
+  // --out NAME writes bench/results/NAME.{json,md}; a path (relative to bench/results, or absolute) writes there.
+  const out = resolve(BENCH_DIR, 'results', args.out ?? defaultName);
+  const files = writeResults(dirname(out), basename(out), results, markdown);
   log(`wrote ${files.join(', ')}`);
 }
 

@@ -80,20 +80,20 @@ export class DecodedStream implements AsyncIterableIterator<ChatEventBatch> {
     if (this.finished) return DONE;
     const batch: ChatEvent[] = [];
     try {
-      if (this.unread !== undefined) {
-        const unread = this.unread;
-        this.unread = undefined;
-        this.decoder.push(unread, batch);
-        if (this.decoder.ended) this.finish(true);
-      }
       while (batch.length === 0) {
-        const read = await this.body.next();
-        if (read.done) {
-          this.decoder.end(batch);
-          this.finish(true);
-          return { done: false, value: batch };
+        const unread = this.unread;
+        if (unread !== undefined) {
+          this.unread = undefined;
+          this.decoder.push(unread, batch);
+        } else {
+          const read = await this.body.next();
+          if (read.done) {
+            this.decoder.end(batch);
+            this.finish(true);
+            return { done: false, value: batch };
+          }
+          this.decode(read.value, batch);
         }
-        this.decode(read.value, batch);
         if (this.decoder.ended) this.finish(true);
       }
       return { done: false, value: batch };

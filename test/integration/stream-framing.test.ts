@@ -171,7 +171,8 @@ describe('streamed answers on the wire', () => {
     try {
       socket.pause();
       socket.write(rawRequest('/api/chat', { model: LONG_MODEL, messages: [{ role: 'user', content: 'hi' }] }));
-      // Long enough for the socket buffers to fill (the answer is about 1 MB) and the writer to wait.
+      // The answer (about 1 MB) piles up in the sockets meanwhile; the writer's own wait for a
+      // full socket is tested in chunk-writer.test.ts, with more than the kernel buffers take.
       await new Promise((wake) => setTimeout(wake, 300));
       const reading = readUntil(socket, complete);
       socket.resume();

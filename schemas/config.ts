@@ -23,6 +23,8 @@ export const ConfigSchema = z.object({
   HOST: z.string().min(1).default('127.0.0.1'),
   PORT: z.coerce.number().int().min(0).max(65535).default(11434),
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
+  /** json: one JSON object per line; pretty: readable lines; auto: pretty on a terminal, else json. */
+  LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /** The Ollama version /api/version reports (the API level this gateway implements). */
   OLLAMA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.12.10'),
   /** Largest request body (base64 images make multi-MB bodies normal). */

@@ -24,7 +24,7 @@ import { sendGatewayError, toGatewayError } from './http/request-errors.js';
 import { isOllamaAdapter } from './frontends/ollama/passthrough.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
-import { loggerOptions } from './logger.js';
+import { loggerOptions, type LogDestination } from './logger.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -48,7 +48,7 @@ export interface BuildAppOptions {
   /** false: no logging (tests). */
   logger?: boolean;
   /** Where log lines go (default stdout); tests capture them to check redaction. */
-  logDestination?: NodeJS.WritableStream;
+  logDestination?: LogDestination;
 }
 
 const APP_URL = 'https://github.com/ollama-bridge/ollama-bridge';

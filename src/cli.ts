@@ -11,6 +11,7 @@ import { loadConfig } from './config.js';
 import { isGatewayError } from './errors.js';
 import { DEFAULT_KEYS_FILE, KeysCommandError, createKeyCommand, listKeysCommand, revokeKeyCommand } from './auth/keys-command.js';
 import { StartupError, startServer, stopOnSignals } from './server.js';
+import { PACKAGE_VERSION } from './startup/package-version.js';
 
 /** Each flag, the configuration key it sets, and its help text (README documents the same). */
 export const FLAGS = {
@@ -23,6 +24,7 @@ export const FLAGS = {
   port: { key: 'PORT', type: 'number', describe: 'port to listen on (env PORT, default 11434)' },
   'openrouter-url': { key: 'OPENROUTER_BASE_URL', type: 'string', describe: 'OpenRouter API base URL (env OPENROUTER_BASE_URL, default https://openrouter.ai/api/v1)' },
   'log-level': { key: 'LOG_LEVEL', type: 'string', describe: `log level: ${LOG_LEVELS.join(', ')} (env LOG_LEVEL, default info)` },
+  'log-format': { key: 'LOG_FORMAT', type: 'string', describe: 'log line format: json, pretty, or auto = pretty on a terminal, json otherwise (env LOG_FORMAT, default auto)' },
   'ollama-version': { key: 'OLLAMA_VERSION', type: 'string', describe: 'Ollama version reported by /api/version (env OLLAMA_VERSION, default 0.12.10)' },
   'body-limit': { key: 'BODY_LIMIT_BYTES', type: 'number', describe: 'largest request body in bytes (env BODY_LIMIT_BYTES, default 67108864)' },
   'catalog-ttl': { key: 'CATALOG_TTL_SECONDS', type: 'number', describe: 'seconds between model catalog refreshes (env CATALOG_TTL_SECONDS, default 600)' },
@@ -99,7 +101,9 @@ export async function main(argv: string[]): Promise<void> {
     .example('$0 keys create --name laptop --models "openai/*"', 'create a client key for OpenAI models only')
     .strict()
     .help()
-    .version(false)
+    .alias('help', 'h')
+    .version(PACKAGE_VERSION)
+    .alias('version', 'v')
     .fail((message, error) => {
       throw error ?? new UsageError(message);
     })

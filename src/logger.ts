@@ -15,7 +15,12 @@ export const REDACTED_PATHS = [
   'OPENROUTER_API_KEY',
 ];
 
-export function loggerOptions(level: string, destination?: NodeJS.WritableStream): NonNullable<FastifyServerOptions['logger']> {
+/** What the logger writes to: one call per line (a stream, or the start-up log output). */
+export interface LogDestination {
+  write(line: string): void;
+}
+
+export function loggerOptions(level: string, destination?: LogDestination): NonNullable<FastifyServerOptions['logger']> {
   return {
     level,
     redact: { paths: REDACTED_PATHS, censor: '[redacted]' },

@@ -2,9 +2,15 @@
  * Starts the gateway: build, listen, fetch the catalog, and stop gracefully on SIGINT/SIGTERM
  * (stop accepting, let open streams finish within the grace period, exit 0).
  */
+import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '#schemas/config.js';
 import { buildApp } from './app.js';
+import { isLoopbackAddress } from './auth/origins.js';
+import { createLogOutput, type LogOutput } from './startup/log-output.js';
+import { ensureModelsFilterFile, type FilterFileOutcome } from './startup/models-filter-file.js';
+import { PACKAGE_VERSION } from './startup/package-version.js';
+import { startupSummary, type BackendReport } from './startup/summary.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -19,14 +25,32 @@ export class StartupError extends Error {
   }
 }
 
-export async function startServer(config: Config): Promise<RunningServer> {
-  const app = await buildApp({ config });
+export interface StartServerOptions {
+  /** Where the summary and the logs go (default process.stdout). */
+  stdout?: NodeJS.WritableStream & { isTTY?: boolean };
+}
+
+/** How long the start-up summary waits for the backends' first catalogs. */
+const SUMMARY_WAIT_MS = 5_000;
+
+export async function startServer(config: Config, options: StartServerOptions = {}): Promise<RunningServer> {
+  const stdout = options.stdout ?? process.stdout;
+  const filterFile = config.MODELS_FILTER === undefined ? undefined : ensureModelsFilterFile(config.MODELS_FILTER);
+  const logOutput = createLogOutput(config.LOG_FORMAT, stdout);
+  let app: FastifyInstance;
+  try {
+    app = await buildApp({ config, logDestination: logOutput.stream });
+  } catch (error) {
+    logOutput.release();
+    throw error;
+  }
   try {
     // A deep accept queue: a burst of clients (hundreds of streams opening at once) must not
     // overflow Node's default backlog of 511 and wait out SYN retries.
     await app.listen({ host: config.HOST, port: config.PORT, backlog: 4096 });
   } catch (error) {
     await app.close().catch(() => undefined);
+    logOutput.release();
     const code = (error as NodeJS.ErrnoException).code;
     if (code === 'EADDRINUSE') {
       throw new StartupError(
@@ -43,15 +67,10 @@ export async function startServer(config: Config): Promise<RunningServer> {
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : config.PORT;
   const url = `http://${config.HOST.includes(':') ? `[${config.HOST}]` : config.HOST}:${port}`;
-  app.log.info({ url }, `ollama-bridge ${config.OLLAMA_VERSION === undefined ? '' : `(Ollama API ${config.OLLAMA_VERSION}) `}listening on ${url}`);
-  if (app.generatedKey !== undefined) {
-    // Printed once, on stdout, for the operator: never through the logger.
-    process.stdout.write(
-      `\nNo client API keys are configured and ollama-bridge listens on ${config.HOST}, so it generated one for this run.\n` +
-        `Send it as "Authorization: Bearer <key>", or give URL-only clients ${url.replace(/\/$/, '')}/key/<key> as the server URL:\n${app.generatedKey}\n\n`,
-    );
-  }
-  void app.catalog.start();
+  app.log.info({ url }, `ollama-bridge ${PACKAGE_VERSION} (Ollama API ${config.OLLAMA_VERSION}) listening on ${url}`);
+  const firstCatalog = app.catalog.start();
+  await Promise.race([firstCatalog, new Promise((resolve) => setTimeout(resolve, SUMMARY_WAIT_MS).unref())]);
+  printSummary(stdout, app, config, url, port, filterFile, logOutput);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -92,4 +111,50 @@ export function stopOnSignals(server: RunningServer): void {
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
+}
+
+/** Prints the start-up summary (the generated key, if any, only there: never to the log), then lets the held-back logs through. */
+function printSummary(stdout: NodeJS.WritableStream, app: FastifyInstance, config: Config, boundUrl: string, port: number, filterFile: FilterFileOutcome | undefined, logOutput: LogOutput): void {
+  const snapshot = app.catalog.freshSnapshot();
+  const backends: BackendReport[] = [];
+  const counts = new Map<string, number>();
+  for (const entry of snapshot?.entries ?? []) if (entry.alias === undefined) counts.set(entry.adapter.name, (counts.get(entry.adapter.name) ?? 0) + 1);
+  // TODO(catalog states): read ModelCatalog.backendStates() once it exists.
+  const state = (app.catalog as unknown as { backendStates?: () => Array<{ name: string; state: string; lastError?: string }> }).backendStates?.();
+  const report = (name: string, label: string, url: string): void => {
+    const known = state?.find((backend) => backend.name === name);
+    const answered = known === undefined ? snapshot !== undefined : known.state === 'up';
+    const problem = known?.lastError;
+    backends.push({ label, url, models: answered ? counts.get(name) ?? 0 : undefined, ...(problem === undefined ? {} : { problem }) });
+  };
+  if (config.OPENROUTER_API_KEY) report('openrouter', 'OpenRouter', config.OPENROUTER_BASE_URL);
+  if (config.OLLAMA_BASE_URL) report('ollama', 'Ollama', config.OLLAMA_BASE_URL);
+  const loopback = isLoopbackAddress(config.HOST);
+  const keyRing = app.keyRing;
+  stdout.write(startupSummary({
+    version: PACKAGE_VERSION,
+    ollamaApiVersion: config.OLLAMA_VERSION,
+    boundUrl,
+    clientUrls: clientUrls(config.HOST, port),
+    backends,
+    servedModels: snapshot?.entries.length,
+    filter: filterFile,
+    keys: { count: keyRing.size, file: config.BRIDGE_KEYS_FILE, generated: app.generatedKey },
+    openOnNetwork: !keyRing.enabled && !loopback,
+    generateKeyIgnored: !config.BRIDGE_GENERATE_KEY || app.generatedKey !== undefined
+      ? undefined
+      : loopback ? `${config.HOST} is a loopback address, where no key is needed` : 'client keys are configured',
+  }));
+  logOutput.release();
+}
+
+/** URLs a client can reach: the bound address, or for a wildcard bind each of the machine's addresses. */
+function clientUrls(host: string, port: number): string[] {
+  if (host !== '0.0.0.0' && host !== '::') return [`http://${host.includes(':') ? `[${host}]` : host}:${port}`];
+  const addresses: string[] = [];
+  for (const entries of Object.values(networkInterfaces())) {
+    for (const entry of entries ?? []) if (entry.family === 'IPv4') addresses.push(entry.address);
+  }
+  addresses.sort((left, right) => Number(right !== '127.0.0.1') - Number(left !== '127.0.0.1'));
+  return (addresses.length > 0 ? addresses : ['127.0.0.1']).map((address) => `http://${address}:${port}`);
 }

@@ -1,8 +1,10 @@
 /**
- * The model catalog: every backend's models, cached with a TTL and refreshed in the
- * background, filtered by the models filter, indexed by Ollama name. A failed refresh keeps
- * serving the last good catalog; until a first catalog arrives, requests are told why they
- * cannot be served.
+ * The model catalog: every backend's models, filtered by the models filter, indexed by Ollama
+ * name. Each backend's list is kept on its own: a backend that fails keeps its last good list
+ * (or contributes nothing until it first answers) while the others are served, and it is
+ * retried on its own schedule: after the TTL while it answers, with exponential backoff and
+ * jitter while it fails. Requests never refresh a backend before its time. Until some backend
+ * has answered, requests are told why they cannot be served.
  *
  * Readers get an immutable snapshot; anything derived from it (the /api/tags body) is
  * memoised per snapshot by its consumer.
@@ -31,7 +33,7 @@ export interface CatalogSnapshot {
   readonly entries: readonly CatalogEntry[];
   readonly byKey: ReadonlyMap<string, CatalogEntry>;
   readonly byShortKey: ReadonlyMap<string, readonly CatalogEntry[]>;
-  /** Milliseconds since epoch of the upstream fetch. */
+  /** Milliseconds since epoch of the latest successful upstream fetch. */
   readonly fetchedAt: number;
 }
 
@@ -40,6 +42,12 @@ export interface ModelCatalogOptions {
   ttlSeconds: number;
   log: FastifyBaseLogger;
   now?: () => number;
+  /** First retry delay after a failure, doubled on each further failure up to the TTL (default 1 s). */
+  retryBaseMs?: number;
+  /** In [0, 1): the jitter of retry delays (tests pin it). */
+  random?: () => number;
+  /** Longest one backend's listing may take before it counts as failed (default 60 s). */
+  fetchTimeoutMs?: number;
 }
 
 export interface RecentUse {
@@ -48,47 +56,106 @@ export interface RecentUse {
   keepAliveMs: number;
 }
 
+/** `pending`: has not answered yet; `up`: its last fetch succeeded; `failing`: its last fetch failed. */
+export type BackendState = 'pending' | 'up' | 'failing';
+
+/** One backend's catalog health, for readiness checks. */
+export interface BackendStatus {
+  name: string;
+  state: BackendState;
+  /** Why the last fetch failed (undefined once it answers again). */
+  lastError: string | undefined;
+  /** Milliseconds since epoch of its last successful fetch. */
+  lastSuccessAt: number | undefined;
+  /** How many models its last good list holds (0 before it first answers). */
+  models: number;
+}
+
+const DEFAULT_RETRY_BASE_MS = 1_000;
+const DEFAULT_FETCH_TIMEOUT_MS = 60_000;
+/** A retry delay is cut by up to this fraction, at random, so restarts do not retry in step. */
+const RETRY_JITTER = 0.5;
+
+/** One backend's own list and schedule. */
+interface Backend {
+  readonly adapter: BackendAdapter;
+  state: BackendState;
+  /** The last good list; undefined until the backend first answers. */
+  models: ModelInfo[] | undefined;
+  lastSuccessAt: number | undefined;
+  lastError: GatewayError | undefined;
+  /** Failed fetches in a row. */
+  failures: number;
+  /** When the next fetch is due (a request or the timer may start it after this). */
+  dueAt: number;
+  fetching: Promise<void> | undefined;
+  timer: NodeJS.Timeout | undefined;
+}
+
 export class ModelCatalog {
-  private readonly adapters: BackendAdapter[];
+  private readonly backends: Backend[];
   private readonly ttlMs: number;
   private readonly log: FastifyBaseLogger;
   private readonly now: () => number;
-  private fetched: { models: Array<{ info: ModelInfo; adapter: BackendAdapter }>; fetchedAt: number } | undefined;
+  private readonly retryBaseMs: number;
+  private readonly random: () => number;
+  private readonly fetchTimeoutMs: number;
   private filter: ModelFilter = allowAllModels;
   private modelsConfig: ModelsConfig = emptyModelsConfig;
   private current: CatalogSnapshot | undefined;
-  private refreshing: Promise<void> | undefined;
-  private lastError: GatewayError | undefined;
-  private timer: NodeJS.Timeout | undefined;
-  private readonly recent = new Map<string, RecentUse>();
+  /** The earliest `dueAt` of any backend: until then the snapshot is fresh. */
+  private nextDueAt = Number.NEGATIVE_INFINITY;
+  /** Set by start(): each backend's next fetch then runs on a timer, not only on demand. */
+  private started = false;
+  private stopping = new AbortController();
+  /** Recent uses for /api/ps, one per key and model, oldest first. */
+  private readonly recent = new Map<string, RecentUse & { keyId: string | undefined }>();
   private reportedCollisions = '';
 
   constructor(options: ModelCatalogOptions) {
-    this.adapters = options.adapters;
     this.ttlMs = options.ttlSeconds * 1000;
     this.log = options.log;
     this.now = options.now ?? Date.now;
+    this.retryBaseMs = options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
+    this.random = options.random ?? Math.random;
+    this.fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+    this.backends = options.adapters.map((adapter) => ({
+      adapter,
+      state: 'pending',
+      models: undefined,
+      lastSuccessAt: undefined,
+      lastError: undefined,
+      failures: 0,
+      dueAt: Number.NEGATIVE_INFINITY,
+      fetching: undefined,
+      timer: undefined,
+    }));
   }
 
-  /** Fetches the first catalog and keeps it fresh. Never throws: failures are logged and retried. */
+  /** Fetches every backend's first list and keeps each fresh on its own timer. Never throws: failures are logged and retried. */
   start(): Promise<void> {
-    const first = this.refresh();
-    this.timer = setInterval(() => void this.refresh(), this.ttlMs);
-    this.timer.unref();
-    return first;
+    this.started = true;
+    if (this.stopping.signal.aborted) this.stopping = new AbortController();
+    return this.refresh();
   }
 
   stop(): void {
-    if (this.timer !== undefined) clearInterval(this.timer);
-    this.timer = undefined;
+    this.started = false;
+    this.stopping.abort();
+    for (const backend of this.backends) {
+      if (backend.timer !== undefined) clearTimeout(backend.timer);
+      backend.timer = undefined;
+    }
   }
 
-  /** Re-fetches every backend's models; on failure keeps the last good catalog. */
+  /**
+   * Re-fetches now every backend that is not waiting out a failure's backoff (start-up, after
+   * a model was pulled or deleted); a failing backend is fetched only once its retry is due.
+   */
   refresh(): Promise<void> {
-    this.refreshing ??= this.fetchAll().finally(() => {
-      this.refreshing = undefined;
-    });
-    return this.refreshing;
+    const now = this.now();
+    const fetches = this.backends.filter((backend) => backend.state !== 'failing' || now > backend.dueAt).map((backend) => this.fetch(backend));
+    return Promise.all(fetches).then(() => undefined);
   }
 
   setFilter(filter: ModelFilter): void {
@@ -101,21 +168,31 @@ export class ModelCatalog {
     this.rebuild();
   }
 
-  /** The current snapshot, fetching the first catalog if there is none yet. */
+  /**
+   * The current snapshot. Starts the fetches that are due (never a failing backend's before
+   * its retry time); waits only while no backend has answered yet.
+   */
   async snapshot(): Promise<CatalogSnapshot> {
-    if (this.current === undefined) await this.refresh();
-    if (this.current === undefined) {
-      const reason = this.lastError?.message ?? 'no answer yet';
-      throw new GatewayError('CATALOG_UNAVAILABLE', `the model catalog is not available yet (${reason}); try again shortly`);
-    }
-    if (this.now() - this.current.fetchedAt > this.ttlMs) void this.refresh();
+    if (this.now() > this.nextDueAt) this.fetchDue();
+    if (this.current === undefined) await this.firstAnswer();
+    if (this.current === undefined) throw this.unavailable();
     return this.current;
   }
 
-  /** The current snapshot if it needs no refresh (undefined otherwise): for answers that must not wait. */
+  /** The current snapshot if no backend is due for a fetch (undefined otherwise): for answers that must not wait. */
   freshSnapshot(): CatalogSnapshot | undefined {
-    const current = this.current;
-    return current !== undefined && this.now() - current.fetchedAt <= this.ttlMs ? current : undefined;
+    return this.now() <= this.nextDueAt ? this.current : undefined;
+  }
+
+  /** Each backend's catalog health, in order of preference. */
+  backendStates(): BackendStatus[] {
+    return this.backends.map((backend) => ({
+      name: backend.adapter.name,
+      state: backend.state,
+      lastError: backend.lastError?.message,
+      lastSuccessAt: backend.lastSuccessAt,
+      models: backend.models?.length ?? 0,
+    }));
   }
 
   /**
@@ -136,46 +213,146 @@ export class ModelCatalog {
     throw new GatewayError('MODEL_NOT_FOUND', `model '${name}' not found`);
   }
 
-  /** Records a use for /api/ps. */
-  markUsed(entry: CatalogEntry, keepAliveMs: number): void {
-    this.recent.delete(entry.name);
-    this.recent.set(entry.name, { entry, lastUsedAt: this.now(), keepAliveMs });
+  /** Records a use for /api/ps, under the client key that made it (undefined on an open gateway). */
+  markUsed(entry: CatalogEntry, keepAliveMs: number, keyId?: string): void {
+    const id = `${keyId ?? ''}\n${entry.name}`;
+    this.recent.delete(id);
+    this.recent.set(id, { entry, lastUsedAt: this.now(), keepAliveMs, keyId });
   }
 
-  /** Models used within their keep-alive window, most recent first. */
-  recentlyUsed(): RecentUse[] {
+  /**
+   * Models used within their keep-alive window, most recent first. With a key id, only the
+   * uses made with that key; without one (an open gateway), every use, once per model.
+   */
+  recentlyUsed(keyId?: string): RecentUse[] {
     const now = this.now();
-    const result: RecentUse[] = [];
-    for (const [name, use] of this.recent) {
-      if (use.keepAliveMs >= 0 && use.lastUsedAt + use.keepAliveMs < now) this.recent.delete(name);
-      else if (this.current?.byKey.has(lookupKey(name))) result.push(use);
+    const byModel = new Map<string, RecentUse>();
+    for (const [id, use] of this.recent) {
+      if (use.keepAliveMs >= 0 && use.lastUsedAt + use.keepAliveMs < now) {
+        this.recent.delete(id);
+        continue;
+      }
+      if (keyId !== undefined && use.keyId !== keyId) continue;
+      if (!this.current?.byKey.has(lookupKey(use.entry.name))) continue;
+      // Oldest first: a later use of the same model replaces an earlier one.
+      byModel.delete(use.entry.name);
+      byModel.set(use.entry.name, { entry: use.entry, lastUsedAt: use.lastUsedAt, keepAliveMs: use.keepAliveMs });
     }
-    return result.reverse();
+    return [...byModel.values()].reverse();
   }
 
-  private async fetchAll(): Promise<void> {
+  /** Starts the fetch of every backend whose time has come. */
+  private fetchDue(): void {
+    const now = this.now();
+    for (const backend of this.backends) if (now > backend.dueAt) void this.fetch(backend);
+  }
+
+  /** Resolves once some backend has answered, or no fetch is under way. */
+  private async firstAnswer(): Promise<void> {
+    const running = this.backends.flatMap((backend) => (backend.fetching === undefined ? [] : [backend.fetching]));
+    if (running.length === 0) return;
+    await new Promise<void>((resolve) => {
+      let left = running.length;
+      for (const fetching of running) {
+        void fetching.then(() => {
+          left--;
+          if (this.current !== undefined || left === 0) resolve();
+        });
+      }
+    });
+  }
+
+  private unavailable(): GatewayError {
+    const reasons = this.backends.flatMap((backend) => (backend.lastError === undefined ? [] : [backend.lastError.message]));
+    const retryAt = Math.min(...this.backends.map((backend) => backend.dueAt));
+    const retryAfter = Number.isFinite(retryAt) ? String(Math.max(1, Math.ceil((retryAt - this.now()) / 1000))) : undefined;
+    return new GatewayError(
+      'CATALOG_UNAVAILABLE',
+      `the model catalog is not available yet (${reasons.length === 0 ? 'no answer yet' : reasons.join('; ')}); try again shortly`,
+      retryAfter === undefined ? {} : { retryAfter },
+    );
+  }
+
+  /** One fetch of one backend's list at a time; records the outcome and schedules the next. */
+  private fetch(backend: Backend): Promise<void> {
+    backend.fetching ??= this.listModels(backend).then(
+      (models) => this.succeeded(backend, models),
+      (error: unknown) => this.failed(backend, error),
+    ).finally(() => {
+      backend.fetching = undefined;
+      this.schedule(backend);
+    });
+    return backend.fetching;
+  }
+
+  private async listModels(backend: Backend): Promise<ModelInfo[]> {
+    const deadline = AbortSignal.timeout(this.fetchTimeoutMs);
     try {
-      const lists = await Promise.all(
-        this.adapters.map(async (adapter) => (await adapter.listModels()).map((info) => ({ info, adapter }))),
-      );
-      this.fetched = { models: lists.flat(), fetchedAt: this.now() };
-      this.lastError = undefined;
-      this.rebuild();
+      return await backend.adapter.listModels(AbortSignal.any([this.stopping.signal, deadline]));
     } catch (error) {
-      this.lastError = error instanceof GatewayError ? error : new GatewayError('UPSTREAM_UNAVAILABLE', String(error));
-      this.log.warn({ err: { message: this.lastError.message, code: this.lastError.code } },
-        this.current === undefined ? 'could not fetch the model catalog; will retry' : 'catalog refresh failed; serving the last good catalog');
-      if (this.current === undefined) this.scheduleRetry();
+      if (deadline.aborted) throw new GatewayError('UPSTREAM_TIMEOUT', `${backend.adapter.name} did not list its models within ${this.fetchTimeoutMs / 1000} s`, { cause: error });
+      throw error;
     }
   }
 
-  private scheduleRetry(): void {
-    const retry = setTimeout(() => void this.refresh(), Math.min(this.ttlMs, 15_000));
-    retry.unref();
+  private succeeded(backend: Backend, models: ModelInfo[]): void {
+    const now = this.now();
+    const previous = backend.state;
+    if (previous === 'failing') {
+      this.log.info({ backend: backend.adapter.name, models: models.length }, `${backend.adapter.name} answers again: serving its ${models.length} models`);
+    }
+    backend.state = 'up';
+    backend.models = models;
+    backend.lastSuccessAt = now;
+    backend.lastError = undefined;
+    backend.failures = 0;
+    backend.dueAt = now + this.ttlMs;
+    this.rebuild();
+  }
+
+  private failed(backend: Backend, error: unknown): void {
+    const now = this.now();
+    const failure = error instanceof GatewayError ? error : new GatewayError('UPSTREAM_UNAVAILABLE', String(error));
+    const previous = backend.state;
+    backend.state = 'failing';
+    backend.lastError = failure;
+    backend.failures++;
+    const delay = this.retryDelay(backend.failures);
+    backend.dueAt = now + delay;
+    const details = { backend: backend.adapter.name, err: { message: failure.message, code: failure.code }, retryInMs: Math.round(delay) };
+    if (this.stopping.signal.aborted) return;
+    if (previous === 'failing') {
+      this.log.debug({ ...details, failures: backend.failures }, `${backend.adapter.name}'s model list is still failing`);
+    } else if (backend.models !== undefined) {
+      this.log.warn(details, `could not refresh ${backend.adapter.name}'s model list; serving its last good list and retrying with backoff`);
+    } else {
+      const others = this.backends.some((other) => other !== backend && other.models !== undefined);
+      this.log.warn(details, `could not fetch ${backend.adapter.name}'s model list; ${others ? 'serving the other backends meanwhile, ' : ''}retrying with backoff`);
+    }
+  }
+
+  /** 1 s, 2 s, 4 s … up to the TTL, each cut by up to half at random. */
+  private retryDelay(failures: number): number {
+    const base = Math.min(this.ttlMs, this.retryBaseMs * 2 ** Math.min(failures - 1, 30));
+    return base * (1 - RETRY_JITTER * this.random());
+  }
+
+  /** Recomputes when the snapshot goes stale, and (once started) sets the backend's timer. */
+  private schedule(backend: Backend): void {
+    this.nextDueAt = Math.min(...this.backends.map((candidate) => candidate.dueAt));
+    if (backend.timer !== undefined) clearTimeout(backend.timer);
+    backend.timer = undefined;
+    if (!this.started) return;
+    backend.timer = setTimeout(() => {
+      backend.timer = undefined;
+      void this.fetch(backend);
+    }, Math.max(0, backend.dueAt - this.now()));
+    backend.timer.unref();
   }
 
   private rebuild(): void {
-    if (this.fetched === undefined) return;
+    const answered = this.backends.filter((backend) => backend.models !== undefined);
+    if (answered.length === 0) return;
     const entries: CatalogEntry[] = [];
     const byKey = new Map<string, CatalogEntry>();
     const byShortKey = new Map<string, CatalogEntry[]>();
@@ -191,20 +368,22 @@ export class ModelCatalog {
     };
     const { defaults, aliases } = this.modelsConfig;
     const collisions: string[] = [];
-    for (const { info, adapter } of this.fetched.models) {
-      if (!this.filter.allows(info.id)) continue;
-      const name = listedName(info.id);
-      const key = lookupKey(name);
-      const earlier = byKey.get(key);
-      if (earlier !== undefined) {
-        // Backends are ordered by preference (PREFER_BACKEND): the first one keeps the name.
-        if (earlier.adapter !== adapter) collisions.push(`${name} (${earlier.adapter.name} over ${adapter.name})`);
-        continue;
+    // Backends are ordered by preference (PREFER_BACKEND): the first one keeps a name both have.
+    for (const { adapter, models } of answered) {
+      for (const info of models!) {
+        if (!this.filter.allows(info.id)) continue;
+        const name = listedName(info.id);
+        const key = lookupKey(name);
+        const earlier = byKey.get(key);
+        if (earlier !== undefined) {
+          if (earlier.adapter !== adapter) collisions.push(`${name} (${earlier.adapter.name} over ${adapter.name})`);
+          continue;
+        }
+        const entry: CatalogEntry = { name, info, adapter };
+        const modelDefaults = defaults.get(key) ?? defaults.get(shortKey(key));
+        if (modelDefaults !== undefined) entry.defaults = modelDefaults;
+        add(entry);
       }
-      const entry: CatalogEntry = { name, info, adapter };
-      const modelDefaults = defaults.get(key) ?? defaults.get(shortKey(key));
-      if (modelDefaults !== undefined) entry.defaults = modelDefaults;
-      add(entry);
     }
     for (const [aliasKey, { alias, target }] of aliases) {
       if (byKey.has(aliasKey)) {
@@ -229,7 +408,8 @@ export class ModelCatalog {
     }
     this.reportedCollisions = collisionReport;
     const previousCount = this.current?.entries.length;
-    this.current = { entries, byKey, byShortKey, fetchedAt: this.fetched.fetchedAt };
+    const fetchedAt = Math.max(...answered.map((backend) => backend.lastSuccessAt ?? 0));
+    this.current = { entries, byKey, byShortKey, fetchedAt };
     if (previousCount !== entries.length) this.log.info({ models: entries.length }, `serving ${entries.length} models`);
   }
 }

@@ -118,7 +118,8 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
 
   app.get('/api/ps', async (request, reply) => {
     await catalog.snapshot();
-    const used = catalog.recentlyUsed().filter((use) => mayUseModel(request, use.entry));
+    // A key sees only its own uses (and only models it may still use); an open gateway sees all.
+    const used = catalog.recentlyUsed(request.apiKey?.id).filter((use) => mayUseModel(request, use.entry));
     return reply.type(JSON_TYPE).send({ models: used.map(psEntry) });
   });
 
@@ -129,11 +130,11 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     assertModelAccess(request, entry, body.model);
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
     if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) {
-      catalog.markUsed(entry, keepAliveMs);
+      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
       return forwardToOllama(request, reply, entry.adapter, request.rawBody);
     }
     if (!body.messages || body.messages.length === 0) {
-      catalog.markUsed(entry, keepAliveMs);
+      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
       return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'chat', keepAliveMs === 0));
     }
     const chatRequest = applyModelDefaults(chatRequestFromOllama(body, entry.info.id), entry.defaults);
@@ -148,11 +149,11 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     assertModelAccess(request, entry, body.model);
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
     if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) {
-      catalog.markUsed(entry, keepAliveMs);
+      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
       return forwardToOllama(request, reply, entry.adapter, request.rawBody);
     }
     if (!body.prompt && !(body.images && body.images.length > 0)) {
-      catalog.markUsed(entry, keepAliveMs);
+      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
       return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'generate', keepAliveMs === 0));
     }
     const chatRequest = applyModelDefaults(chatRequestFromGenerate(body, entry.info.id), entry.defaults);
@@ -174,7 +175,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       { model: entry.info.id, input, ...(dimensions === undefined ? {} : { dimensions }) },
       { signal: abortOnClientClose(reply), log: request.log },
     );
-    catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive));
+    catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive), request.apiKey?.id);
     recordUsage(request, result.usage);
     timing.markUpstreamAccepted();
     const metrics = timing.metrics(result.usage);
@@ -196,7 +197,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, request.rawBody);
     if (!body.prompt) return reply.type(JSON_TYPE).send({ embedding: [] });
     const result = await entry.adapter.embed({ model: entry.info.id, input: [body.prompt] }, { signal: abortOnClientClose(reply), log: request.log });
-    catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive));
+    catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive), request.apiKey?.id);
     recordUsage(request, result.usage);
     return reply.type(JSON_TYPE).send({ embedding: result.embeddings[0] ?? [] });
   });
@@ -246,7 +247,7 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Ans
   const signal = abortOnClientClose(reply);
   const stream: ChatStream = await entry.adapter.streamChat(options.chatRequest, { signal, log: request.log });
   timing.markUpstreamAccepted();
-  options.catalog.markUsed(entry, options.keepAliveMs);
+  options.catalog.markUsed(entry, options.keepAliveMs, request.apiKey?.id);
 
   if (!options.stream) {
     const result = await collectChat(stream, () => timing.markToken());

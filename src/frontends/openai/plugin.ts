@@ -105,7 +105,7 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     if (forward !== undefined) {
       const forwarded = toPassthroughBody(request.body as Record<string, unknown>, body, entry.info.id, entry.defaults);
       const answer = await forward.call(entry.adapter, forwarded, context);
-      catalog.markUsed(entry, keepAliveMs);
+      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
       const onUsage = (usage: Usage): void => recordUsage(request, usage);
       if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readBodyText(answer.body, answer.upstream), onUsage));
       const relay = await startSseRelay(answer.body, answer.upstream, () => signal.aborted, onUsage, includeUsage);
@@ -148,7 +148,7 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
       { model: entry.info.id, input, ...(dimensions === undefined ? {} : { dimensions }) },
       { signal: abortOnClientClose(reply), log: request.log },
     );
-    catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive));
+    catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive), request.apiKey?.id);
     recordUsage(request, result.usage);
     const data = result.embeddings.map((vector, index) => {
       const normalized = normalizeEmbedding(vector, dimensions);
@@ -177,7 +177,7 @@ interface IrAnswerOptions {
 /** Through the IR: stream as SSE or collect into one object, from the same stream path. */
 async function answerThroughIr(request: FastifyRequest, reply: FastifyReply, context: CallContext, options: IrAnswerOptions): Promise<FastifyReply> {
   const chatStream: ChatStream = await options.entry.adapter.streamChat(options.chatRequest, context);
-  options.catalog.markUsed(options.entry, options.keepAliveMs);
+  options.catalog.markUsed(options.entry, options.keepAliveMs, request.apiKey?.id);
   if (!options.stream) {
     const result = await collectChat(chatStream);
     recordUsage(request, result.usage);

@@ -326,8 +326,8 @@ export class ModelCatalog {
     } else if (backend.models !== undefined) {
       this.log.warn(details, `could not refresh ${backend.adapter.name}'s model list; serving its last good list and retrying with backoff`);
     } else {
-      const others = this.backends.some((other) => other !== backend && other.models !== undefined);
-      this.log.warn(details, `could not fetch ${backend.adapter.name}'s model list; ${others ? 'serving the other backends meanwhile, ' : ''}retrying with backoff`);
+      const others = this.backends.length > 1 ? 'the other backends are served meanwhile; ' : '';
+      this.log.warn(details, `could not fetch ${backend.adapter.name}'s model list; ${others}retrying with backoff`);
     }
   }
 

@@ -16,7 +16,8 @@
  * - Unknown path → 404 `404 page not found`, wrong method → 405, both text/plain, as gin does.
  * - `script(model, ...)` overrides answers for one model (or `*`): HTTP status, raw NDJSON,
  *   generated reply/thinking/tool calls, write modes (per line, byte at a time, glued, seeded
- *   random cuts), delays, an `{"error"}` line mid-stream, an abrupt close.
+ *   random cuts), delays, a pause mid-answer, an `{"error"}` line mid-stream, an abrupt close.
+ * - `failTags(status)` makes `/api/tags` fail until cleared: a backend whose catalog is down.
  * - Every request is recorded with the bytes the fake answered and whether the client went away.
  */
 import { seededCuts } from '../helpers/chunking.js';
@@ -74,6 +75,8 @@ export interface OllamaScript {
   errorAfter?: { lines: number; message: string };
   /** After this many lines, destroy the socket: an upstream that dies mid-answer. */
   closeAfter?: { lines: number };
+  /** After writing this many pieces, go silent for `ms` (then carry on): an idle stream. */
+  pauseAfter?: { lines: number; ms: number };
 }
 
 export interface FakeOllamaModel {
@@ -114,6 +117,8 @@ export interface FakeOllama {
   clearScripts(): void;
   models(): FakeOllamaModel[];
   setModels(models: FakeOllamaModel[]): void;
+  /** Makes /api/tags fail with this status until cleared (undefined). */
+  failTags(status: number | undefined): void;
   close(): Promise<void>;
 }
 
@@ -233,6 +238,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
   const peak = new Map<string, number>();
   const blobs = new Set<string>();
   let toolCallCounter = 0;
+  let tagsFailure: number | undefined;
 
   const findModel = (name: unknown): FakeOllamaModel | undefined =>
     typeof name === 'string' && name !== '' ? models.find((model) => model.name === normalizeName(name)) : undefined;
@@ -287,8 +293,10 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     let lines = ndjson.split(/(?<=\n)/).filter((line) => line !== '');
     if (script.errorAfter !== undefined) lines = [...lines.slice(0, script.errorAfter.lines), `${JSON.stringify({ error: script.errorAfter.message })}\n`];
     if (script.closeAfter !== undefined) lines = lines.slice(0, script.closeAfter.lines);
+    let written = 0;
     for (const piece of splitForWriteMode(lines.join(''), script.writeMode ?? 'event')) {
       if (response.destroyed || record.aborted) return;
+      if (script.pauseAfter !== undefined && written++ === script.pauseAfter.lines) await sleepUnlessClosed(response, script.pauseAfter.ms);
       if (script.delayMs) await sleepUnlessClosed(response, script.delayMs);
       else if (script.writeMode === 'bytes' || typeof script.writeMode === 'object') await new Promise((resolve) => setImmediate(resolve));
       if (response.destroyed || record.aborted) return;
@@ -519,6 +527,9 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     const name = body.model || body.name;
     if (typeof name !== 'string' || name === '') throw new HttpError(400, 'model is required');
     const missing = /(^|\/)missing/.test(normalizeName(name));
+    const script = scriptFor(name, '/api/pull', body);
+    if (script?.headersDelayMs) await sleepUnlessClosed(response, script.headersDelayMs);
+    if (response.destroyed) return;
     if (body.stream === false) {
       if (missing) throw new HttpError(500, 'pull model manifest: file does not exist');
       addModel(name);
@@ -540,7 +551,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       );
       addModel(name);
     }
-    await writeNdjson(response, out, record, lines.map((line) => `${JSON.stringify(line)}\n`).join(''), scriptFor(name, '/api/pull', body));
+    await writeNdjson(response, out, record, lines.map((line) => `${JSON.stringify(line)}\n`).join(''), script);
   }
 
   function addModel(name: string, from?: FakeOllamaModel): void {
@@ -607,6 +618,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       case '/api/version':
         return out.json(200, { version });
       case '/api/tags':
+        if (tagsFailure !== undefined) return out.json(tagsFailure, { error: 'tags unavailable' });
         return out.json(200, { models: [...models].sort((left, right) => Date.parse(right.modifiedAt) - Date.parse(left.modifiedAt)).map(tagsEntry) });
       case '/api/ps':
         return out.json(200, { models: [] });
@@ -677,6 +689,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     clearScripts: () => scripts.clear(),
     models: () => models,
     setModels: (next) => void (models = [...next]),
+    failTags: (status) => void (tagsFailure = status),
     close: async () => {
       server.closeAllConnections();
       server.close();

@@ -119,13 +119,11 @@ function printSummary(stdout: NodeJS.WritableStream, app: FastifyInstance, confi
   const backends: BackendReport[] = [];
   const counts = new Map<string, number>();
   for (const entry of snapshot?.entries ?? []) if (entry.alias === undefined) counts.set(entry.adapter.name, (counts.get(entry.adapter.name) ?? 0) + 1);
-  // TODO(catalog states): read ModelCatalog.backendStates() once it exists.
-  const state = (app.catalog as unknown as { backendStates?: () => Array<{ name: string; state: string; lastError?: string }> }).backendStates?.();
+  const states = app.catalog.backendStates();
   const report = (name: string, label: string, url: string): void => {
-    const known = state?.find((backend) => backend.name === name);
-    const answered = known === undefined ? snapshot !== undefined : known.state === 'up';
-    const problem = known?.lastError;
-    backends.push({ label, url, models: answered ? counts.get(name) ?? 0 : undefined, ...(problem === undefined ? {} : { problem }) });
+    const state = states.find((backend) => backend.name === name);
+    const problem = state?.lastError;
+    backends.push({ label, url, models: state?.state === 'up' ? counts.get(name) ?? 0 : undefined, ...(problem === undefined ? {} : { problem }) });
   };
   if (config.OPENROUTER_API_KEY) report('openrouter', 'OpenRouter', config.OPENROUTER_BASE_URL);
   if (config.OLLAMA_BASE_URL) report('ollama', 'Ollama', config.OLLAMA_BASE_URL);

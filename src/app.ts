@@ -17,6 +17,7 @@ import { createOpenRouterAdapter } from './adapters/openrouter/index.js';
 import { ModelCatalog } from './core/model-catalog.js';
 import { parseModelFilter } from './core/model-filter.js';
 import { parseModelsConfig } from './core/models-config.js';
+import { registerSecrets, type SecretRegistration } from './core/secrets.js';
 import { watchFileSetting, type FileWatcher } from './core/watched-file.js';
 import { GatewayError, toOllamaErrorBody } from './errors.js';
 import { FastAnswers } from './http/fast-answers.js';
@@ -91,7 +92,17 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('catalog', catalog);
 
   const watchers: FileWatcher[] = [];
-  const { keyRing, generatedKey } = setUpKeys(config, watchers, app.log);
+  // Redacted from upstream text and logs while this app runs (see core/secrets.ts).
+  const secrets = registerSecrets([config.OPENROUTER_API_KEY]);
+  app.addHook('onClose', async () => secrets.release());
+  let keys: ReturnType<typeof setUpKeys>;
+  try {
+    keys = setUpKeys(config, watchers, app.log, secrets);
+  } catch (error) {
+    secrets.release();
+    throw error;
+  }
+  const { keyRing, generatedKey } = keys;
   app.decorate('keyRing', keyRing);
   app.decorate('generatedKey', generatedKey);
   const checkHostHeader = isLoopbackAddress(config.HOST);
@@ -197,9 +208,10 @@ function isHeaderName(name: string, lowerCaseName: string): boolean {
  * Client keys from `--api-keys` and the keys file (hot-reloaded). With no keys at all, the
  * gateway is open, which is allowed only on loopback unless the user says otherwise.
  */
-function setUpKeys(config: Config, watchers: FileWatcher[], log: FastifyBaseLogger): { keyRing: KeyRing; generatedKey: string | undefined } {
-  const plainKeys = (config.BRIDGE_API_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '')
-    .map((key, index) => recordForPlainKey(key, `api-keys #${index + 1}`));
+function setUpKeys(config: Config, watchers: FileWatcher[], log: FastifyBaseLogger, secrets: SecretRegistration): { keyRing: KeyRing; generatedKey: string | undefined } {
+  const plainKeyTexts = (config.BRIDGE_API_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '');
+  for (const key of plainKeyTexts) secrets.add(key);
+  const plainKeys = plainKeyTexts.map((key, index) => recordForPlainKey(key, `api-keys #${index + 1}`));
   let generatedKey: string | undefined;
   const keysFile = config.BRIDGE_KEYS_FILE;
   const keyRing = new KeyRing(keysFile !== undefined, plainKeys);
@@ -207,9 +219,10 @@ function setUpKeys(config: Config, watchers: FileWatcher[], log: FastifyBaseLogg
     watchers.push(watchFileSetting({
       path: keysFile,
       label: 'keys file',
-      parse: parseKeysFile,
+      parse: (text) => ({ ...parseKeysFile(text), plaintextKeys: plaintextKeysIn(text) }),
       apply: (parsed) => {
         if (parsed.plaintext) log.warn({ path: keysFile }, 'the keys file holds plaintext keys; prefer `ollama-bridge keys create`, which stores only hashes');
+        for (const key of parsed.plaintextKeys) secrets.add(key);
         keyRing.setFileKeys(parsed.records);
       },
       log,
@@ -225,9 +238,16 @@ function setUpKeys(config: Config, watchers: FileWatcher[], log: FastifyBaseLogg
     }
     const generated = createKey({ name: 'generated at start-up' });
     generatedKey = generated.key;
+    secrets.add(generated.key);
     keyRing.addPlainKey(generated.record);
   }
   return { keyRing, generatedKey };
+}
+
+/** The keys of a plain keys.txt (one per line, `#` comments), to redact; none for a hashed keys file. */
+function plaintextKeysIn(text: string): string[] {
+  if (text.trimStart().startsWith('{')) return [];
+  return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
 }
 
 /** The configured backends, the preferred one first (it wins a name both have). */

@@ -2,6 +2,7 @@
  * One error type with stable codes, and one mapper per wire dialect.
  * Everything that can go wrong between a client and an upstream ends up here.
  */
+import { redactSecrets } from './core/secrets.js';
 import { LineTooLongError } from './streaming/line-splitter.js';
 
 export const errorCodes = {
@@ -57,6 +58,14 @@ export function isGatewayError(value: unknown): value is GatewayError {
   return value instanceof GatewayError;
 }
 
+/*
+ * Every message taken from an upstream's words passes through upstreamErrorMessage or
+ * messageFromErrorValue (status bodies, 200-with-error bodies, in-band stream errors, the /v1
+ * relay's error events), or is a transport error's detail: each is redacted there, before a
+ * GatewayError carries it to a client or a log. Providers do echo keys ("Incorrect API key
+ * provided: sk-…").
+ */
+
 /** Extracts a readable message from an upstream error body: OpenRouter, Ollama, plain text or empty. */
 export function upstreamErrorMessage(body: string, fallback: string): string {
   const trimmed = body.trim();
@@ -65,13 +74,20 @@ export function upstreamErrorMessage(body: string, fallback: string): string {
   try {
     parsed = JSON.parse(trimmed);
   } catch {
-    return trimmed.length > 500 ? `${trimmed.slice(0, 500)}…` : trimmed;
+    // Redacted before it is cut: a secret cut in two would no longer match.
+    const redacted = redactSecrets(trimmed);
+    return redacted.length > 500 ? `${redacted.slice(0, 500)}…` : redacted;
   }
   return messageFromErrorValue(parsed) ?? fallback;
 }
 
-/** Reads `{error: "..."}`, `{error: {message, metadata: {raw}}}` or `{message}`. */
+/** Reads `{error: "..."}`, `{error: {message, metadata: {raw}}}` or `{message}`, secrets redacted. */
 export function messageFromErrorValue(value: unknown): string | undefined {
+  const message = readErrorValue(value);
+  return message === undefined ? undefined : redactSecrets(message);
+}
+
+function readErrorValue(value: unknown): string | undefined {
   if (typeof value !== 'object' || value === null) return undefined;
   const record = value as Record<string, unknown>;
   const error = record.error ?? record;
@@ -117,7 +133,7 @@ export function fromUpstreamStatus(
 export function fromTransportError(upstreamName: string, error: unknown): GatewayError {
   if (isGatewayError(error)) return error;
   const code = (error as { code?: string } | null)?.code;
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = errorDetail(error);
   switch (code) {
     case 'UND_ERR_ABORTED':
     case 'ABORT_ERR':
@@ -147,8 +163,13 @@ export function fromMidStreamError(upstreamName: string, error: unknown): Gatewa
   }
   const mapped = fromTransportError(upstreamName, error);
   if (mapped.code !== 'UPSTREAM_UNAVAILABLE') return mapped;
-  const detail = error instanceof Error ? error.message : String(error);
+  const detail = errorDetail(error);
   return new GatewayError('UPSTREAM_UNAVAILABLE', `${upstreamName} broke off the answer midway: ${detail}`, { cause: error });
+}
+
+/** A transport error's own message (which may quote a URL or what the peer said), redacted. */
+function errorDetail(error: unknown): string {
+  return redactSecrets(error instanceof Error ? error.message : String(error));
 }
 
 /** An error the upstream reported inside its stream (`{"error": …}`), with the status its code names. */

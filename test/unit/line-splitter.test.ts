@@ -1,6 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { LineSplitter, LineTooLongError } from '../../src/streaming/line-splitter.js';
 import { byteAtATime, everyBoundary } from '../helpers/chunking.js';
+import { countCopiedBytes } from '../helpers/copied-bytes.js';
 
 function split(pieces: Buffer[]): string[] {
   const splitter = new LineSplitter();
@@ -39,5 +40,33 @@ describe('LineSplitter', () => {
   it('refuses a line longer than its limit', () => {
     const splitter = new LineSplitter(8);
     expect(() => splitter.push(Buffer.from('0123456789'))).toThrow(LineTooLongError);
+  });
+
+  it('counts a line held across reads against its limit', () => {
+    const splitter = new LineSplitter(8);
+    expect(splitter.push(Buffer.from('01234'))).toEqual([]);
+    expect(() => splitter.push(Buffer.from('56789'))).toThrow(LineTooLongError);
+  });
+
+  describe('a long line arriving in many reads', () => {
+    afterEach(() => vi.restoreAllMocks());
+
+    it('copies bytes in proportion to the line, not to the square of its reads (4 MB in 16 KB reads)', () => {
+      const line = Buffer.alloc(4 * 1024 * 1024, 0x61);
+      const reads: Buffer[] = [];
+      for (let offset = 0; offset < line.length; offset += 16 * 1024) reads.push(line.subarray(offset, offset + 16 * 1024));
+      reads.push(Buffer.from('\nnext\n'));
+      const splitter = new LineSplitter();
+      const lines: string[] = [];
+      const copied = countCopiedBytes(() => {
+        for (const read of reads) lines.push(...splitter.push(read));
+      });
+      expect(lines).toHaveLength(2);
+      expect(lines[0]!.length).toBe(line.length);
+      expect(lines[1]).toBe('next');
+      // Each byte is copied into the held pieces once and joined once. Copying the held
+      // start again on every read would be about 256 × 4 MB / 2 = 512 MB.
+      expect(copied).toBeLessThanOrEqual(3 * line.length);
+    });
   });
 });

@@ -214,6 +214,15 @@ describe('decodeOllamaStream rules', () => {
     }
   });
 
+  it('ends malformed-mid-stream.ndjson (a line cut short, then more lines) with an error at every cut', async () => {
+    const bytes = fixture('malformed-mid-stream');
+    const expected = [
+      { type: 'text-delta', text: 'Bonjour le monde' },
+      { type: 'error', code: 'UPSTREAM_BAD_RESPONSE', status: 502, message: 'Ollama sent an unreadable stream line' },
+    ];
+    for (const pieces of [[bytes], ...everyBoundary(bytes), byteAtATime(bytes), seededCuts(bytes, 5)]) expect(await decode(pieces)).toEqual(expected);
+  });
+
   it('ignores blank lines', async () => {
     expect(await decodeText(`\n${line({ content: 'x' })}\n\n${doneLine()}\n`)).toEqual([{ type: 'text-delta', text: 'x' }, { type: 'finish', reason: 'stop' }]);
   });

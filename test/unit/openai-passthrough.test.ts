@@ -1,8 +1,9 @@
 import { readFileSync } from 'node:fs';
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import { SseRelay, relayJson, startSseRelay, withReasoningContent } from '../../src/frontends/openai/passthrough.js';
 import { byteAtATime, everyBoundary, seededCuts } from '../helpers/chunking.js';
+import { countCopiedBytes } from '../helpers/copied-bytes.js';
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/openrouter/${name}.sse`, import.meta.url));
 
@@ -120,6 +121,42 @@ describe('SSE passthrough relay', () => {
     expect(relayAllCuts(Buffer.from(sse))).toBe(sse);
   });
 
+  it('ends the answer at a data line that is not a JSON object: in-band error, no [DONE], at every cut', () => {
+    const source = fixture('malformed-mid-stream').toString('utf8');
+    const badLine = source.lastIndexOf('data: ', source.indexOf('"content":"Bonj\n'));
+    const text = relayAllCuts(Buffer.from(source));
+    expect(text).toBe(`${source.slice(0, badLine)}data: {"error":{"message":"OpenRouter sent an unreadable stream event","type":"api_error","param":null,"code":"upstream_bad_response"}}\n\n`);
+  });
+
+  it('answers an unreadable event before the first data event with a 502, at every cut', () => {
+    const bytes = fixture('malformed-before-start');
+    for (const pieces of [[bytes], byteAtATime(bytes), seededCuts(bytes, 3), ...everyBoundary(bytes)]) {
+      const result = relay(pieces);
+      expect(result.errorBeforeStart).toMatchObject({ statusCode: 502, message: 'OpenRouter sent an unreadable stream event' });
+      expect(result.text).not.toContain('data:');
+    }
+  });
+
+  it('checks every data payload by its first and last bytes: truncated, garbage and non-object payloads end the answer', () => {
+    const good = 'data: {"choices":[{"index":0,"delta":{"content":"a"},"finish_reason":null}]}\n\n';
+    const unreadable = ['data: {"choices":[{"index":0,"delta":{"content":"b', 'data: <html>502 Bad Gateway</html>', 'data: 42', 'data: null', 'data: "text"', 'data: []', 'data:', 'data: ', 'data: {', 'data: {"a":1}}x'];
+    for (const line of unreadable) {
+      for (const framing of ['\n\n', '\r\n\r\n', '\r\r']) {
+        const sse = `${good.replaceAll('\n', framing.slice(0, framing.length / 2))}${line}${framing}${good.replaceAll('\n', framing.slice(0, framing.length / 2))}data: [DONE]${framing}`;
+        const text = relayAllCuts(Buffer.from(sse));
+        expect(text, JSON.stringify({ line, framing })).toMatch(/data: \{"error":\{"message":"OpenRouter sent an unreadable stream event"[^\r\n]*\}\}\n\n$/);
+        expect(text).not.toContain('[DONE]');
+        expect(text).not.toContain(`${line}${framing[0]}`);
+      }
+    }
+    // Spaces around the object, no space after the colon, and a spaced [DONE] are fine.
+    for (const sse of [
+      `${good}data:   {"choices":[]}  \n\ndata: [DONE]\n\n`,
+      `${good}data:{"choices":[]}\n\ndata:[DONE]\n\n`,
+      `${good}data: {"choices":[]}\n\ndata: [DONE] \n\n`,
+    ]) expect(relayAllCuts(Buffer.from(sse))).toBe(sse);
+  });
+
   it('returns one output per network read (the hot path forwards the read itself)', () => {
     const bytes = fixture('text');
     const sse = new SseRelay('OpenRouter');
@@ -151,6 +188,28 @@ describe('SSE passthrough relay', () => {
     );
     const already = Buffer.from('{"reasoning":"a","reasoning_content":"a"}');
     expect(withReasoningContent(already, 0, already.length).toString()).toBe('{"reasoning":"a","reasoning_content":"a"}');
+  });
+});
+
+describe('a long data line arriving in many reads', () => {
+  afterEach(() => vi.restoreAllMocks());
+
+  it('is relayed whole, copying bytes in proportion to its length (4 MB in 16 KB reads)', () => {
+    const start = Buffer.from('data: {"choices":[{"index":0,"delta":{"content":"a"}}]}\n\ndata: {"choices":[{"index":0,"delta":{"content":"');
+    const image = Buffer.alloc(4 * 1024 * 1024, 0x41);
+    const end = Buffer.from('"}}]}\n\ndata: [DONE]\n\n');
+    const bytes = Buffer.concat([start, image, end]);
+    const reads: Buffer[] = [];
+    for (let offset = 0; offset < bytes.length; offset += 16 * 1024) reads.push(bytes.subarray(offset, offset + 16 * 1024));
+    const sse = new SseRelay('OpenRouter');
+    const out: Buffer[] = [];
+    const copied = countCopiedBytes(() => {
+      for (const read of reads) out.push(sse.push(read));
+    });
+    expect(Buffer.concat(out).equals(bytes)).toBe(true);
+    // Each byte is copied into the held pieces once and joined once. Copying the held start
+    // again on every read would be about 256 × 4 MB / 2 = 512 MB.
+    expect(copied).toBeLessThanOrEqual(3 * bytes.length);
   });
 });
 

@@ -82,6 +82,29 @@ describe('decodeOpenRouterStream on recorded streams', () => {
   }
 });
 
+describe('decodeOpenRouterStream on broken streams', () => {
+  const unreadable = { type: 'error', code: 'UPSTREAM_BAD_RESPONSE', status: 502, message: 'OpenRouter sent an unreadable stream event' };
+  const broken: Record<string, unknown[]> = {
+    'malformed-mid-stream': [{ type: 'text-delta', text: 'Bonjour' }, unreadable],
+    'malformed-before-start': [unreadable],
+  };
+  for (const [name, expected] of Object.entries(broken)) {
+    it(`ends ${name}.sse with an error event, whole, at every boundary, byte by byte and with random cuts`, async () => {
+      const bytes = fixture(name);
+      for (const pieces of [[bytes], ...everyBoundary(bytes), byteAtATime(bytes), seededCuts(bytes, 1), seededCuts(bytes, 42)]) {
+        expect(await decode(pieces)).toEqual(expected);
+      }
+    });
+  }
+
+  it('ends the answer at a payload that is JSON but not an object', async () => {
+    for (const payload of ['42', 'null', '"text"', '[]', '[{"choices":[]}]', 'true']) {
+      const stream = Buffer.from(`data: {"choices":[{"delta":{"content":"x"}}]}\n\ndata: ${payload}\n\ndata: {"choices":[{"delta":{"content":"y"},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`);
+      expect(await decode([stream]), payload).toEqual([{ type: 'text-delta', text: 'x' }, unreadable]);
+    }
+  });
+});
+
 describe('decodeOpenRouterStream rules', () => {
   it('yields one batch per network read, merging the text of that read', async () => {
     const read = Buffer.from('data: {"choices":[{"delta":{"content":"a"}}]}\n\ndata: {"choices":[{"delta":{"content":"b"}}]}\n\n');

@@ -6,7 +6,8 @@
  * Follows the reference parse algorithm: the first non-null finish_reason wins, usage is
  * taken from whichever chunk carries it (all three shapes), tool-call fragments are
  * assembled by index and emitted complete even when the finish reason says `stop`, an
- * error event or an end without a finish reason becomes an `error` event.
+ * error event, an unreadable event (not JSON, or JSON but not an object) or an end without
+ * a finish reason becomes an `error` event.
  */
 import { GatewayError, fromMidStreamError, fromStreamErrorValue } from '../../errors.js';
 import { DecodedStream, appendDelta, type BodyPiece, type ChatDecoder } from '../../streaming/decode-stream.js';
@@ -98,10 +99,14 @@ export class OpenAiChunkAccumulator {
     try {
       chunk = JSON.parse(data) as StreamChunk;
     } catch {
-      this.fail(batch, new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.upstreamName} sent an unreadable stream event`));
+      this.fail(batch, this.unreadableEvent());
       return;
     }
-    if (typeof chunk !== 'object' || chunk === null) return;
+    // A number, string, null or array is no chunk: the stream is broken, not merely empty.
+    if (typeof chunk !== 'object' || chunk === null || Array.isArray(chunk)) {
+      this.fail(batch, this.unreadableEvent());
+      return;
+    }
     const choice = chunk.choices?.[0];
     const onlyText = choice === undefined ? undefined : this.handleChoice(choice, batch);
     if (chunk.usage) this.usage = mapUsage(chunk.usage);
@@ -128,6 +133,10 @@ export class OpenAiChunkAccumulator {
     if (this.ended) return;
     this.ended = true;
     batch.push({ type: 'error', error });
+  }
+
+  private unreadableEvent(): GatewayError {
+    return new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.upstreamName} sent an unreadable stream event`);
   }
 
   private finish(batch: ChatEvent[]): void {

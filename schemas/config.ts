@@ -29,6 +29,8 @@ export const ConfigSchema = z.object({
   OLLAMA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.12.10'),
   /** Largest request body (base64 images make multi-MB bodies normal). */
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
+  /** Largest blob upload (`POST /api/blobs/:digest`, model weights for an upstream Ollama); 64 GiB holds a 70B model at 4 bits. */
+  BLOB_LIMIT_BYTES: z.coerce.number().int().min(1).default(64 * 1024 * 1024 * 1024),
   UPSTREAM_CONNECT_TIMEOUT_MS: milliseconds.default(10_000),
   /** Request sent → response headers. OpenRouter commits its headers early, then sends keep-alive comments. */
   UPSTREAM_HEADERS_TIMEOUT_MS: milliseconds.default(300_000),

@@ -28,10 +28,6 @@ import { openAiFrontend } from './frontends/openai/plugin.js';
 import { loggerOptions, type LogDestination } from './logger.js';
 
 declare module 'fastify' {
-  interface FastifyRequest {
-    /** The request body's bytes as received (JSON routes). */
-    rawBody: Buffer | undefined;
-  }
   interface FastifyInstance {
     catalog: ModelCatalog;
     keyRing: KeyRing;
@@ -141,13 +137,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }
 
   // Ollama parses every body as JSON whatever its Content-Type (curl -d sends form encoding).
-  // The bytes are kept too: requests for an upstream Ollama's models pass through unchanged.
-  app.decorateRequest('rawBody', undefined);
+  // Only the parsed value is kept: what goes to an upstream is what was checked, serialised again.
   app.removeContentTypeParser(['application/json', 'text/plain']);
-  app.addContentTypeParser(['application/json', '*'], { parseAs: 'buffer' }, (request, body, done) => {
-    const bytes = body as Buffer;
-    request.rawBody = bytes;
-    const text = bytes.toString('utf8').trim();
+  app.addContentTypeParser(['application/json', '*'], { parseAs: 'buffer' }, (_request, body, done) => {
+    const text = (body as Buffer).toString('utf8').trim();
     if (text === '') return done(null, undefined);
     try {
       done(null, JSON.parse(text));
@@ -222,6 +215,7 @@ function setUpKeys(config: Config, watchers: FileWatcher[], log: FastifyBaseLogg
       parse: (text) => ({ ...parseKeysFile(text), plaintextKeys: plaintextKeysIn(text) }),
       apply: (parsed) => {
         if (parsed.plaintext) log.warn({ path: keysFile }, 'the keys file holds plaintext keys; prefer `ollama-bridge keys create`, which stores only hashes');
+        for (const problem of parsed.problems) log.warn({ path: keysFile }, problem);
         for (const key of parsed.plaintextKeys) secrets.add(key);
         keyRing.setFileKeys(parsed.records);
       },

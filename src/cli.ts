@@ -27,6 +27,7 @@ export const FLAGS = {
   'log-format': { key: 'LOG_FORMAT', type: 'string', describe: 'log line format: json, pretty, or auto = pretty on a terminal, json otherwise (env LOG_FORMAT, default auto)' },
   'ollama-version': { key: 'OLLAMA_VERSION', type: 'string', describe: 'Ollama version reported by /api/version (env OLLAMA_VERSION, default 0.12.10)' },
   'body-limit': { key: 'BODY_LIMIT_BYTES', type: 'number', describe: 'largest request body in bytes (env BODY_LIMIT_BYTES, default 67108864)' },
+  'blob-limit': { key: 'BLOB_LIMIT_BYTES', type: 'number', describe: 'largest blob upload to an upstream Ollama in bytes (env BLOB_LIMIT_BYTES, default 68719476736 = 64 GiB)' },
   'catalog-ttl': { key: 'CATALOG_TTL_SECONDS', type: 'number', describe: 'seconds between model catalog refreshes (env CATALOG_TTL_SECONDS, default 600)' },
   'connect-timeout': { key: 'UPSTREAM_CONNECT_TIMEOUT_MS', type: 'number', describe: 'upstream connect timeout in ms (env UPSTREAM_CONNECT_TIMEOUT_MS, default 10000)' },
   'headers-timeout': { key: 'UPSTREAM_HEADERS_TIMEOUT_MS', type: 'number', describe: 'upstream time to response headers in ms (env UPSTREAM_HEADERS_TIMEOUT_MS, default 300000)' },
@@ -79,6 +80,8 @@ export async function main(argv: string[]): Promise<void> {
             .option('expires', { type: 'string', describe: 'expiry date, e.g. 2027-01-31' })
             .option('rpm', { type: 'number', describe: "this key's requests per minute (overrides --rate-limit-rpm)" })
             .option('tpm', { type: 'number', describe: "this key's tokens per minute (overrides --rate-limit-tpm)" })
+            .option('scopes', { type: 'string', describe: 'comma-separated extra rights: admin = model management (pull, push, create, copy, delete, blobs) on an upstream Ollama' })
+            .option('admin', { type: 'boolean', describe: 'the same as --scopes admin' })
             .option('keys-file', keysFileOption), (args) => {
           print(createKeyCommand({
             keysFile: keysFileFrom(args),
@@ -87,6 +90,7 @@ export async function main(argv: string[]): Promise<void> {
             ...(args.expires === undefined ? {} : { expires: args.expires }),
             ...(args.rpm === undefined ? {} : { requestsPerMinute: args.rpm }),
             ...(args.tpm === undefined ? {} : { tokensPerMinute: args.tpm }),
+            scopes: [...(args.scopes === undefined ? [] : [args.scopes]), ...(args.admin === true ? ['admin'] : [])],
           }));
         })
         .command('list', 'list keys (never shows a key)', (command) => command.option('keys-file', keysFileOption), (args) => {

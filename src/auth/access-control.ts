@@ -7,9 +7,9 @@
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
-import { keyAllowsModel, type KeyRecord } from './api-keys.js';
+import { keyAllowsModel, keyHasScope, type KeyRecord, type KeyScope } from './api-keys.js';
 import type { CatalogEntry } from '../core/model-catalog.js';
-import { presentedKey } from './credentials.js';
+import { presentedKeys } from './credentials.js';
 import type { KeyRing } from './key-ring.js';
 import { isAllowedHost, originChecker } from './origins.js';
 import { RateLimiter, type Limits } from './rate-limiter.js';
@@ -76,14 +76,14 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
     if (!options.keyRing.enabled || request.method === 'OPTIONS') return;
     const path = request.url.split('?', 1)[0]!;
     if (PUBLIC_ROUTES.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return;
-    const presented = presentedKey(request.headers, request.raw);
-    if (presented === undefined) {
+    const presented = presentedKeys(request.headers, request.raw);
+    if (presented.length === 0) {
       request.log.info('request without an API key refused');
       throw new GatewayError('UNAUTHORIZED', 'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>", or prefix the URL path with /key/<key>');
     }
-    const result = options.keyRing.authenticate(presented.key);
+    const result = options.keyRing.authenticate(presented.map((candidate) => candidate.key));
     if (result.outcome === 'unknown') {
-      request.log.info({ keySource: presented.source }, 'unknown API key refused');
+      request.log.info({ keySources: presented.map((candidate) => candidate.source) }, 'unknown API key refused');
       throw new GatewayError('UNAUTHORIZED', 'invalid API key');
     }
     if (result.outcome === 'expired') {
@@ -92,8 +92,8 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
     }
     const key = result.key;
     request.apiKey = key;
-    // Every later line of this request (including "request completed") names the key's id.
-    request.log = request.log.child({ keyId: key.id });
+    // Every later line of this request (including "request completed") names the key's id and how it came.
+    request.log = request.log.child({ keyId: key.id, keySource: presented[result.candidate]!.source });
     reply.log = request.log;
     const limits: Limits = {};
     const requestsPerMinute = key.requestsPerMinute ?? options.defaultLimits.requestsPerMinute;
@@ -113,6 +113,21 @@ export const accessControlPlugin = fastifyPlugin(accessControl, { name: 'ollama-
 /** Whether the request's key may use a catalog entry (by its backend id or its listed name). */
 export function mayUseModel(request: FastifyRequest, entry: CatalogEntry): boolean {
   return keyAllowsModel(request.apiKey, [entry.info.id, entry.name]);
+}
+
+/**
+ * A route hook that refuses (403) a key without the scope. A gateway with no keys configured
+ * is open to everything, as Ollama itself is.
+ */
+export function requireScope(scope: KeyScope, what: string) {
+  return async (request: FastifyRequest): Promise<void> => {
+    if (!request.server.keyRing.enabled) return;
+    const key = request.apiKey;
+    if (key === undefined || !keyHasScope(key, scope)) {
+      request.log.info({ scope }, 'a key without the scope was refused');
+      throw new GatewayError('FORBIDDEN', `this API key may not ${what}: that needs a key with the ${scope} scope (ollama-bridge keys create --${scope})`);
+    }
+  };
 }
 
 /** Throws 403 when the request's key may not use this model. */

@@ -5,10 +5,14 @@
  * `keys list` show it), the 32-character secret is 190 bits of randomness. Keys are
  * high-entropy, so a single SHA-256 is a sound hash for them (no password stretching needed).
  */
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import picomatch from 'picomatch';
 
 const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+
+/** What a key may do beyond using models. `admin`: model management on an upstream Ollama. */
+export const KEY_SCOPES = ['admin'] as const;
+export type KeyScope = (typeof KEY_SCOPES)[number];
 
 export interface KeyRecord {
   /** Short, non-secret identifier shown in logs and listings. */
@@ -25,6 +29,8 @@ export interface KeyRecord {
   requestsPerMinute?: number;
   /** Tokens per minute allowed for this key (overrides the default). */
   tokensPerMinute?: number;
+  /** Extra rights; absent = none (use models only). */
+  scopes?: KeyScope[];
 }
 
 export function randomString(length: number): string {
@@ -46,19 +52,31 @@ export interface NewKey {
   record: KeyRecord;
 }
 
-export function createKey(options: { name: string; models?: string[]; expiresAt?: string; now?: Date }): NewKey {
+export function createKey(options: { name: string; models?: string[]; expiresAt?: string; scopes?: KeyScope[]; now?: Date }): NewKey {
   const id = randomString(8).toLowerCase();
   const key = `obk_${id}_${randomString(32)}`;
   const record: KeyRecord = { id, name: options.name, hash: hashKey(key), createdAt: (options.now ?? new Date()).toISOString() };
   if (options.models !== undefined && options.models.length > 0) record.models = options.models;
   if (options.expiresAt !== undefined) record.expiresAt = options.expiresAt;
+  if (options.scopes !== undefined && options.scopes.length > 0) record.scopes = options.scopes;
   return { key, record };
 }
 
-/** A record for a key given in plain text (`--api-keys`, keys.txt): its id derives from the hash. */
+/**
+ * Salts the log ids of plain keys. A plain key may be a short password: an id derived from
+ * its bare hash would let anyone holding a log line test guesses offline. Per process, so
+ * a plain key's id changes on every start.
+ */
+const PLAIN_KEY_ID_SALT = randomBytes(32);
+
+/** A record for a key given in plain text (`--api-keys`, keys.txt), with no scopes. Its id is a salted HMAC, not the key's hash. */
 export function recordForPlainKey(key: string, name: string): KeyRecord {
-  const hash = hashKey(key);
-  return { id: hash.slice(7, 15), name, hash, createdAt: new Date(0).toISOString() };
+  const id = createHmac('sha256', PLAIN_KEY_ID_SALT).update(key, 'utf8').digest('hex').slice(0, 8);
+  return { id, name, hash: hashKey(key), createdAt: new Date(0).toISOString() };
+}
+
+export function keyHasScope(record: KeyRecord, scope: KeyScope): boolean {
+  return record.scopes?.includes(scope) === true;
 }
 
 /** Finds the record whose hash matches, comparing every candidate in constant time. */
@@ -72,8 +90,19 @@ export function findKey(records: readonly KeyRecord[], presented: string): KeyRe
   return found;
 }
 
+/** An expiry that is not a date fails closed: the key counts as expired. */
 export function isExpired(record: KeyRecord, now: Date = new Date()): boolean {
-  return record.expiresAt !== undefined && Date.parse(record.expiresAt) <= now.getTime();
+  if (record.expiresAt === undefined) return false;
+  const expiry = Date.parse(record.expiresAt);
+  return Number.isNaN(expiry) || expiry <= now.getTime();
+}
+
+/** Why a key from a file cannot be used at all, or undefined when it can. Names the id, never the key. */
+export function unusableReason(record: KeyRecord): string | undefined {
+  if (record.expiresAt !== undefined && Number.isNaN(Date.parse(record.expiresAt))) {
+    return `key ${record.id} ("${record.name}") has an expiresAt that is not a date (${JSON.stringify(record.expiresAt)}); it is refused until fixed`;
+  }
+  return undefined;
 }
 
 const accessMatchers = new WeakMap<KeyRecord, (names: readonly string[]) => boolean>();

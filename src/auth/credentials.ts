@@ -28,27 +28,35 @@ export interface PresentedKey {
   source: 'authorization' | 'x-api-key' | 'api-key' | 'basic' | 'path';
 }
 
-export function presentedKey(headers: IncomingHttpHeaders, raw: IncomingMessage): PresentedKey | undefined {
+/** At most one value per way of presenting a key, so a request costs at most this many checks. */
+export const MAX_PRESENTED_KEYS = 5;
+
+/**
+ * Every key the request presents, in a fixed order (Authorization, X-API-Key, api-key, path),
+ * without repeats. An SDK sends `Authorization: Bearer <apiKey>` even when the real key is in
+ * the URL path, so each one is a candidate: the request is accepted when any is valid.
+ */
+export function presentedKeys(headers: IncomingHttpHeaders, raw: IncomingMessage): PresentedKey[] {
+  const found: PresentedKey[] = [];
+  const add = (key: string | undefined, source: PresentedKey['source']): void => {
+    if (key !== undefined && key !== '' && found.length < MAX_PRESENTED_KEYS && !found.some((candidate) => candidate.key === key)) found.push({ key, source });
+  };
   const authorization = headers.authorization?.trim();
   if (authorization) {
     const space = authorization.indexOf(' ');
     const scheme = (space === -1 ? authorization : authorization.slice(0, space)).toLowerCase();
     const value = space === -1 ? '' : authorization.slice(space + 1).trim();
-    if (scheme === 'bearer' && value !== '') return { key: value, source: 'authorization' };
+    if (scheme === 'bearer') add(value, 'authorization');
     if (scheme === 'basic' && value !== '') {
       const decoded = Buffer.from(value, 'base64').toString('utf8');
       const colon = decoded.indexOf(':');
-      const password = colon === -1 ? decoded : decoded.slice(colon + 1);
-      if (password !== '') return { key: password, source: 'basic' };
+      add(colon === -1 ? decoded : decoded.slice(colon + 1), 'basic');
     }
   }
-  const apiKeyHeader = single(headers['x-api-key']);
-  if (apiKeyHeader) return { key: apiKeyHeader, source: 'x-api-key' };
-  const azureStyle = single(headers['api-key']);
-  if (azureStyle) return { key: azureStyle, source: 'api-key' };
-  const fromPath = (raw as RawRequestWithKey)[pathKeySymbol];
-  if (fromPath) return { key: fromPath, source: 'path' };
-  return undefined;
+  add(single(headers['x-api-key']), 'x-api-key');
+  add(single(headers['api-key']), 'api-key');
+  add((raw as RawRequestWithKey)[pathKeySymbol], 'path');
+  return found;
 }
 
 function single(value: string | string[] | undefined): string | undefined {

@@ -6,24 +6,29 @@
 import { findKey, isExpired, type KeyRecord } from './api-keys.js';
 
 export type Authentication =
-  | { outcome: 'accepted'; key: KeyRecord }
+  /** `candidate`: the index of the presented value that matched. */
+  | { outcome: 'accepted'; key: KeyRecord; candidate: number }
   | { outcome: 'expired'; key: KeyRecord }
   | { outcome: 'unknown' };
 
 export class KeyRing {
   private fileKeys: readonly KeyRecord[] = [];
   private readonly plainKeys: KeyRecord[];
+  private all: readonly KeyRecord[];
 
   constructor(private readonly keysFileConfigured: boolean, plainKeys: readonly KeyRecord[] = []) {
     this.plainKeys = [...plainKeys];
+    this.all = this.plainKeys;
   }
 
   setFileKeys(records: readonly KeyRecord[]): void {
     this.fileKeys = records;
+    this.all = [...this.fileKeys, ...this.plainKeys];
   }
 
   addPlainKey(record: KeyRecord): void {
     this.plainKeys.push(record);
+    this.all = [...this.fileKeys, ...this.plainKeys];
   }
 
   /** True when keys are configured: every non-public request then needs one. */
@@ -35,9 +40,18 @@ export class KeyRing {
     return this.fileKeys.length + this.plainKeys.length;
   }
 
-  authenticate(presented: string, now: Date = new Date()): Authentication {
-    const key = findKey([...this.fileKeys, ...this.plainKeys], presented);
-    if (key === undefined) return { outcome: 'unknown' };
-    return isExpired(key, now) ? { outcome: 'expired', key } : { outcome: 'accepted', key };
+  /**
+   * A request may present several values (a dummy Bearer next to a path key): the first that
+   * is a valid key is accepted. Only when none is: an expired one is reported, else unknown.
+   */
+  authenticate(candidates: readonly string[], now: Date = new Date()): Authentication {
+    let expired: KeyRecord | undefined;
+    for (let candidate = 0; candidate < candidates.length; candidate++) {
+      const key = findKey(this.all, candidates[candidate]!);
+      if (key === undefined) continue;
+      if (!isExpired(key, now)) return { outcome: 'accepted', key, candidate };
+      expired ??= key;
+    }
+    return expired === undefined ? { outcome: 'unknown' } : { outcome: 'expired', key: expired };
   }
 }

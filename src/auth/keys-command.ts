@@ -2,7 +2,7 @@
  * `ollama-bridge keys create|list|revoke`: manage the hashed keys file. Each returns the text
  * to print; `create` puts the new key alone on the last line (shown once, never stored).
  */
-import { createKey, isExpired } from './api-keys.js';
+import { KEY_SCOPES, createKey, isExpired, type KeyScope } from './api-keys.js';
 import { readKeysFile, writeKeysFile } from './keys-file.js';
 
 export const DEFAULT_KEYS_FILE = 'ollama-bridge-keys.json';
@@ -17,6 +17,8 @@ export interface CreateKeyOptions {
   /** This key's own limits (overriding --rate-limit-rpm/--rate-limit-tpm). */
   requestsPerMinute?: number;
   tokensPerMinute?: number;
+  /** Extra rights (`--scopes admin`, or `--admin`). */
+  scopes?: string[];
   now?: Date;
 }
 
@@ -33,7 +35,8 @@ export function createKeyCommand(options: CreateKeyOptions): string {
     expiresAt = new Date(time).toISOString();
   }
   const models = options.models?.map((model) => model.trim()).filter((model) => model !== '');
-  const { key, record } = createKey({ name, ...(models === undefined ? {} : { models }), ...(expiresAt === undefined ? {} : { expiresAt }), ...(options.now === undefined ? {} : { now: options.now }) });
+  const scopes = scopesFrom(options.scopes ?? []);
+  const { key, record } = createKey({ name, scopes, ...(models === undefined ? {} : { models }), ...(expiresAt === undefined ? {} : { expiresAt }), ...(options.now === undefined ? {} : { now: options.now }) });
   for (const [field, value, flag] of [['requestsPerMinute', options.requestsPerMinute, '--rpm'], ['tokensPerMinute', options.tokensPerMinute, '--tpm']] as const) {
     if (value === undefined) continue;
     if (!Number.isInteger(value) || value <= 0) throw new KeysCommandError(`${flag} must be a positive whole number`);
@@ -43,7 +46,7 @@ export function createKeyCommand(options: CreateKeyOptions): string {
   const limits = [record.requestsPerMinute && `${record.requestsPerMinute} requests/min`, record.tokensPerMinute && `${record.tokensPerMinute} tokens/min`].filter(Boolean).join(', ');
   return [
     `created key ${record.id} ("${record.name}") in ${options.keysFile}`,
-    `models: ${record.models?.join(', ') ?? 'all served models'}; expires: ${record.expiresAt ?? 'never'}; limits: ${limits || 'the defaults'}`,
+    `models: ${record.models?.join(', ') ?? 'all served models'}; expires: ${record.expiresAt ?? 'never'}; limits: ${limits || 'the defaults'}; scopes: ${record.scopes?.join(', ') ?? 'none (no model management)'}`,
     'the key is shown once, below; only its hash is stored:',
     key,
   ].join('\n');
@@ -57,11 +60,30 @@ export function listKeysCommand(keysFile: string, now: Date = new Date()): strin
     record.name,
     record.models?.join(',') ?? '*',
     record.createdAt.slice(0, 10),
-    record.expiresAt === undefined ? 'never' : `${record.expiresAt.slice(0, 10)}${isExpired(record, now) ? ' (expired)' : ''}`,
+    expiryCell(record.expiresAt, isExpired(record, now)),
+    record.scopes?.join(',') ?? '-',
   ]);
-  const header = ['ID', 'NAME', 'MODELS', 'CREATED', 'EXPIRES'];
+  const header = ['ID', 'NAME', 'MODELS', 'CREATED', 'EXPIRES', 'SCOPES'];
   const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => row[column]!.length)));
   return [header, ...rows].map((row) => row.map((cell, column) => cell.padEnd(widths[column]!)).join('  ').trimEnd()).join('\n');
+}
+
+function expiryCell(expiresAt: string | undefined, expired: boolean): string {
+  if (expiresAt === undefined) return 'never';
+  if (Number.isNaN(Date.parse(expiresAt))) return 'not a date (refused)';
+  return `${expiresAt.slice(0, 10)}${expired ? ' (expired)' : ''}`;
+}
+
+/** Validates scope names (comma-separated values allowed), without duplicates. */
+function scopesFrom(values: readonly string[]): KeyScope[] {
+  const scopes = new Set<KeyScope>();
+  for (const value of values.flatMap((entry) => entry.split(','))) {
+    const scope = value.trim();
+    if (scope === '') continue;
+    if (!(KEY_SCOPES as readonly string[]).includes(scope)) throw new KeysCommandError(`unknown scope "${scope}"; scopes: ${KEY_SCOPES.join(', ')}`);
+    scopes.add(scope as KeyScope);
+  }
+  return [...scopes];
 }
 
 export function revokeKeyCommand(keysFile: string, idOrName: string): string {

@@ -1,13 +1,16 @@
 /**
- * The keys file: `{"version":1,"keys":[KeyRecord…]}`, hashes only, written atomically with
- * owner-only permissions. A plain `keys.txt` (one key per line, as the Nginx setup used) is
- * accepted as input; it is plaintext, so the caller warns about it.
+ * The keys file: `{"version":2,"keys":[KeyRecord…]}`, hashes only, written atomically with
+ * owner-only permissions. Version 1 (no scopes) still loads: its keys have no scopes. A plain
+ * `keys.txt` (one key per line, as the Nginx setup used) is accepted as input; it is
+ * plaintext, so the caller warns about it.
  */
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
-import { recordForPlainKey, type KeyRecord } from './api-keys.js';
+import { KEY_SCOPES, recordForPlainKey, unusableReason, type KeyRecord } from './api-keys.js';
 
-const KeyRecordSchema = z.object({
+export const KEYS_FILE_VERSION = 2;
+
+const KeyRecordFields = {
   id: z.string().min(1),
   name: z.string(),
   hash: z.string().regex(/^sha256:[0-9a-f]{64}$/),
@@ -16,26 +19,51 @@ const KeyRecordSchema = z.object({
   expiresAt: z.string().optional(),
   requestsPerMinute: z.number().int().positive().optional(),
   tokensPerMinute: z.number().int().positive().optional(),
-});
+};
 
-const KeysFileSchema = z.object({ version: z.literal(1), keys: z.array(KeyRecordSchema) });
+const KeysFileSchema = z.discriminatedUnion('version', [
+  // Version 1 had no scopes: a `scopes` field there is refused rather than silently dropped.
+  z.object({ version: z.literal(1), keys: z.array(z.object({ ...KeyRecordFields, scopes: z.undefined({ error: `scopes need "version": ${KEYS_FILE_VERSION}` }).optional() })) }),
+  z.object({ version: z.literal(KEYS_FILE_VERSION), keys: z.array(z.object({ ...KeyRecordFields, scopes: z.array(z.enum(KEY_SCOPES)).optional() })) }),
+]);
 
 export interface ParsedKeys {
+  /** The keys the gateway accepts. */
   records: KeyRecord[];
   /** True when the file held keys in plain text. */
   plaintext: boolean;
+  /** Keys in the file that are refused, and why (for the log; no secret in them). */
+  problems: string[];
 }
 
-export function parseKeysFile(text: string): ParsedKeys {
+/** Every record in the file, usable or not (the keys commands list and rewrite them all). */
+function decodeKeysFile(text: string): { records: KeyRecord[]; plaintext: boolean } {
   const trimmed = text.trim();
   if (trimmed === '') return { records: [], plaintext: false };
   if (trimmed.startsWith('{')) {
     const parsed = KeysFileSchema.safeParse(JSON.parse(trimmed));
-    if (!parsed.success) throw new Error(`not a keys file: ${parsed.error.issues[0]?.message ?? 'bad shape'}`);
+    if (!parsed.success) {
+      const issue = parsed.error.issues[0];
+      const path = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
+      throw new Error(`not a keys file: ${path}${issue?.message ?? 'bad shape'}`);
+    }
     return { records: parsed.data.keys as KeyRecord[], plaintext: false };
   }
   const keys = trimmed.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
   return { records: keys.map((key, index) => recordForPlainKey(key, `keys.txt line ${index + 1}`)), plaintext: true };
+}
+
+/** The keys the gateway serves: a key that cannot be checked safely (a bad expiry) is left out and reported. */
+export function parseKeysFile(text: string): ParsedKeys {
+  const decoded = decodeKeysFile(text);
+  const records: KeyRecord[] = [];
+  const problems: string[] = [];
+  for (const record of decoded.records) {
+    const problem = unusableReason(record);
+    if (problem === undefined) records.push(record);
+    else problems.push(problem);
+  }
+  return { records, plaintext: decoded.plaintext, problems };
 }
 
 export function readKeysFile(path: string): KeyRecord[] {
@@ -46,13 +74,13 @@ export function readKeysFile(path: string): KeyRecord[] {
     if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
     throw error;
   }
-  const parsed = parseKeysFile(text);
-  if (parsed.plaintext) throw new Error(`${path} holds plaintext keys; the keys commands manage hashed key files only`);
-  return parsed.records;
+  const decoded = decodeKeysFile(text);
+  if (decoded.plaintext) throw new Error(`${path} holds plaintext keys; the keys commands manage hashed key files only`);
+  return decoded.records;
 }
 
 export function writeKeysFile(path: string, records: readonly KeyRecord[]): void {
   const temporary = `${path}.${process.pid}.tmp`;
-  writeFileSync(temporary, `${JSON.stringify({ version: 1, keys: records }, null, 2)}\n`, { mode: 0o600 });
+  writeFileSync(temporary, `${JSON.stringify({ version: KEYS_FILE_VERSION, keys: records }, null, 2)}\n`, { mode: 0o600 });
   renameSync(temporary, path);
 }

@@ -18,9 +18,12 @@
  *   generated reply/thinking/tool calls, write modes (per line, byte at a time, glued, seeded
  *   random cuts), delays, a pause mid-answer, an `{"error"}` line mid-stream, an abrupt close.
  * - `failTags(status)` makes `/api/tags` fail until cleared: a backend whose catalog is down.
+ * - Request bodies decode as Go's encoding/json does: top-level keys match case-insensitively
+ *   and the last spelling wins, so a test sees what a real Ollama would run.
  * - Every request is recorded with the bytes the fake answered and whether the client went away.
  */
 import { seededCuts } from '../helpers/chunking.js';
+import { decodeLikeGo } from './go-json.js';
 import { readRequestBody, sleepUnlessClosed } from './shared.js';
 import { createHash } from 'node:crypto';
 import { once } from 'node:events';
@@ -32,7 +35,7 @@ export interface RecordedRequest {
   /** Path and query string. */
   path: string;
   headers: IncomingMessage['headers'];
-  /** The body parsed as JSON (whatever the content type, as Ollama does), else the raw text, else undefined. */
+  /** The body decoded as Ollama's Go server does (whatever the content type; top-level keys case-insensitive, the last spelling wins), else the raw text, else undefined. */
   body: any;
   rawBody: Buffer;
   status?: number;
@@ -653,7 +656,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
         method: request.method ?? 'GET',
         path: url.pathname + url.search,
         headers: request.headers,
-        body,
+        body: typeof body === 'object' && body !== null ? decodeLikeGo(rawBody.toString('utf8')) : body,
         rawBody,
         written: [],
         aborted: false,

@@ -1,6 +1,7 @@
 /**
  * Client access control (issue 5) over real HTTP, in both dialects, with the real clients.
  */
+import { createHash } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -128,6 +129,30 @@ describe('presenting a key', () => {
   });
 });
 
+describe('several credentials on one request', () => {
+  it.each([
+    ['a dummy Bearer next to a /key/<key> path', (key: string) => ({ path: `/key/${key}/api/tags`, headers: { authorization: 'Bearer ollama' } }), 'path'],
+    ['a wrong X-API-Key next to a valid Bearer', (key: string) => ({ path: '/api/tags', headers: { authorization: `Bearer ${key}`, 'x-api-key': 'wrong' } }), 'authorization'],
+    ['a wrong Bearer next to a valid api-key', (key: string) => ({ path: '/api/tags', headers: { authorization: 'Bearer sk-wrong', 'api-key': key } }), 'api-key'],
+    ['a wrong Basic password next to a valid X-API-Key', (key: string) => ({ path: '/api/tags', headers: { authorization: `Basic ${Buffer.from('me:wrong').toString('base64')}`, 'x-api-key': key } }), 'x-api-key'],
+  ])('accepts %s, and logs how the key came, never the key', async (_name, build, source) => {
+    const { path, headers } = build(openAiOnlyKey);
+    const before = logText.length;
+    const answer = await call(path, { headers });
+    expect(answer.status).toBe(200);
+    const lines = logText.slice(before);
+    expect(lines).toContain(`"keySource":"${source}"`);
+    expect(lines).toContain(`"keyId":"${openAiOnlyKey.split('_')[1]!}"`);
+    expect(lines).not.toContain(openAiOnlyKey);
+  });
+
+  it('refuses with 401 when none of them is valid', async () => {
+    const answer = await call('/key/obk_nope/api/tags', { headers: { authorization: 'Bearer ollama', 'x-api-key': 'also-wrong' } });
+    expect(answer.status).toBe(401);
+    expect(answer.json()).toEqual({ error: 'invalid API key' });
+  });
+});
+
 describe('per-key model access', () => {
   const headers = () => ({ authorization: `Bearer ${openAiOnlyKey}` });
 
@@ -212,12 +237,55 @@ describe('without a restart', () => {
   });
 });
 
+describe('an expiry that is not a date', () => {
+  it('fails closed: the key is refused, and the load says why once, naming the id, never the key', async () => {
+    const file = join(directory, 'bad-expiry.json');
+    const key = lastLine(createKeyCommand({ keysFile: file, name: 'typo' }));
+    const good = lastLine(createKeyCommand({ keysFile: file, name: 'fine' }));
+    const contents = JSON.parse(readFileSync(file, 'utf8'));
+    contents.keys[0].expiresAt = '31/01/2027';
+    writeFileSync(file, JSON.stringify(contents));
+    let lines = '';
+    const logs = new PassThrough();
+    logs.on('data', (chunk: Buffer) => (lines += chunk.toString('utf8')));
+    const gatewayWithTypo = await startGateway(fake.baseUrl, { BRIDGE_KEYS_FILE: file, LOG_LEVEL: 'info' }, { logDestination: logs });
+    try {
+      expect((await call('/api/tags', { base: gatewayWithTypo.url, headers: { 'x-api-key': key } })).status).toBe(401);
+      expect((await call('/api/tags', { base: gatewayWithTypo.url, headers: { 'x-api-key': key } })).status).toBe(401);
+      expect((await call('/api/tags', { base: gatewayWithTypo.url, headers: { 'x-api-key': good } })).status).toBe(200);
+      const warnings = lines.split('\n').filter((line) => line.includes('not a date'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toContain(key.split('_')[1]!);
+      expect(lines).not.toContain(key);
+    } finally {
+      await gatewayWithTypo.close();
+    }
+  });
+});
+
 describe('simple setups', () => {
   it('--api-keys accepts the listed keys', async () => {
     const simple = await startGateway(fake.baseUrl, { BRIDGE_API_KEYS: 'first-key, second-key' });
     try {
       expect((await call('/api/tags', { base: simple.url, headers: { authorization: 'Bearer second-key' } })).status).toBe(200);
       expect((await call('/api/tags', { base: simple.url, headers: { authorization: 'Bearer third-key' } })).status).toBe(401);
+    } finally {
+      await simple.close();
+    }
+  });
+
+  it('a plain key\'s log id is not derived from the key\'s bare hash (a guess could be tested offline)', async () => {
+    let lines = '';
+    const logs = new PassThrough();
+    logs.on('data', (chunk: Buffer) => (lines += chunk.toString('utf8')));
+    const simple = await startGateway(fake.baseUrl, { BRIDGE_API_KEYS: 'hunter2', LOG_LEVEL: 'info' }, { logDestination: logs });
+    try {
+      expect((await call('/api/tags', { base: simple.url, headers: { authorization: 'Bearer hunter2' } })).status).toBe(200);
+      const keyId = /"keyId":"([^"]+)"/.exec(lines)?.[1];
+      expect(keyId).toMatch(/^[0-9a-f]{8}$/);
+      const bareHash = createHash('sha256').update('hunter2').digest('hex');
+      expect(bareHash).not.toContain(keyId);
+      expect(lines).not.toContain('hunter2');
     } finally {
       await simple.close();
     }

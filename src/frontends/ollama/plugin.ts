@@ -12,7 +12,7 @@ import {
   OllamaShowRequest,
 } from '#schemas/ollama.js';
 import type { Config } from '#schemas/config.js';
-import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
+import { assertModelAccess, mayUseModel, requireScope } from '../../auth/access-control.js';
 import { collectChat } from '../../core/collect.js';
 import { checkChatCapabilities, recordUsage, startStream } from '../answer-helpers.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
@@ -32,7 +32,8 @@ import {
   type OllamaEndpoint,
 } from './encode.js';
 import { psEntry, showBody, tagsBody } from './models.js';
-import { canPassThrough, forwardToOllama, isOllamaAdapter } from './passthrough.js';
+import { canonicalizeOllamaBody } from './go-json-keys.js';
+import { canPassThrough, forwardToOllama, isOllamaAdapter, limitedUpload, type ForwardBody } from './passthrough.js';
 import type { OllamaAdapter } from '../../adapters/ollama/index.js';
 import { chatRequestFromGenerate, chatRequestFromOllama, keepAliveMilliseconds } from './translate.js';
 
@@ -78,6 +79,9 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     return openBody;
   });
 
+  // Read every JSON body the way the upstream Ollama would (see go-json-keys.ts).
+  app.addHook('preValidation', async (request) => canonicalizeOllamaBody(request.body));
+
   app.route({
     method: ['GET', 'HEAD'],
     url: '/',
@@ -111,7 +115,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       throw error;
     }
     assertModelAccess(request, entry, name);
-    if (canPassThrough(entry, name) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, request.rawBody);
+    if (canPassThrough(entry, name) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body });
     const userAgent = request.headers['user-agent'] ?? '';
     return reply.type(JSON_TYPE).send(showBody(entry, { requestedName: name, isCopilot: userAgent.startsWith('GitHubCopilotChat/') }));
   });
@@ -131,7 +135,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
     if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) {
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      return forwardToOllama(request, reply, entry.adapter, request.rawBody);
+      return forwardToOllama(request, reply, entry.adapter, { json: request.body });
     }
     if (!body.messages || body.messages.length === 0) {
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
@@ -150,7 +154,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
     if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) {
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      return forwardToOllama(request, reply, entry.adapter, request.rawBody);
+      return forwardToOllama(request, reply, entry.adapter, { json: request.body });
     }
     if (!body.prompt && !(body.images && body.images.length > 0)) {
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
@@ -167,7 +171,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const input = embedInput(body.input);
     const entry = await resolveForEmbedding(catalog, body.model);
     assertModelAccess(request, entry, body.model);
-    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, request.rawBody);
+    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body });
     if (input.length === 0) return reply.type(JSON_TYPE).send({ model: body.model, embeddings: [] });
     const timing = new StreamTiming();
     const dimensions = body.dimensions ?? undefined;
@@ -194,7 +198,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     if (!body.model) throw new GatewayError('MODEL_NOT_FOUND', "model '' not found");
     const entry = await resolveForEmbedding(catalog, body.model);
     assertModelAccess(request, entry, body.model);
-    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, request.rawBody);
+    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body });
     if (!body.prompt) return reply.type(JSON_TYPE).send({ embedding: [] });
     const result = await entry.adapter.embed({ model: entry.info.id, input: [body.prompt] }, { signal: abortOnClientClose(reply), log: request.log });
     catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive), request.apiKey?.id);
@@ -211,21 +215,34 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       );
     }
     const isBlob = route.url.startsWith('/api/blobs');
-    const body = isBlob ? (request.body as Readable | undefined) : request.rawBody;
+    let body: ForwardBody = { json: request.body };
+    if (isBlob) {
+      const upload = request.body as Readable | undefined;
+      const tooLarge = (): GatewayError => {
+        // The rest of the upload is not read: close the connection after the answer.
+        reply.header('connection', 'close');
+        return new GatewayError('PAYLOAD_TOO_LARGE', `blob upload is larger than the limit of ${config.BLOB_LIMIT_BYTES} bytes (--blob-limit)`);
+      };
+      if (Number(request.headers['content-length']) > config.BLOB_LIMIT_BYTES) throw tooLarge();
+      body = upload === undefined ? undefined : { stream: limitedUpload(upload, config.BLOB_LIMIT_BYTES, tooLarge) };
+    }
     // A model added or removed upstream shows in the catalog at once.
     return forwardToOllama(request, reply, upstream, body, (status) => {
       if (status < 400 && !isBlob) void catalog.refresh();
     });
   };
+  // Any key can use models; only an admin key can change them.
+  const adminOnly = requireScope('admin', 'manage models (pull, push, create, copy, delete, blobs)');
   for (const route of MODEL_MANAGEMENT_ROUTES.filter((candidate) => !candidate.url.startsWith('/api/blobs'))) {
-    app.route({ method: route.method, url: route.url, handler: forwardManagement(route) });
+    app.route({ method: route.method, url: route.url, onRequest: adminOnly, handler: forwardManagement(route) });
   }
   await app.register(async (blobs) => {
-    // Blob uploads are model weights: stream them through untouched, never parse or buffer them.
+    // Blob uploads are model weights: stream them through untouched, never parse or buffer
+    // them. Their limit is --blob-limit, counted as they stream.
     blobs.removeAllContentTypeParsers();
     blobs.addContentTypeParser('*', { bodyLimit: Number.MAX_SAFE_INTEGER }, (_request, payload, done) => done(null, payload));
     for (const route of MODEL_MANAGEMENT_ROUTES.filter((candidate) => candidate.url.startsWith('/api/blobs'))) {
-      blobs.route({ method: route.method, url: route.url, bodyLimit: Number.MAX_SAFE_INTEGER, handler: forwardManagement(route) });
+      blobs.route({ method: route.method, url: route.url, bodyLimit: Number.MAX_SAFE_INTEGER, onRequest: adminOnly, handler: forwardManagement(route) });
     }
   });
 }

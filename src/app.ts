@@ -124,6 +124,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     watchers.push(watchFileSetting({
       path: config.MODELS_FILTER,
       label: 'models filter',
+      emptyMeaning: 'every model is served',
       parse: parseModelFilter,
       apply: (filter) => {
         for (const problem of filter.problems) app.log.warn({ path: config.MODELS_FILTER }, `models filter ${problem}; skipped`);
@@ -133,7 +134,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }));
   }
   if (config.MODELS_CONFIG !== undefined) {
-    watchers.push(watchFileSetting({ path: config.MODELS_CONFIG, label: 'models config', parse: parseModelsConfig, apply: (models) => catalog.setModelsConfig(models), log: app.log }));
+    watchers.push(watchFileSetting({ path: config.MODELS_CONFIG, label: 'models config', emptyMeaning: 'no aliases or per-model overrides', parse: parseModelsConfig, apply: (models) => catalog.setModelsConfig(models), log: app.log }));
   }
 
   // Ollama parses every body as JSON whatever its Content-Type (curl -d sends form encoding).
@@ -212,6 +213,7 @@ function setUpKeys(config: Config, watchers: FileWatcher[], log: FastifyBaseLogg
     watchers.push(watchFileSetting({
       path: keysFile,
       label: 'keys file',
+      emptyMeaning: 'no key from it is accepted',
       parse: (text) => ({ ...parseKeysFile(text), plaintextKeys: plaintextKeysIn(text) }),
       apply: (parsed) => {
         if (parsed.plaintext) log.warn({ path: keysFile }, 'the keys file holds plaintext keys; prefer `ollama-bridge keys create`, which stores only hashes');

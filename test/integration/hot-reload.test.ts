@@ -1,12 +1,16 @@
 /**
  * The models filter and the models config follow their files while the gateway runs,
- * including editors that save by rename; bad lines are skipped, never fatal.
+ * including editors that save by rename; bad lines are skipped, never fatal. A file is used
+ * only once it is whole: never empty for a moment, never half-written.
  */
-import { mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
+import { FILE_POLL_INTERVAL_MS, watchFileSetting, type FileWatcher, type WatchOptions } from '../../src/core/watched-file.js';
 import { startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -25,6 +29,14 @@ afterAll(async () => {
   await fake?.close();
   rmSync(directory, { recursive: true, force: true });
 });
+
+/** Captures a gateway's log lines. */
+function logLines(): { destination: PassThrough; messages: () => string[] } {
+  let text = '';
+  const destination = new PassThrough();
+  destination.on('data', (chunk: Buffer) => (text += chunk.toString('utf8')));
+  return { destination, messages: () => text.split('\n').filter((line) => line !== '').map((line) => (JSON.parse(line) as { msg: string }).msg) };
+}
 
 async function tagNames(gateway: TestGateway): Promise<string[]> {
   const response = await request(`${gateway.url}/api/tags`);
@@ -74,16 +86,54 @@ describe('models filter file', () => {
     expect(await tagNames(gateway)).toEqual(['openai/gpt-4.1:latest', 'openai/gpt-4o:latest']);
   });
 
-  it('keeps the last filter while the file is missing', async () => {
+  it('keeps the last filter while the file is missing, and says so', async () => {
     const path = join(directory, 'filter-c.txt');
     writeFileSync(path, 'openai/gpt-4o\n');
-    const gateway = await startGateway(fake.baseUrl, { MODELS_FILTER: path });
+    const logs = logLines();
+    const gateway = await startGateway(fake.baseUrl, { MODELS_FILTER: path, LOG_LEVEL: 'info' }, { logDestination: logs.destination });
     gateways.push(gateway);
     rmSync(path);
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await eventually(async () => expect(logs.messages()).toContain('the models filter file is gone; keeping the last models filter until it comes back'));
     expect(await tagNames(gateway)).toEqual(['openai/gpt-4o:latest']);
     writeFileSync(path, 'openai/gpt-4.1\n');
     await eventually(async () => expect(await tagNames(gateway)).toEqual(['openai/gpt-4.1:latest']));
+    expect(logs.messages().filter((message) => /models filter file is (gone|back)/.test(message))).toEqual([
+      'the models filter file is gone; keeping the last models filter until it comes back',
+      'the models filter file is back',
+    ]);
+  });
+
+  it('never serves every model while an editor truncates the file and writes it 200 ms later', async () => {
+    const path = join(directory, 'filter-d.txt');
+    writeFileSync(path, 'openai/gpt-4o\n');
+    const logs = logLines();
+    const gateway = await startGateway(fake.baseUrl, { MODELS_FILTER: path, LOG_LEVEL: 'debug' }, { logDestination: logs.destination });
+    gateways.push(gateway);
+    const count = (text: string): number => logs.messages().filter((message) => message === text).length;
+    const emptySeen = 'the models filter file is empty; it is applied only if it stays empty for 500 ms';
+    // Watch what clients see all along.
+    const seen = new Set<string>();
+    let sampling = true;
+    const sampler = (async () => {
+      while (sampling) {
+        seen.add((await tagNames(gateway)).join(','));
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    })();
+    // The editor's pause as it comes, then twice once the gateway has surely seen the empty file.
+    for (const [round, content] of ['openai/gpt-4.1\n', 'openai/gpt-4o\n', 'openai/gpt-4.1\n'].entries()) {
+      const reloads = count('models filter reloaded');
+      const emptyBefore = count(emptySeen);
+      writeFileSync(path, '');
+      if (round === 0) await new Promise((resolve) => setTimeout(resolve, 200));
+      else await eventually(async () => expect(count(emptySeen)).toBe(emptyBefore + 1));
+      writeFileSync(path, content);
+      await eventually(async () => expect(count('models filter reloaded')).toBe(reloads + 1));
+    }
+    sampling = false;
+    await sampler;
+    expect([...seen].sort()).toEqual(['openai/gpt-4.1:latest', 'openai/gpt-4o:latest']);
+    expect(logs.messages().some((message) => message.includes('now empty'))).toBe(false);
   });
 
   it('refuses to start with a filter file that does not exist', async () => {
@@ -120,5 +170,104 @@ describe('models config file', () => {
     writeFileSync(path, 'aliases: [this is not a mapping]\n');
     await new Promise((resolve) => setTimeout(resolve, 1200));
     expect(await tagNames(gateway)).toContain('writer:latest');
+  });
+});
+
+describe('a changed file is used only once it is whole', () => {
+  const watchers: FileWatcher[] = [];
+  afterEach(() => {
+    for (const watcher of watchers.splice(0)) watcher.close();
+  });
+
+  /** Watches a file whose value is its text: every applied value and log line is kept. */
+  function watchText(path: string, options: Partial<WatchOptions<string>> = {}) {
+    const applied: string[] = [];
+    const lines: Array<{ level: number; msg: string }> = [];
+    const log = pino({ level: 'debug' }, { write: (line: string) => void lines.push(JSON.parse(line)) });
+    const watcher = watchFileSetting({ path, label: 'test file', emptyMeaning: 'nothing is set', parse: (text) => text, apply: (value) => void applied.push(value), log, ...options });
+    watchers.push(watcher);
+    const reloaded = (count: number): Promise<void> => eventually(async () => expect(watcher.reloads).toBe(count));
+    const logged = (text: string): Promise<void> => eventually(async () => expect(lines.map((line) => line.msg)).toContain(text));
+    return { applied, lines, watcher, reloaded, logged };
+  }
+
+  it('never applies the empty file of a truncate-then-write, even once the watcher has seen it', async () => {
+    const path = join(directory, 'truncate.txt');
+    writeFileSync(path, 'a\n');
+    const { applied, watcher, reloaded, logged } = watchText(path);
+    writeFileSync(path, '');
+    await logged('the test file file is empty; it is applied only if it stays empty for 500 ms');
+    writeFileSync(path, 'b\n');
+    await reloaded(1);
+    writeFileSync(path, '');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    writeFileSync(path, 'c\n');
+    await reloaded(2);
+    expect(applied).toEqual(['a\n', 'b\n', 'c\n']);
+    expect(watcher.reloads).toBe(2);
+  });
+
+  it('applies an empty file that stays empty for a full poll, with a warning', async () => {
+    const path = join(directory, 'emptied.txt');
+    writeFileSync(path, 'a\n');
+    const { applied, lines, reloaded } = watchText(path);
+    const emptiedAt = Date.now();
+    writeFileSync(path, '');
+    await reloaded(1);
+    expect(Date.now() - emptiedAt).toBeGreaterThanOrEqual(FILE_POLL_INTERVAL_MS);
+    expect(applied).toEqual(['a\n', '']);
+    expect(lines.filter((line) => line.level === 40).map((line) => line.msg)).toEqual(['the test file file is now empty: nothing is set']);
+  });
+
+  it('never applies a file caught half-written', async () => {
+    const path = join(directory, 'halves.txt');
+    writeFileSync(path, 'start\n');
+    // A poll every 10 ms cannot miss the moment the file is half-written.
+    const { applied, reloaded } = watchText(path, { pollIntervalMs: 10 });
+    const contents = ['openai/gpt-4o\nopenai/gpt-4.1\n', 'anthropic/*\n!anthropic/claude-opus-4\n', '*:free\n'];
+    for (const [index, content] of contents.entries()) {
+      const half = Math.ceil(content.length / 2);
+      writeFileSync(path, content.slice(0, half));
+      await new Promise((resolve) => setTimeout(resolve, 40));
+      appendFileSync(path, content.slice(half));
+      await reloaded(index + 1);
+    }
+    expect(applied).toEqual(['start\n', ...contents]);
+  });
+
+  it('keeps the last value while the file is gone, says so once, and says when it is back', async () => {
+    const path = join(directory, 'removed.txt');
+    writeFileSync(path, 'a\n');
+    const { applied, lines, reloaded, logged } = watchText(path, { pollIntervalMs: 20 });
+    rmSync(path);
+    await logged('the test file file is gone; keeping the last test file until it comes back');
+    await new Promise((resolve) => setTimeout(resolve, 200)); // ten polls while it is gone
+    writeFileSync(path, 'b\n');
+    await reloaded(1);
+    expect(applied).toEqual(['a\n', 'b\n']);
+    expect(lines.filter((line) => line.level >= 30).map((line) => line.msg)).toEqual([
+      'the test file file is gone; keeping the last test file until it comes back',
+      'the test file file is back',
+      'test file reloaded',
+    ]);
+  });
+
+  it('keeps the last value when the changed file cannot be parsed, and says so once', async () => {
+    const path = join(directory, 'unparsable.txt');
+    writeFileSync(path, 'a\n');
+    const { applied, lines, reloaded, logged } = watchText(path, {
+      pollIntervalMs: 20,
+      parse: (text) => {
+        if (text.startsWith('!')) throw new Error('not a setting');
+        return text;
+      },
+    });
+    writeFileSync(path, '!bad\n');
+    await logged('cannot use the changed test file; keeping the previous one');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    writeFileSync(path, 'b\n');
+    await reloaded(1);
+    expect(applied).toEqual(['a\n', 'b\n']);
+    expect(lines.filter((line) => line.msg.startsWith('cannot use'))).toHaveLength(1);
   });
 });

@@ -1,6 +1,7 @@
 # ollama-bridge: an Ollama-compatible gateway on port 11434.
 # docker build -t ollama-bridge .
 # docker run -e OPENROUTER_API_KEY=sk-or-... -p 127.0.0.1:11434:11434 ollama-bridge
+# or, from a secret mounted as a file: -e OPENROUTER_API_KEY_FILE=/run/secrets/openrouter
 
 FROM node:20-bookworm-slim AS build
 WORKDIR /app

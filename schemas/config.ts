@@ -12,6 +12,8 @@ export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', '
 
 export const ConfigSchema = z.object({
   OPENROUTER_API_KEY: z.string().optional(),
+  /** A file holding the OpenRouter key (how Docker and Kubernetes mount secrets); read at start-up into OPENROUTER_API_KEY. */
+  OPENROUTER_API_KEY_FILE: z.string().optional(),
   OPENROUTER_BASE_URL: url.default('https://openrouter.ai/api/v1'),
   /** A real Ollama server to serve next to (or instead of) OpenRouter. */
   OLLAMA_BASE_URL: url.optional(),

@@ -263,7 +263,7 @@ function createAdapters(config: Config): BackendAdapter[] {
     else adapters.push(ollama);
   }
   if (adapters.length === 0) {
-    throw new GatewayError('CONFIG_INVALID', 'no backend configured: give an OpenRouter API key with --api-key (or OPENROUTER_API_KEY), or an Ollama server with --ollama-url (or OLLAMA_BASE_URL)');
+    throw new GatewayError('CONFIG_INVALID', 'no backend configured: give an OpenRouter API key in OPENROUTER_API_KEY (or a file holding it: --api-key-file, OPENROUTER_API_KEY_FILE; or --api-key), or an Ollama server with --ollama-url (or OLLAMA_BASE_URL)');
   }
   return adapters;
 }

@@ -15,7 +15,8 @@ import { PACKAGE_VERSION } from './startup/package-version.js';
 
 /** Each flag, the configuration key it sets, and its help text (README documents the same). */
 export const FLAGS = {
-  'api-key': { key: 'OPENROUTER_API_KEY', type: 'string', describe: 'OpenRouter API key (env OPENROUTER_API_KEY)' },
+  'api-key': { key: 'OPENROUTER_API_KEY', type: 'string', describe: 'OpenRouter API key (env OPENROUTER_API_KEY); a flag shows in the process list, so prefer the env variable or --api-key-file' },
+  'api-key-file': { key: 'OPENROUTER_API_KEY_FILE', type: 'string', describe: 'file holding the OpenRouter API key, e.g. a Docker or Kubernetes secret (env OPENROUTER_API_KEY_FILE)' },
   'ollama-url': { key: 'OLLAMA_BASE_URL', type: 'string', describe: 'a real Ollama server to serve next to (or instead of) OpenRouter, e.g. http://127.0.0.1:11435 (env OLLAMA_BASE_URL)' },
   prefer: { key: 'PREFER_BACKEND', type: 'string', describe: 'which backend wins when both have a model of the same name: ollama or openrouter (env PREFER_BACKEND, default ollama)' },
   'models-filter': { key: 'MODELS_FILTER', type: 'string', describe: 'file listing the models to serve; edits apply while running (env MODELS_FILTER)' },
@@ -101,7 +102,7 @@ export async function main(argv: string[]): Promise<void> {
           print(revokeKeyCommand(keysFileFrom(args), args.key));
         })
         .demandCommand(1, 'name a keys command: create, list or revoke'))
-    .example('$0 --api-key sk-or-... --models-filter models-filter.txt', 'serve the models listed in models-filter.txt')
+    .example('OPENROUTER_API_KEY=sk-or-... $0 --models-filter models-filter.txt', 'serve the models listed in models-filter.txt')
     .example('$0 keys create --name laptop --models "openai/*"', 'create a client key for OpenAI models only')
     .strict()
     .help()

@@ -4,6 +4,7 @@
  * sources; zod then refines them. It runs before the Fastify instance exists because the
  * logger level, body limit and server timeouts are constructor options.
  */
+import { readFileSync } from 'node:fs';
 import { envSchema } from 'env-schema';
 import { z } from 'zod';
 import { ConfigSchema, type Config } from '#schemas/config.js';
@@ -47,5 +48,44 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
     const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
     throw new GatewayError('CONFIG_INVALID', `invalid configuration: ${problems}`);
   }
-  return Object.freeze(parsed.data);
+  return Object.freeze(withKeyFromFile(parsed.data));
+}
+
+/**
+ * The OpenRouter key from OPENROUTER_API_KEY_FILE (`--api-key-file`), read once: a key on the
+ * command line is visible to every local user in the process list. Surrounding whitespace (the
+ * file's trailing newline) is trimmed; the messages name the file, never its content.
+ */
+function withKeyFromFile(config: Config): Config {
+  const path = config.OPENROUTER_API_KEY_FILE;
+  if (path === undefined) return config;
+  if (config.OPENROUTER_API_KEY !== undefined) {
+    throw new GatewayError('CONFIG_INVALID', 'the OpenRouter key is given twice: use either --api-key-file (OPENROUTER_API_KEY_FILE) or --api-key (OPENROUTER_API_KEY), not both');
+  }
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    throw new GatewayError('CONFIG_INVALID', `cannot read the OpenRouter key file ${path}: ${unreadableReason(error)}`);
+  }
+  const key = text.trim();
+  if (key === '') throw new GatewayError('CONFIG_INVALID', `the OpenRouter key file ${path} is empty`);
+  if (/\s/.test(key)) {
+    throw new GatewayError('CONFIG_INVALID', `the OpenRouter key file ${path} holds more than one key (whitespace or several lines): put only the key in it`);
+  }
+  return { ...config, OPENROUTER_API_KEY: key };
+}
+
+function unreadableReason(error: unknown): string {
+  switch ((error as NodeJS.ErrnoException).code) {
+    case 'ENOENT':
+      return 'no such file';
+    case 'EACCES':
+    case 'EPERM':
+      return 'permission denied';
+    case 'EISDIR':
+      return 'it is a directory';
+    default:
+      return (error as Error).message;
+  }
 }

@@ -202,7 +202,7 @@ describe('passthrough streaming', () => {
 });
 
 describe('passthrough request', () => {
-  it('resolves short and :latest names and sends the client body with Ollama knobs removed', async () => {
+  it('resolves short and :latest names and sends the allow-listed fields, without Ollama knobs or unknown fields', async () => {
     const body = {
       model: 'GPT-4o:latest', messages: user, stream: true, temperature: 0.3, max_completion_tokens: 50,
       tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }],
@@ -213,7 +213,7 @@ describe('passthrough request', () => {
     const sent = lastRequestFor('openai/gpt-4o').body;
     expect(sent).toEqual({
       model: 'openai/gpt-4o', messages: user, stream: true, temperature: 0.3, max_completion_tokens: 50,
-      tools: body.tools, stream_options: { include_usage: true }, custom_extra: { kept: true }, reasoning_effort: 'high',
+      tools: body.tools, stream_options: { include_usage: true }, reasoning_effort: 'high',
     });
   });
 

@@ -8,7 +8,7 @@ import {
   toBase64Embedding,
   toReasoning,
 } from '../../src/frontends/openai/translate.js';
-import { toPassthroughBody } from '../../src/frontends/openai/passthrough.js';
+import { toPassthroughBody } from '../../src/frontends/openai/passthrough-body.js';
 import { toOpenRouterChatBody } from '../../src/adapters/openrouter/request.js';
 
 const user = { role: 'user', content: 'hi' };

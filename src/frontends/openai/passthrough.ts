@@ -1,6 +1,7 @@
 /**
  * Same-dialect passthrough: an OpenAI chat request to an upstream that already speaks
- * OpenAI (OpenRouter). Pure, apart from consuming the byte iterable it is given.
+ * OpenAI (OpenRouter): the answer's relay (the body sent is built in passthrough-body.ts).
+ * Pure, apart from consuming the byte iterable it is given.
  *
  * The upstream's bytes are forwarded unchanged wherever nothing needs translating. Complete
  * lines are inspected with byte searches only; a line is decoded and parsed only when a
@@ -17,11 +18,7 @@
  *   the line stays byte-identical. (Upstreams that pretty-print their JSON are not rewritten.)
  * An upstream that ends (EOF, reset, timeout) without `[DONE]` gets an in-band error event.
  */
-import type { OpenAiChatRequest } from '#schemas/openai.js';
-import type { ModelDefaults } from '../../core/models-config.js';
-import { toReasoning } from '../../core/ollama-options.js';
-import { OPENAI_SAMPLING_FIELDS, samplingToWire } from '../../core/sampling-fields.js';
-import type { ReasoningRequest, Usage } from '../../core/types.js';
+import type { Usage } from '../../core/types.js';
 import { GatewayError, fromMidStreamError, fromUpstreamStatus, statusFromUpstreamCode } from '../../errors.js';
 import { joinPiece, type BodyPiece } from '../../streaming/decode-stream.js';
 import { DEFAULT_MAX_LINE_BYTES, PendingLine } from '../../streaming/line-splitter.js';
@@ -51,62 +48,6 @@ const BLANK_LINE = Buffer.from('\n\n');
 const LINE_FEED_BYTES = Buffer.from('\n');
 const CRLF_CRLF_TAIL = Buffer.from('\n\r\n');
 const EMPTY = Buffer.alloc(0);
-
-/** Fields only Ollama understands; accepted from clients, never sent upstream raw. */
-const OLLAMA_KNOBS = ['think', 'keep_alive', 'num_ctx', 'options'] as const;
-
-
-/**
- * The body sent upstream: the client's own JSON with the model resolved, Ollama's knobs
- * and an empty `tools: []` removed. Reasoning the client did not set comes from Ollama's `think`, else from the
- * model's configured defaults, as `reasoning_effort` (`none` for off, `medium` for on); the
- * efforts OpenRouter rejects (`max`, `ultra`) are clamped to its strongest (`xhigh`).
- * Sampling fields the client did not set come from the model's configured defaults.
- */
-export function toPassthroughBody(
-  raw: JsonObject,
-  parsed: OpenAiChatRequest,
-  upstreamModel: string,
-  defaults?: ModelDefaults,
-): JsonObject {
-  const body: JsonObject = { ...raw, model: upstreamModel };
-  for (const knob of OLLAMA_KNOBS) delete body[knob];
-  // OpenRouter routes an empty tool list like a tool request; some clients always send one.
-  if (Array.isArray(body.tools) && body.tools.length === 0) {
-    delete body.tools;
-    delete body.tool_choice;
-  }
-  const hasReasoning = isSet(raw.reasoning) || isSet(raw.reasoning_effort) || isSet(raw.include_reasoning);
-  if (!hasReasoning) {
-    const reasoning = toReasoning(parsed.think) ?? defaults?.reasoning;
-    if (reasoning !== undefined) body.reasoning_effort = effortOf(reasoning);
-  }
-  if (typeof body.reasoning_effort === 'string') body.reasoning_effort = clampEffort(body.reasoning_effort);
-  const reasoning = body.reasoning;
-  if (typeof reasoning === 'object' && reasoning !== null && typeof (reasoning as JsonObject).effort === 'string') {
-    body.reasoning = { ...reasoning, effort: clampEffort((reasoning as JsonObject).effort as string) };
-  }
-  if (defaults !== undefined) {
-    const { max_tokens: maxTokens, ...others } = samplingToWire(defaults.sampling, OPENAI_SAMPLING_FIELDS);
-    for (const [field, value] of Object.entries(others)) if (!isSet(body[field])) body[field] = value;
-    if (maxTokens !== undefined && !isSet(body.max_tokens) && !isSet(body.max_completion_tokens)) body.max_tokens = maxTokens;
-  }
-  return body;
-}
-
-function isSet(value: unknown): boolean {
-  return value !== undefined && value !== null;
-}
-
-function effortOf(reasoning: ReasoningRequest): string {
-  if (!reasoning.enabled) return 'none';
-  return reasoning.effort ?? 'medium';
-}
-
-function clampEffort(effort: string): string {
-  const lower = effort.toLowerCase();
-  return lower === 'max' || lower === 'ultra' ? 'xhigh' : effort;
-}
 
 /** The error an OpenAI-dialect error payload (`{error:{code,message,metadata}}`) stands for. */
 export function errorFromPayload(upstream: string, payload: JsonObject, text: string): GatewayError | undefined {

@@ -6,8 +6,10 @@
  *
  * Chat completions take one of two paths:
  * - passthrough, when the resolved backend speaks this dialect (`adapter.forwardOpenAiChat`):
- *   the client's body goes upstream with the model resolved, and the upstream's bytes come
- *   back unchanged except where they must be translated (see passthrough.ts);
+ *   the allow-listed fields of the client's body go upstream with every model it names
+ *   (`model`, each of `models`) resolved and checked against the key (passthrough-body.ts),
+ *   and the upstream's bytes come back unchanged except where they must be translated
+ *   (see passthrough.ts);
  * - the IR otherwise: OpenAI request → ChatRequest → `adapter.streamChat()` → OpenAI SSE or
  *   one `chat.completion` object (translate.ts, encode.ts).
  * Legacy completions always use the IR.
@@ -39,7 +41,8 @@ import {
   type OpenAiSseEncoder,
 } from './encode.js';
 import { modelListBody, modelObject } from './models.js';
-import { relayJson, startSseRelay, toPassthroughBody } from './passthrough.js';
+import { relayJson, startSseRelay } from './passthrough.js';
+import { droppedFields, toPassthroughBody } from './passthrough-body.js';
 import {
   chatRequestFromCompletion,
   chatRequestFromOpenAi,
@@ -66,6 +69,25 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     const entry = await catalog.resolve(name);
     assertModelAccess(request, entry, name);
     return entry;
+  };
+  /**
+   * OpenRouter's `models` fallback list: each name resolved and checked like `model` (404,
+   * 403), and served by the same backend. Returns the upstream ids.
+   */
+  const resolveFallbacks = async (request: FastifyRequest, value: unknown, primary: CatalogEntry, primaryName: string): Promise<string[] | undefined> => {
+    if (value === undefined || value === null) return undefined;
+    if (!Array.isArray(value) || !value.every((name) => typeof name === 'string' && name !== '')) {
+      throw new GatewayError('BAD_REQUEST', 'models must be a list of model names');
+    }
+    const ids: string[] = [];
+    for (const name of value as string[]) {
+      const entry = await resolve(request, name);
+      if (entry.adapter !== primary.adapter) {
+        throw new GatewayError('BAD_REQUEST', `model '${name}' is served by another backend and cannot be a fallback for '${primaryName}'`);
+      }
+      ids.push(entry.info.id);
+    }
+    return ids;
   };
 
   const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, toOpenAiErrorBody);
@@ -103,7 +125,11 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
 
     const forward = entry.adapter.forwardOpenAiChat;
     if (forward !== undefined) {
-      const forwarded = toPassthroughBody(request.body as Record<string, unknown>, body, entry.info.id, entry.defaults);
+      const raw = request.body as Record<string, unknown>;
+      const fallbacks = await resolveFallbacks(request, raw.models, entry, body.model);
+      const forwarded = toPassthroughBody(raw, body, entry.info.id, entry.defaults, fallbacks);
+      const dropped = droppedFields(raw);
+      if (dropped.length > 0) request.log.debug({ droppedFields: dropped }, 'fields not forwarded upstream');
       const answer = await forward.call(entry.adapter, forwarded, context);
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
       const onUsage = (usage: Usage): void => recordUsage(request, usage);

@@ -34,7 +34,7 @@ export const FLAGS = {
   'headers-timeout': { key: 'UPSTREAM_HEADERS_TIMEOUT_MS', type: 'number', describe: 'upstream time to response headers in ms (env UPSTREAM_HEADERS_TIMEOUT_MS, default 300000)' },
   'idle-timeout': { key: 'UPSTREAM_BODY_TIMEOUT_MS', type: 'number', describe: 'longest upstream silence mid-answer in ms, 0 = none (env UPSTREAM_BODY_TIMEOUT_MS, default 300000)' },
   'keys-file': { key: 'BRIDGE_KEYS_FILE', type: 'string', describe: 'file of hashed client keys made by `keys create` (or a plain keys.txt); edits apply while running (env BRIDGE_KEYS_FILE)' },
-  'api-keys': { key: 'BRIDGE_API_KEYS', type: 'string', describe: 'comma-separated client keys (env BRIDGE_API_KEYS)' },
+  'api-keys': { key: 'BRIDGE_API_KEYS', type: 'string', describe: 'comma-separated client keys (env BRIDGE_API_KEYS); a flag shows in the process list, so prefer the env variable or --keys-file' },
   'allow-unauthenticated': { key: 'ALLOW_UNAUTHENTICATED', type: 'boolean', describe: 'serve a non-loopback address without client keys (env ALLOW_UNAUTHENTICATED)' },
   'generate-key': { key: 'BRIDGE_GENERATE_KEY', type: 'boolean', describe: 'with no keys on a non-loopback address, generate a key for this run and print it once (env BRIDGE_GENERATE_KEY; set in the Docker image)' },
   'rate-limit-rpm': { key: 'RATE_LIMIT_RPM', type: 'number', describe: 'default requests per minute per key, 0 = none (env RATE_LIMIT_RPM)' },

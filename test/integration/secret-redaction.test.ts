@@ -5,7 +5,10 @@
  * IR), and a log at `trace` through chats, streams, errors, a catalog fetch and URLs with
  * `?key=`. Over real HTTP against the fake OpenRouter and a provider that echoes the key.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { once } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -20,6 +23,7 @@ import {
   toOpenRouterModel,
   type FakeOpenRouter,
 } from '../fakes/fake-openrouter.js';
+import { killAllClis, spawnCli, waitForOutput, withTimeout } from '../helpers/cli-process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
 /** Not key-shaped: only the registry of configured secrets can redact it. */
@@ -132,6 +136,7 @@ beforeAll(async () => {
   gateway = await startGateway(fake.baseUrl, { OPENROUTER_API_KEY: GATEWAY_KEY, BRIDGE_API_KEYS: CLIENT_KEY, LOG_LEVEL: 'trace' }, { logDestination: logs });
 });
 afterAll(async () => {
+  killAllClis();
   await gateway?.close();
   await fake?.close();
 });
@@ -285,4 +290,33 @@ describe('the log at trace level holds no secret', () => {
     expectNoSecret(text, 'the log');
     expect(text).not.toMatch(/query-secret/);
   });
+});
+
+describe('the command line at --log-level trace', () => {
+  it('stdout and stderr hold no secret after a chat, a stream, upstream errors, a catalog fetch and a ?key= URL', async () => {
+    const scratch = mkdtempSync(join(tmpdir(), 'ollama-bridge-trace-'));
+    try {
+      const keyFile = join(scratch, 'openrouter.key');
+      writeFileSync(keyFile, `${GATEWAY_KEY}\n`);
+      const envFile = join(scratch, 'empty.env');
+      writeFileSync(envFile, '');
+      const cli = spawnCli(['--env-file', envFile, '--api-key-file', keyFile, '--openrouter-url', fake.baseUrl, '--port', '0', '--log-level', 'trace', '--log-format', 'json'], {
+        env: { BRIDGE_API_KEYS: CLIENT_KEY },
+      });
+      const [, url] = await waitForOutput(cli, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+      expect((await call(`${url}/api/chat`, 'POST', { model: 'openai/gpt-4o', messages: user })).status).toBe(200);
+      expect((await call(`${url}/v1/chat/completions`, 'POST', { model: 'openai/gpt-4o', messages: user, stream: true })).status).toBe(200);
+      expect((await call(`${url}/api/chat`, 'POST', { model: LEAKY.refused, messages: user })).status).toBe(502);
+      expect((await call(`${url}/v1/chat/completions`, 'POST', { model: LEAKY.midStream, messages: user, stream: true })).text).toContain('[redacted]');
+      expect((await call(`${url}/api/tags?key=${SHAPED_CLIENT_KEY}`, 'GET')).status).toBe(200);
+      cli.child.kill('SIGTERM');
+      expect((await withTimeout(cli.exit, 10_000, 'exit')).code).toBe(0);
+      const output = cli.stdout() + cli.stderr();
+      expect(output).toContain('/api/tags?key=[redacted]');
+      expect(output).toContain('refused the gateway');
+      expectNoSecret(output, 'the output');
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 30_000);
 });

@@ -20,7 +20,7 @@ export const MIN_SECRET_LENGTH = 8;
 /**
  * Key shapes, whatever their source: a client key (its id is kept: logs and `keys list` show
  * it), an OpenRouter or OpenAI key (the kind is kept), a bearer token, a key-like query
- * parameter. Case-sensitive literals keep the scan fast (a log line costs about 0.3 µs).
+ * parameter. Case-sensitive literals keep the scan fast (under a microsecond for a log line).
  */
 const KEY_SHAPES = /obk_([a-z0-9]{8})_[A-Za-z0-9]{16,}|(sk-(?:or-v1-|or-|proj-|ant-)?)[\w-]{16,}|((?:[Bb]earer|BEARER)\s+)[\w.~+/=-]{12,}|([?&]([\w-]{3,12})=)[^&#\s"'\\]+/g;
 

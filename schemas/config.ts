@@ -36,8 +36,12 @@ export const ConfigSchema = z.object({
   UPSTREAM_CONNECT_TIMEOUT_MS: milliseconds.default(10_000),
   /** Request sent → response headers. OpenRouter commits its headers early, then sends keep-alive comments. */
   UPSTREAM_HEADERS_TIMEOUT_MS: milliseconds.default(300_000),
-  /** Longest silence between two chunks of an answer (comments count). 0 = no limit. */
-  UPSTREAM_BODY_TIMEOUT_MS: milliseconds.default(300_000),
+  /**
+   * Longest silence between two chunks of an answer; OpenRouter's keep-alive comments and
+   * Ollama's NDJSON lines reset it. 0 = no limit. A minute: OpenRouter's own proxy drops a
+   * connection after about two minutes without a byte, and a client should not hang that long.
+   */
+  UPSTREAM_BODY_TIMEOUT_MS: milliseconds.default(60_000),
   /** How long the model catalog is served before it is refreshed in the background. */
   CATALOG_TTL_SECONDS: z.coerce.number().int().min(10).default(600),
   /** Hashed client keys (`ollama-bridge keys create`), or a plain keys.txt (warned about). Hot-reloaded. */

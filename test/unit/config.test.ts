@@ -18,7 +18,7 @@ afterAll(() => rmSync(directory, { recursive: true, force: true }));
 describe('configuration', () => {
   it('has safe defaults: loopback, port 11434, OpenRouter, no filter', () => {
     const config = loadConfig({ envFile: false, readProcessEnv: false });
-    expect(config).toMatchObject({ HOST: '127.0.0.1', PORT: 11434, OPENROUTER_BASE_URL: 'https://openrouter.ai/api/v1', LOG_LEVEL: 'info', ALLOW_UNAUTHENTICATED: false, UPSTREAM_BODY_TIMEOUT_MS: 300_000 });
+    expect(config).toMatchObject({ HOST: '127.0.0.1', PORT: 11434, OPENROUTER_BASE_URL: 'https://openrouter.ai/api/v1', LOG_LEVEL: 'info', ALLOW_UNAUTHENTICATED: false, UPSTREAM_BODY_TIMEOUT_MS: 60_000 });
     expect(config.MODELS_FILTER).toBeUndefined();
   });
 

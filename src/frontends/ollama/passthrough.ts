@@ -6,12 +6,13 @@
  * parsed, serialised again, never the client's bytes (Go would read those differently). Blob
  * uploads stream through as they are. The client's gateway credentials are not forwarded.
  */
-import { Transform, type Readable } from 'node:stream';
+import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { OllamaAdapter, RawHeaders } from '../../adapters/ollama/index.js';
+import type { OllamaAdapter, RawHeaders, RawTimeouts } from '../../adapters/ollama/index.js';
 import type { BackendAdapter } from '../../adapters/adapter.js';
 import type { CatalogEntry } from '../../core/model-catalog.js';
 import { lookupKey } from '../../core/model-names.js';
+import { fromMidStreamError } from '../../errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
 
 const CLIENT_CREDENTIALS = ['authorization', 'x-api-key', 'api-key', 'cookie'];
@@ -38,6 +39,7 @@ export async function forwardToOllama(
   adapter: OllamaAdapter,
   body: ForwardBody,
   onFinished?: (statusCode: number) => void,
+  timeouts?: RawTimeouts,
 ): Promise<FastifyReply> {
   const headers: RawHeaders = { ...request.headers };
   for (const name of CLIENT_CREDENTIALS) delete headers[name];
@@ -50,13 +52,36 @@ export async function forwardToOllama(
   } else {
     payload = body?.stream;
   }
-  const upstream = await adapter.forwardRaw(request.method, upstreamPath(request), headers, payload, abortOnClientClose(reply));
+  const upstream = await adapter.forwardRaw(request.method, upstreamPath(request), headers, payload, abortOnClientClose(reply), timeouts);
   reply.code(upstream.statusCode);
   for (const [name, value] of Object.entries(upstream.headers)) {
     if (value !== undefined && name !== 'date') reply.header(name, value);
   }
   if (onFinished !== undefined) reply.raw.once('finish', () => onFinished(upstream.statusCode));
-  return reply.send(upstream.body);
+  const streamed = upstream.statusCode === 200 && String(upstream.headers['content-type'] ?? '').startsWith('application/x-ndjson');
+  return reply.send(streamed ? endingWithErrorLine(upstream.body) : upstream.body);
+}
+
+/**
+ * The upstream's NDJSON as it comes; should the upstream break off (silent past the idle
+ * timeout, a dropped connection), one `{"error": …}` line ends it, as Ollama ends a stream
+ * that fails, instead of a cut connection.
+ */
+function endingWithErrorLine(body: Readable): Readable {
+  const out = new PassThrough();
+  let endsWithNewline = true;
+  body.on('data', (chunk: Buffer) => {
+    if (chunk.length > 0) endsWithNewline = chunk[chunk.length - 1] === 0x0a;
+  });
+  body.once('error', (error) => {
+    body.unpipe(out);
+    if (out.destroyed) return;
+    const line = `${JSON.stringify({ error: fromMidStreamError('Ollama', error).message })}\n`;
+    out.end(endsWithNewline ? line : `\n${line}`);
+  });
+  // The client went away: so does the upstream request.
+  out.once('close', () => body.destroy());
+  return body.pipe(out);
 }
 
 /**

@@ -47,6 +47,14 @@ export interface OllamaFrontendOptions {
 const JSON_TYPE = 'application/json; charset=utf-8';
 const NDJSON_TYPE = 'application/x-ndjson';
 
+/**
+ * Pulling, pushing, creating and uploading take as long as the model is large, and say nothing
+ * for minutes (a non-stream pull answers only when done; a streamed one goes quiet while it
+ * verifies a large blob): no upstream timeout for them. The client hanging up still stops them.
+ */
+const LONG_RUNNING_MANAGEMENT = new Set(['/api/pull', '/api/push', '/api/create', '/api/blobs/:digest']);
+const NO_UPSTREAM_TIMEOUTS = { headersTimeoutMs: 0, bodyTimeoutMs: 0 };
+
 /** Ollama answers 501-worthy model management this way: models come from the backends. */
 const MODEL_MANAGEMENT_ROUTES: Array<{ method: 'POST' | 'DELETE' | 'HEAD'; url: string }> = [
   { method: 'POST', url: '/api/pull' },
@@ -229,7 +237,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     // A model added or removed upstream shows in the catalog at once.
     return forwardToOllama(request, reply, upstream, body, (status) => {
       if (status < 400 && !isBlob) void catalog.refresh();
-    });
+    }, LONG_RUNNING_MANAGEMENT.has(route.url) ? NO_UPSTREAM_TIMEOUTS : undefined);
   };
   // Any key can use models; only an admin key can change them.
   const adminOnly = requireScope('admin', 'manage models (pull, push, create, copy, delete, blobs)');

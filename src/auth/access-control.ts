@@ -1,11 +1,13 @@
 /**
- * Who may use the gateway: DNS-rebinding guard, CORS, client keys, per-key rate limits.
- * Registered at the root (fastify-plugin), so its hooks run before every route; errors are
- * thrown as GatewayErrors and answered by the dialect's error handler of the route (Ollama
- * `{"error"}` on /api, OpenAI `{"error":{…}}` on /v1).
+ * Who may use the gateway: DNS-rebinding guard, CORS, client keys, rate limits (per key, or
+ * per client address when no keys are configured). Registered at the root (fastify-plugin),
+ * so its hooks run before every route; errors are thrown as GatewayErrors and answered by the
+ * dialect's error handler of the route (Ollama `{"error"}` on /api, OpenAI `{"error":{…}}` on
+ * /v1). A route that costs nothing upstream says so with `config: { unmetered: true }`: it
+ * spends no request budget and is never refused for one (HEAD and OPTIONS never are either).
  */
 import cors from '@fastify/cors';
-import type { FastifyInstance, FastifyRequest } from 'fastify';
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { keyAllowsModel, keyHasScope, type KeyRecord, type KeyScope } from './api-keys.js';
 import type { CatalogEntry } from '../core/model-catalog.js';
@@ -21,8 +23,12 @@ declare module 'fastify' {
     apiKey: KeyRecord | undefined;
   }
   interface FastifyInstance {
-    /** Counts tokens against the key's tokens-per-minute limit. */
+    /** Counts tokens against the tokens-per-minute limit of the request's key (or address, with no keys). */
     recordKeyUsage(request: FastifyRequest, tokens: number): void;
+  }
+  interface FastifyContextConfig {
+    /** The route costs nothing upstream (listing, show, version): it spends no rate-limit budget. */
+    unmetered?: boolean;
   }
 }
 
@@ -32,7 +38,7 @@ export interface AccessControlOptions {
   checkHostHeader: boolean;
   /** Extra allowed origins (OLLAMA_ORIGINS style). */
   origins: readonly string[];
-  /** Limits for keys that do not set their own; undefined = none. */
+  /** Limits for keys that do not set their own, and for each client address when no keys are configured. */
   defaultLimits: Limits;
 }
 
@@ -49,9 +55,25 @@ const ALLOWED_HEADERS = [
 async function accessControl(app: FastifyInstance, options: AccessControlOptions): Promise<void> {
   const allowOrigin = originChecker(options.origins);
   const limiter = new RateLimiter();
+  const limitsAddresses = options.defaultLimits.requestsPerMinute !== undefined || options.defaultLimits.tokensPerMinute !== undefined;
   app.decorateRequest('apiKey', undefined);
+  /** Whose budget a request spends, and its limits: its key's, or its address's on a gateway without keys. */
+  const budgetOf = (request: FastifyRequest): { subject: string; limits: Limits } | undefined => {
+    const key = request.apiKey;
+    if (key !== undefined) {
+      const limits: Limits = {};
+      const requestsPerMinute = key.requestsPerMinute ?? options.defaultLimits.requestsPerMinute;
+      const tokensPerMinute = key.tokensPerMinute ?? options.defaultLimits.tokensPerMinute;
+      if (requestsPerMinute !== undefined) limits.requestsPerMinute = requestsPerMinute;
+      if (tokensPerMinute !== undefined) limits.tokensPerMinute = tokensPerMinute;
+      return { subject: key.id, limits };
+    }
+    if (options.keyRing.enabled || !limitsAddresses) return undefined;
+    return { subject: `address ${request.ip}`, limits: options.defaultLimits };
+  };
   app.decorate('recordKeyUsage', (request: FastifyRequest, tokens: number) => {
-    if (request.apiKey !== undefined) limiter.recordTokens(request.apiKey.id, tokens);
+    const budget = budgetOf(request);
+    if (budget?.limits.tokensPerMinute !== undefined) limiter.recordTokens(budget.subject, tokens);
   });
 
   app.addHook('onRequest', async (request) => {
@@ -73,9 +95,24 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (!options.keyRing.enabled || request.method === 'OPTIONS') return;
-    const path = request.url.split('?', 1)[0]!;
-    if (PUBLIC_ROUTES.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return;
+    if (request.method === 'OPTIONS' || (!options.keyRing.enabled && !limitsAddresses)) return;
+    if (options.keyRing.enabled) {
+      const path = request.url.split('?', 1)[0]!;
+      if (PUBLIC_ROUTES.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return;
+      authenticate(request, reply);
+    }
+    if (request.method === 'HEAD' || request.routeOptions.config?.unmetered === true) return;
+    const budget = budgetOf(request);
+    if (budget === undefined) return;
+    const admission = limiter.admit(budget.subject, budget.limits);
+    if (!admission.admitted) {
+      request.log.info(request.apiKey === undefined ? { address: request.ip } : {}, admission.reason);
+      throw new GatewayError('RATE_LIMITED', `${admission.reason}; retry in ${admission.retryAfterSeconds} s`, { retryAfter: String(admission.retryAfterSeconds) });
+    }
+  });
+
+  /** Sets `request.apiKey` from the credentials presented, or throws 401. */
+  function authenticate(request: FastifyRequest, reply: FastifyReply): void {
     const presented = presentedKeys(request.headers, request.raw);
     if (presented.length === 0) {
       request.log.info('request without an API key refused');
@@ -95,17 +132,7 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
     // Every later line of this request (including "request completed") names the key's id and how it came.
     request.log = request.log.child({ keyId: key.id, keySource: presented[result.candidate]!.source });
     reply.log = request.log;
-    const limits: Limits = {};
-    const requestsPerMinute = key.requestsPerMinute ?? options.defaultLimits.requestsPerMinute;
-    const tokensPerMinute = key.tokensPerMinute ?? options.defaultLimits.tokensPerMinute;
-    if (requestsPerMinute !== undefined) limits.requestsPerMinute = requestsPerMinute;
-    if (tokensPerMinute !== undefined) limits.tokensPerMinute = tokensPerMinute;
-    const admission = limiter.admit(key.id, limits);
-    if (!admission.admitted) {
-      request.log.info({ keyId: key.id }, admission.reason);
-      throw new GatewayError('RATE_LIMITED', `${admission.reason}; retry in ${admission.retryAfterSeconds} s`, { retryAfter: String(admission.retryAfterSeconds) });
-    }
-  });
+  }
 }
 
 export const accessControlPlugin = fastifyPlugin(accessControl, { name: 'ollama-bridge-access-control', fastify: '5.x' });

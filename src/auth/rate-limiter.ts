@@ -1,7 +1,9 @@
 /**
- * Per-key limits over a sliding one-minute window: requests per minute (counted when a
- * request is admitted) and tokens per minute (counted from the usage upstreams report).
- * In memory; a gateway restart forgets. `retryAfterSeconds` tells the client when to retry.
+ * Limits over a sliding one-minute window, per subject (a client key's id, or a client
+ * address when no keys are configured): requests per minute (counted when a request is
+ * admitted) and tokens per minute (counted from the usage upstreams report). In memory; a
+ * gateway restart forgets. `retryAfterSeconds` tells the client when to retry. Windows that
+ * have gone quiet are dropped once a minute, so many addresses do not pile up.
  */
 const WINDOW_MS = 60_000;
 
@@ -19,14 +21,16 @@ export type Admission = { admitted: true } | { admitted: false; retryAfterSecond
 
 export class RateLimiter {
   private readonly windows = new Map<string, Window>();
+  private nextSweepAt = 0;
 
   constructor(private readonly now: () => number = Date.now) {}
 
   /** Admits (and counts) a request, or says how long to wait. */
-  admit(keyId: string, limits: Limits): Admission {
+  admit(subject: string, limits: Limits): Admission {
     if (limits.requestsPerMinute === undefined && limits.tokensPerMinute === undefined) return { admitted: true };
     const now = this.now();
-    const window = this.windowOf(keyId, now);
+    this.sweep(now);
+    const window = this.windowOf(subject, now);
     if (limits.requestsPerMinute !== undefined && window.requests.length >= limits.requestsPerMinute) {
       return { admitted: false, retryAfterSeconds: secondsUntil(window.requests[0]! + WINDOW_MS, now), reason: `rate limit of ${limits.requestsPerMinute} requests per minute reached` };
     }
@@ -41,22 +45,39 @@ export class RateLimiter {
     return { admitted: true };
   }
 
-  recordTokens(keyId: string, count: number): void {
+  recordTokens(subject: string, count: number): void {
     if (count <= 0) return;
     const now = this.now();
-    this.windowOf(keyId, now).tokens.push({ at: now, count });
+    this.windowOf(subject, now).tokens.push({ at: now, count });
   }
 
-  private windowOf(keyId: string, now: number): Window {
-    let window = this.windows.get(keyId);
+  /** How many subjects have a window (for tests). */
+  get size(): number {
+    return this.windows.size;
+  }
+
+  private windowOf(subject: string, now: number): Window {
+    let window = this.windows.get(subject);
     if (window === undefined) {
       window = { requests: [], tokens: [] };
-      this.windows.set(keyId, window);
+      this.windows.set(subject, window);
     }
     const start = now - WINDOW_MS;
     while (window.requests.length > 0 && window.requests[0]! <= start) window.requests.shift();
     while (window.tokens.length > 0 && window.tokens[0]!.at <= start) window.tokens.shift();
     return window;
+  }
+
+  /** At most once a window: drops the windows with nothing left in them. */
+  private sweep(now: number): void {
+    if (now < this.nextSweepAt) return;
+    this.nextSweepAt = now + WINDOW_MS;
+    const start = now - WINDOW_MS;
+    for (const [subject, window] of this.windows) {
+      const lastRequest = window.requests.at(-1);
+      const lastTokens = window.tokens.at(-1)?.at;
+      if ((lastRequest === undefined || lastRequest <= start) && (lastTokens === undefined || lastTokens <= start)) this.windows.delete(subject);
+    }
   }
 }
 

@@ -340,13 +340,15 @@ describe('rate limits', () => {
     const limited = await startGateway(fake.baseUrl, { BRIDGE_API_KEYS: 'rpm-key', RATE_LIMIT_RPM: 2 });
     try {
       const headers = { authorization: 'Bearer rpm-key' };
-      expect((await call('/api/tags', { base: limited.url, headers })).status).toBe(200);
-      expect((await call('/api/tags', { base: limited.url, headers })).status).toBe(200);
-      const third = await call('/api/tags', { base: limited.url, headers });
+      // Listing costs nothing upstream and spends no budget (rate-limits.test.ts); chats do.
+      const body = { model: 'openai/gpt-4o', stream: false, messages: [{ role: 'user', content: 'hi' }] };
+      expect((await call('/api/chat', { base: limited.url, headers, body })).status).toBe(200);
+      expect((await call('/api/chat', { base: limited.url, headers, body })).status).toBe(200);
+      const third = await call('/api/chat', { base: limited.url, headers, body });
       expect(third.status).toBe(429);
       expect(Number(third.headers['retry-after'])).toBeGreaterThan(0);
       expect(third.json().error).toContain('2 requests per minute');
-      const openai = await call('/v1/models', { base: limited.url, headers });
+      const openai = await call('/v1/chat/completions', { base: limited.url, headers, body });
       expect(openai.status).toBe(429);
       expect(openai.json().error.type).toBe('rate_limit_error');
     } finally {
@@ -424,10 +426,11 @@ describe('per-key limits', () => {
     const other = lastLine(createKeyCommand({ keysFile: limitedFile, name: 'unlimited' }));
     const limited = await startGateway(fake.baseUrl, { BRIDGE_KEYS_FILE: limitedFile });
     try {
-      expect((await call('/api/tags', { base: limited.url, headers: { 'x-api-key': key } })).status).toBe(200);
-      expect((await call('/api/tags', { base: limited.url, headers: { 'x-api-key': key } })).status).toBe(429);
-      expect((await call('/api/tags', { base: limited.url, headers: { 'x-api-key': other } })).status).toBe(200);
-      expect((await call('/api/tags', { base: limited.url, headers: { 'x-api-key': other } })).status).toBe(200);
+      const body = { model: 'openai/gpt-4o', stream: false, messages: [{ role: 'user', content: 'hi' }] };
+      expect((await call('/api/chat', { base: limited.url, headers: { 'x-api-key': key }, body })).status).toBe(200);
+      expect((await call('/api/chat', { base: limited.url, headers: { 'x-api-key': key }, body })).status).toBe(429);
+      expect((await call('/api/chat', { base: limited.url, headers: { 'x-api-key': other }, body })).status).toBe(200);
+      expect((await call('/api/chat', { base: limited.url, headers: { 'x-api-key': other }, body })).status).toBe(200);
     } finally {
       await limited.close();
     }

@@ -93,22 +93,26 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
   app.route({
     method: ['GET', 'HEAD'],
     url: '/',
+    config: { unmetered: true },
     handler: async (_request, reply) => reply.type('text/plain; charset=utf-8').send('Ollama is running'),
   });
 
   app.route({
     method: ['GET', 'HEAD'],
     url: '/api/version',
+    config: { unmetered: true },
     handler: async (_request, reply) => reply.type(JSON_TYPE).send({ version: config.OLLAMA_VERSION }),
   });
 
   app.route({
     method: ['GET', 'HEAD'],
     url: '/api/tags',
+    config: { unmetered: true },
     handler: async (request, reply) => reply.type(JSON_TYPE).send(tagsFor(request, await catalog.snapshot())),
   });
 
-  app.post('/api/show', async (request, reply) => {
+  // Listing and showing cost nothing upstream: no rate-limit budget (Copilot shows every model).
+  app.post('/api/show', { config: { unmetered: true } }, async (request, reply) => {
     const body = parseBody(OllamaShowRequest, request.body);
     const name = body.model || body.name;
     if (!name) throw new GatewayError('BAD_REQUEST', 'model is required');
@@ -128,7 +132,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     return reply.type(JSON_TYPE).send(showBody(entry, { requestedName: name, isCopilot: userAgent.startsWith('GitHubCopilotChat/') }));
   });
 
-  app.get('/api/ps', async (request, reply) => {
+  app.get('/api/ps', { config: { unmetered: true } }, async (request, reply) => {
     await catalog.snapshot();
     // A key sees only its own uses (and only models it may still use); an open gateway sees all.
     const used = catalog.recentlyUsed(request.apiKey?.id).filter((use) => mayUseModel(request, use.entry));

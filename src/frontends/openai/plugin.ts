@@ -101,10 +101,11 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     return sendError(error, request, reply);
   });
 
-  app.get('/models', async (request, reply) => reply.type(JSON_TYPE).send(modelsFor(request, await catalog.snapshot())));
+  // Listing costs nothing upstream: no rate-limit budget.
+  app.get('/models', { config: { unmetered: true } }, async (request, reply) => reply.type(JSON_TYPE).send(modelsFor(request, await catalog.snapshot())));
 
   // Model ids contain `/` (`openai/gpt-4o`), sent raw or as %2F (openai-node encodes it).
-  app.get('/models/*', async (request, reply) => {
+  app.get('/models/*', { config: { unmetered: true } }, async (request, reply) => {
     const name = decodeModelParam((request.params as { '*': string })['*']);
     if (name === '') throw new GatewayError('ROUTE_NOT_FOUND', 'GET /v1/models/ needs a model name');
     const entry = await resolve(request, name);

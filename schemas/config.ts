@@ -42,6 +42,8 @@ export const ConfigSchema = z.object({
    * connection after about two minutes without a byte, and a client should not hang that long.
    */
   UPSTREAM_BODY_TIMEOUT_MS: milliseconds.default(60_000),
+  /** Longest a client may take to send its request (headers and body); never limits the answer. 0 = no limit. */
+  REQUEST_RECEIVE_TIMEOUT_MS: milliseconds.default(300_000),
   /** How long the model catalog is served before it is refreshed in the background. */
   CATALOG_TTL_SECONDS: z.coerce.number().int().min(10).default(600),
   /** Hashed client keys (`ollama-bridge keys create`), or a plain keys.txt (warned about). Hot-reloaded. */

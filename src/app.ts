@@ -6,7 +6,6 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accessControlPlugin } from './auth/access-control.js';
 import { createKey, recordForPlainKey } from './auth/api-keys.js';
-import { stripPathKey } from './auth/credentials.js';
 import { KeyRing } from './auth/key-ring.js';
 import { parseKeysFile } from './auth/keys-file.js';
 import { isAllowedHost, isLoopbackAddress } from './auth/origins.js';
@@ -19,9 +18,13 @@ import { parseModelFilter } from './core/model-filter.js';
 import { parseModelsConfig } from './core/models-config.js';
 import { registerSecrets, type SecretRegistration } from './core/secrets.js';
 import { watchFileSetting, type FileWatcher } from './core/watched-file.js';
-import { GatewayError, toOllamaErrorBody } from './errors.js';
+import { GatewayError, toOllamaErrorBody, toOpenAiErrorBody } from './errors.js';
+import { answerClientError, trackResponse } from './http/client-errors.js';
 import { FastAnswers } from './http/fast-answers.js';
+import { parseJsonBody } from './http/json-body.js';
 import { sendGatewayError, toGatewayError } from './http/request-errors.js';
+import { MALFORMED_URL_MESSAGE, hasMalformedUrl, isOpenAiUrl, rewriteRequestUrl } from './http/request-url.js';
+import { RouteMethods } from './http/route-methods.js';
 import { isOllamaAdapter } from './frontends/ollama/passthrough.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
@@ -51,36 +54,71 @@ export interface BuildAppOptions {
 const APP_URL = 'https://github.com/ollama-bridge/ollama-bridge';
 const APP_TITLE = 'ollama-bridge';
 
-const SERVER_TIMEOUTS = {
-  // Streams of long reasoning answers must never be cut by a server timeout.
-  requestTimeout: 0,
-  connectionTimeout: 0,
-  keepAliveTimeout: 65_000,
-};
+/**
+ * Node's server timeouts. `requestTimeout` and `headersTimeout` bound only the receiving of a
+ * request (a client too slow to send it gets 408): once the body is in, nothing limits the
+ * answer, so a stream may last for hours. No socket inactivity timeout either: silence in a
+ * stream is the upstream idle timeout's business.
+ */
+function serverTimeouts(config: Config) {
+  const requestTimeout = config.REQUEST_RECEIVE_TIMEOUT_MS;
+  // Node's default for headers, and never longer than the whole request may take.
+  const headersTimeout = requestTimeout === 0 ? 60_000 : Math.min(60_000, requestTimeout);
+  return {
+    requestTimeout,
+    headersTimeout,
+    // How often Node looks for connections past those timeouts (its default: 30 s).
+    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))),
+    connectionTimeout: 0,
+    keepAliveTimeout: 65_000,
+  };
+}
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
   // Set once the app is built; until then every request goes to Fastify.
   let fastAnswers: FastAnswers | undefined;
+  const timeouts = serverTimeouts(config);
+  // Errors outside the /v1 plugin (which has its own handlers) in the dialect of the URL.
+  const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, errorBodyFor(request.url));
   const app = Fastify({
     serverFactory: (handler) => {
       // What Fastify does for its own HTTP/1 server, with cached answers in front.
-      const server = createServer((request: IncomingMessage, response: ServerResponse) => {
-        if (fastAnswers?.answer(request, response) !== true) handler(request, response);
+      const { requestTimeout, headersTimeout, connectionsCheckingInterval, keepAliveTimeout } = timeouts;
+      const server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval, keepAliveTimeout }, (request: IncomingMessage, response: ServerResponse) => {
+        if (fastAnswers?.answer(request, response) === true) return;
+        trackResponse(response);
+        handler(request, response);
       });
-      server.keepAliveTimeout = SERVER_TIMEOUTS.keepAliveTimeout;
-      server.requestTimeout = SERVER_TIMEOUTS.requestTimeout;
-      server.setTimeout(SERVER_TIMEOUTS.connectionTimeout);
+      server.setTimeout(timeouts.connectionTimeout);
       return server;
     },
     logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL, options.logDestination),
     bodyLimit: config.BODY_LIMIT_BYTES,
-    ...SERVER_TIMEOUTS,
+    requestTimeout: timeouts.requestTimeout,
+    connectionTimeout: timeouts.connectionTimeout,
+    keepAliveTimeout: timeouts.keepAliveTimeout,
     forceCloseConnections: 'idle',
     return503OnClosing: true,
     // Clients that take only a URL put their key in a `/key/<KEY>` path prefix: strip it
-    // before routing (and before anything logs the URL).
-    rewriteUrl: (request) => stripPathKey(request),
+    // before routing (and before anything logs the URL). A malformed URL is only marked here.
+    rewriteUrl: (request) => rewriteRequestUrl(request),
+    // Errors raised before routing (a path that does not decode), in the URL's dialect.
+    frameworkErrors: (error, request, reply) => sendError(toGatewayError(error, request), request, reply),
+    // Errors of Node's HTTP parser (408, 431, 400), in the URL's dialect when it is known.
+    clientErrorHandler(this: FastifyInstance, error, socket) {
+      answerClientError(error, socket, this.log);
+    },
+  });
+  // Set before any plugin adds a route at the root (CORS answers OPTIONS on every path, /v1
+  // ones included), so every root route answers errors in the dialect of its URL.
+  app.setErrorHandler((error: FastifyError | GatewayError, request, reply) => sendError(toGatewayError(error, request), request, reply));
+  // Every route, for telling 405 from 404 (route-methods.ts).
+  const routeMethods = new RouteMethods();
+  app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
+  // First of all hooks: a URL that does not decode is refused before any key is checked.
+  app.addHook('onRequest', (request, _reply, done) => {
+    done(hasMalformedUrl(request.raw) ? new GatewayError('BAD_REQUEST', MALFORMED_URL_MESSAGE) : undefined);
   });
 
   const adapters = options.adapters ?? createAdapters(config);
@@ -140,23 +178,20 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Ollama parses every body as JSON whatever its Content-Type (curl -d sends form encoding).
   // Only the parsed value is kept: what goes to an upstream is what was checked, serialised again.
   app.removeContentTypeParser(['application/json', 'text/plain']);
+  // Depth and size are bounded here, once for every route (json-body.ts).
   app.addContentTypeParser(['application/json', '*'], { parseAs: 'buffer' }, (_request, body, done) => {
-    const text = (body as Buffer).toString('utf8').trim();
-    if (text === '') return done(null, undefined);
+    let value: unknown;
     try {
-      done(null, JSON.parse(text));
+      value = parseJsonBody(body as Buffer);
     } catch (error) {
-      done(new GatewayError('BAD_REQUEST', `invalid JSON in request body: ${(error as Error).message}`), undefined);
+      return done(error as GatewayError, undefined);
     }
+    done(null, value);
   });
 
-  const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, toOllamaErrorBody);
-  app.setErrorHandler((error: FastifyError | GatewayError, request, reply) => sendError(toGatewayError(error, request), request, reply));
   app.setNotFoundHandler((request, reply) => {
-    const methods = ['GET', 'HEAD', 'POST', 'DELETE'] as const;
     const path = request.url.split('?')[0] ?? '/';
-    const otherMethod = methods.some((method) => method !== request.method && app.hasRoute({ method, url: path }));
-    const error = otherMethod
+    const error = routeMethods.otherMethodServes(path, request.method)
       ? new GatewayError('METHOD_NOT_ALLOWED', '405 method not allowed')
       : new GatewayError('ROUTE_NOT_FOUND', '404 page not found');
     return sendError(error, request, reply);
@@ -175,6 +210,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   return app;
+}
+
+/** The error body of the dialect a URL is answered in: OpenAI's under /v1, Ollama's elsewhere. */
+function errorBodyFor(url: string): (error: GatewayError) => unknown {
+  return isOpenAiUrl(url) ? toOpenAiErrorBody : toOllamaErrorBody;
 }
 
 /**

@@ -12,14 +12,25 @@ const pathKeySymbol = Symbol('ollama-bridge.path-key');
 
 type RawRequestWithKey = IncomingMessage & { [pathKeySymbol]?: string };
 
-/** Fastify `rewriteUrl`: strips a `/key/<KEY>` prefix and remembers the key on the raw request. */
+/**
+ * Strips a `/key/<KEY>` prefix and remembers the key on the raw request. Never throws (it
+ * runs in Fastify's `rewriteUrl`, where nothing would catch it): a key whose
+ * percent-encoding is malformed is not remembered (request-url.ts answers such a URL with 400).
+ */
 export function stripPathKey(request: IncomingMessage): string {
   const url = request.url ?? '/';
   if (!url.startsWith(KEY_PATH_PREFIX)) return url;
-  const end = url.indexOf('/', KEY_PATH_PREFIX.length);
-  const key = decodeURIComponent(url.slice(KEY_PATH_PREFIX.length, end === -1 ? undefined : end));
-  (request as RawRequestWithKey)[pathKeySymbol] = key;
-  return end === -1 ? '/' : url.slice(end);
+  let end = url.indexOf('/', KEY_PATH_PREFIX.length);
+  const query = url.indexOf('?', KEY_PATH_PREFIX.length);
+  if (query !== -1 && (end === -1 || query < end)) end = query;
+  const encoded = url.slice(KEY_PATH_PREFIX.length, end === -1 ? undefined : end);
+  try {
+    (request as RawRequestWithKey)[pathKeySymbol] = decodeURIComponent(encoded);
+  } catch {
+    // Malformed: no key from the path.
+  }
+  if (end === -1) return '/';
+  return url[end] === '?' ? `/${url.slice(end)}` : url.slice(end);
 }
 
 export interface PresentedKey {

@@ -34,9 +34,17 @@ export function recordUsage(request: FastifyRequest, usage: Usage | undefined): 
   request.server.recordKeyUsage(request, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
 }
 
-/** Chat with an embedding model, or tools for a model without tool support: Ollama's 400s, before paying for a round trip. */
-export function checkChatCapabilities(entry: CatalogEntry, requestedName: string, hasTools: boolean): void {
+/**
+ * Ollama's 400s, before paying for a round trip: thinking asked of a model without the
+ * capability (`think` true or a level; `false` is always fine), chat with an embedding model,
+ * tools for a model without tool support. `think` is Ollama's knob as the client sent it (on
+ * /v1 too); OpenAI's `reasoning_effort` is not checked: OpenAI clients send it to any model.
+ */
+export function checkChatCapabilities(entry: CatalogEntry, requestedName: string, hasTools: boolean, think?: boolean | string | null): void {
   const capabilities = entry.info.capabilities;
+  if (think !== undefined && think !== null && think !== false && think !== '' && !capabilities.includes('thinking')) {
+    throw new GatewayError('BAD_REQUEST', `${JSON.stringify(requestedName)} does not support thinking`);
+  }
   if (capabilities.includes('embedding') && !capabilities.includes('completion')) {
     throw new GatewayError('BAD_REQUEST', `"${requestedName}" does not support chat`);
   }

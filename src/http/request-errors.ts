@@ -6,6 +6,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import type { z } from 'zod';
 import { GatewayError, isGatewayError } from '../errors.js';
+import { MALFORMED_URL_MESSAGE } from './request-url.js';
 
 export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknown): z.output<Schema> {
   if (body === undefined || body === null || body === '') throw new GatewayError('BAD_REQUEST', 'missing request body');
@@ -24,6 +25,9 @@ export function toGatewayError(error: FastifyError | GatewayError, request: Fast
   const status = error.statusCode ?? 500;
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new GatewayError('PAYLOAD_TOO_LARGE', 'request body is too large');
   if (error.code === 'FST_ERR_CTP_EMPTY_JSON_BODY') return new GatewayError('BAD_REQUEST', 'missing request body');
+  if (error.code === 'FST_ERR_BAD_URL') return new GatewayError('BAD_REQUEST', MALFORMED_URL_MESSAGE);
+  // Any well-formed Content-Type is read as JSON (as Ollama does); only one that does not parse gets here.
+  if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new GatewayError('BAD_REQUEST', 'unreadable Content-Type header: send the body as application/json', { statusCode: 415 });
   if (status >= 400 && status < 500) return new GatewayError('BAD_REQUEST', error.message, { statusCode: status });
   request.log.error({ err: error }, 'unexpected error');
   return new GatewayError('INTERNAL', 'internal error');

@@ -203,16 +203,17 @@ describe('passthrough streaming', () => {
 
 describe('passthrough request', () => {
   it('resolves short and :latest names and sends the allow-listed fields, without Ollama knobs or unknown fields', async () => {
+    // A thinking model: `think` on one without the capability is a 400 (think-capability.test.ts).
     const body = {
-      model: 'GPT-4o:latest', messages: user, stream: true, temperature: 0.3, max_completion_tokens: 50,
+      model: 'Claude-Sonnet-4.5:latest', messages: user, stream: true, temperature: 0.3, max_completion_tokens: 50,
       tools: [{ type: 'function', function: { name: 'f', parameters: { type: 'object', properties: {} } } }],
       stream_options: { include_usage: true }, think: 'high', keep_alive: '10m', num_ctx: 4096, options: { num_ctx: 4096 },
       custom_extra: { kept: true },
     };
     expect((await post(body)).status).toBe(200);
-    const sent = lastRequestFor('openai/gpt-4o').body;
+    const sent = lastRequestFor('anthropic/claude-sonnet-4.5').body;
     expect(sent).toEqual({
-      model: 'openai/gpt-4o', messages: user, stream: true, temperature: 0.3, max_completion_tokens: 50,
+      model: 'anthropic/claude-sonnet-4.5', messages: user, stream: true, temperature: 0.3, max_completion_tokens: 50,
       tools: body.tools, stream_options: { include_usage: true }, reasoning_effort: 'high',
     });
   });

@@ -154,7 +154,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'chat', keepAliveMs === 0));
     }
     const chatRequest = applyModelDefaults(chatRequestFromOllama(body, entry.info.id), entry.defaults);
-    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined);
+    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined, body.think);
     return answer(request, reply, { catalog, entry, keepAliveMs, model: body.model, endpoint: 'chat', stream: body.stream !== false, chatRequest });
   });
 
@@ -173,7 +173,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'generate', keepAliveMs === 0));
     }
     const chatRequest = applyModelDefaults(chatRequestFromGenerate(body, entry.info.id), entry.defaults);
-    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined);
+    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined, body.think);
     return answer(request, reply, { catalog, entry, keepAliveMs, model: body.model, endpoint: 'generate', stream: body.stream !== false, chatRequest });
   });
 

@@ -102,13 +102,17 @@ export function toResponseFormat(format: OllamaChatRequest['format']): ResponseF
   return { type: 'json-schema', schema: format, name: 'response' };
 }
 
+/** Go's longest time.Duration (~292 years), in milliseconds. */
+const MAX_DURATION_MS = 9_223_372_036_854;
+
 /** `keep_alive` in milliseconds (negative = forever), for /api/ps. Default 5 minutes. */
 export function keepAliveMilliseconds(value: string | number | null | undefined): number {
   const fiveMinutes = 5 * 60_000;
   if (value === undefined || value === null) return fiveMinutes;
-  if (typeof value === 'number') return value < 0 ? -1 : value * 1000;
+  // Seconds past Go's range overflow to a negative Duration in Ollama: loaded forever.
+  if (typeof value === 'number') return value < 0 || value * 1000 > MAX_DURATION_MS ? -1 : value * 1000;
   const duration = parseGoDuration(value);
-  if (duration === undefined) {
+  if (duration === undefined || Math.abs(duration) > MAX_DURATION_MS) {
     if (/^-?\d+(\.\d+)?$/.test(value.trim())) throw new GatewayError('BAD_REQUEST', `time: missing unit in duration "${value}"`);
     throw new GatewayError('BAD_REQUEST', `time: invalid duration "${value}"`);
   }

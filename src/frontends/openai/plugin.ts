@@ -117,7 +117,7 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     if (!body.model) throw new GatewayError('BAD_REQUEST', 'model is required');
     if (!body.messages || body.messages.length === 0) throw new GatewayError('BAD_REQUEST', "[] is too short - 'messages'");
     const entry = await resolve(request, body.model);
-    checkChatCapabilities(entry, body.model, (body.tools?.length ?? 0) > 0);
+    checkChatCapabilities(entry, body.model, (body.tools?.length ?? 0) > 0, body.think);
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
     const stream = body.stream === true;
     const includeUsage = body.stream_options?.include_usage === true;

@@ -19,7 +19,7 @@ import { parseModelsConfig } from './core/models-config.js';
 import { registerSecrets, type SecretRegistration } from './core/secrets.js';
 import { watchFileSetting, type FileWatcher } from './core/watched-file.js';
 import { GatewayError, toOllamaErrorBody, toOpenAiErrorBody } from './errors.js';
-import { answerClientError, trackResponse } from './http/client-errors.js';
+import { answerClientError } from './http/client-errors.js';
 import { FastAnswers } from './http/fast-answers.js';
 import { parseJsonBody } from './http/json-body.js';
 import { sendGatewayError, toGatewayError } from './http/request-errors.js';
@@ -86,9 +86,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       // What Fastify does for its own HTTP/1 server, with cached answers in front.
       const { requestTimeout, headersTimeout, connectionsCheckingInterval, keepAliveTimeout } = timeouts;
       const server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval, keepAliveTimeout }, (request: IncomingMessage, response: ServerResponse) => {
-        if (fastAnswers?.answer(request, response) === true) return;
-        trackResponse(response);
-        handler(request, response);
+        if (fastAnswers?.answer(request, response) !== true) handler(request, response);
       });
       server.setTimeout(timeouts.connectionTimeout);
       return server;

@@ -2,8 +2,8 @@
  * Errors Node's HTTP parser raises before Fastify has a request (Fastify `clientErrorHandler`):
  * a request not received in time (408: `requestTimeout` / `headersTimeout`), headers too
  * large (431), bytes that are not HTTP (400). Answered in the dialect of the URL when one is
- * known (the request line in the bytes that failed, or the connection's latest request),
- * Ollama's otherwise; then the connection is closed, as Node does.
+ * known (the request line in the bytes that failed, or the request in flight), Ollama's
+ * otherwise; then the connection is closed, as Node does.
  */
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
@@ -11,15 +11,12 @@ import type { FastifyBaseLogger } from 'fastify';
 import { GatewayError, toOllamaErrorBody, toOpenAiErrorBody } from '../errors.js';
 import { isOpenAiUrl } from './request-url.js';
 
-const latestResponseSymbol = Symbol('ollama-bridge.latest-response');
-
-type TrackedSocket = Socket & { [latestResponseSymbol]?: ServerResponse };
-
-/** Remembers the connection's latest answer: its URL gives the dialect of a 408 while a body arrives. */
-export function trackResponse(response: ServerResponse): void {
-  const socket = response.socket as TrackedSocket | null;
-  if (socket !== null) socket[latestResponseSymbol] = response;
-}
+/**
+ * The answer in flight on a connection: Node's own field, which its default clientError
+ * handling reads for the same purpose (unset once the answer is finished). Keeping our own
+ * reference instead would cost every request, and hold the last request on idle connections.
+ */
+type NodeSocket = Socket & { _httpMessage?: ServerResponse | null };
 
 /** Node's parser errors: a stable `code`, and for parse errors the bytes that failed. */
 type ClientError = Error & { code?: string; rawPacket?: unknown };
@@ -30,10 +27,9 @@ export function answerClientError(error: ClientError, socket: Socket, log: Fasti
   const [status, message] = statusAndMessage(error.code);
   // The code only: the failed bytes may hold an Authorization header.
   log.debug({ code: error.code, status }, 'client error');
-  const response = (socket as TrackedSocket)[latestResponseSymbol];
+  const response = (socket as NodeSocket)._httpMessage ?? undefined;
   // Like Node: no bytes of our own in the middle of an answer already under way.
-  const answerUnderWay = response !== undefined && response.headersSent && !response.writableFinished;
-  if (socket.writable && !answerUnderWay) {
+  if (socket.writable && response?.headersSent !== true) {
     const url = requestLineTarget(error.rawPacket) ?? response?.req.url ?? '/';
     const gatewayError = new GatewayError('BAD_REQUEST', message, { statusCode: status });
     const body = JSON.stringify(isOpenAiUrl(url) ? toOpenAiErrorBody(gatewayError) : toOllamaErrorBody(gatewayError));

@@ -54,12 +54,54 @@ export function toModelInfo(model: OpenRouterModel, backend: string): ModelInfo 
   return info;
 }
 
-/** A family name in the spirit of GGUF's `general.architecture`: the tokenizer, else the vendor. */
-function familyOf(model: OpenRouterModel): string {
+/**
+ * Open-weight model names → the family Ollama reports for them (GGUF's `general.architecture`),
+ * first match wins. Matched against the model's name after the vendor, then its tokenizer.
+ */
+const FAMILIES: ReadonlyArray<readonly [RegExp, string]> = [
+  [/^gemma-?3n/, 'gemma3n'],
+  [/^gemma-?3/, 'gemma3'],
+  [/^gemma-?2/, 'gemma2'],
+  [/^gemma/, 'gemma'],
+  [/^(?:meta-)?llama-?4/, 'llama4'],
+  [/^(?:meta-|code)?llama/, 'llama'],
+  [/^qwen-?3-?vl/, 'qwen3vl'],
+  [/^qwen-?3/, 'qwen3'],
+  [/^qwen-?2\.?5-?vl/, 'qwen25vl'],
+  [/^(?:qwen|qwq)/, 'qwen2'],
+  [/^deepseek-r1-distill-qwen/, 'qwen2'],
+  [/^deepseek-r1-distill-llama/, 'llama'],
+  [/^deepseek/, 'deepseek2'],
+  [/^gpt-oss/, 'gptoss'],
+  [/^phi-?[34]/, 'phi3'],
+  [/^phi/, 'phi2'],
+  [/^(?:mistral-small-3|magistral|devstral)/, 'mistral3'],
+  [/^(?:mistral|ministral|codestral|mixtral|pixtral)/, 'mistral'],
+  [/^command-?r/, 'command-r'],
+  [/^granite/, 'granite'],
+  [/^olmo/, 'olmo2'],
+  [/^glm-?4/, 'glm4'],
+];
+
+/**
+ * A family in the spirit of GGUF's `general.architecture`, from the model's vendor and name
+ * (`google/gemma-3-27b-it` is `gemma3`, though OpenRouter names Gemini as its tokenizer): a
+ * known open-weight name, else the tokenizer (`GPT` → `gpt`, `Claude` → `claude`), else the vendor.
+ */
+export function familyOf(model: Pick<OpenRouterModel, 'id' | 'architecture'>): string {
+  const slash = model.id.indexOf('/');
+  const name = model.id.slice(slash + 1).toLowerCase();
   const tokenizer = model.architecture?.tokenizer;
+  const known = knownFamily(name) ?? (tokenizer ? knownFamily(tokenizer.toLowerCase()) : undefined);
+  if (known !== undefined) return known;
   if (tokenizer && tokenizer !== 'Other' && tokenizer !== 'Router') return tokenizer.toLowerCase().replace(/[^a-z0-9]+/g, '');
-  const vendor = model.id.split('/')[0] ?? 'openrouter';
+  const vendor = slash > 0 ? model.id.slice(0, slash) : 'openrouter';
   return vendor.toLowerCase().replace(/[^a-z0-9]+/g, '') || 'openrouter';
+}
+
+function knownFamily(name: string): string | undefined {
+  for (const [pattern, family] of FAMILIES) if (pattern.test(name)) return family;
+  return undefined;
 }
 
 /** "70B", "8x7B", "1.5B" from the id or name, when the model says it. */

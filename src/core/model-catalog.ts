@@ -111,6 +111,8 @@ export class ModelCatalog {
   /** Recent uses for /api/ps, one per key and model, oldest first. */
   private readonly recent = new Map<string, RecentUse & { keyId: string | undefined }>();
   private reportedCollisions = '';
+  /** Names a client asked for that the models filter hides, logged once per filter. */
+  private readonly reportedHidden = new Set<string>();
 
   constructor(options: ModelCatalogOptions) {
     this.ttlMs = options.ttlSeconds * 1000;
@@ -160,6 +162,7 @@ export class ModelCatalog {
 
   setFilter(filter: ModelFilter): void {
     this.filter = filter;
+    this.reportedHidden.clear();
     this.rebuild();
   }
 
@@ -210,7 +213,38 @@ export class ModelCatalog {
       const names = candidates.map((entry) => entry.name).join(', ');
       throw new GatewayError('MODEL_NOT_FOUND', `model '${name}' is ambiguous; use one of: ${names}`);
     }
+    this.reportHidden(name, key);
     throw new GatewayError('MODEL_NOT_FOUND', `model '${name}' not found`);
+  }
+
+  /**
+   * A client asked for a model the models filter hides: the client keeps Ollama's "not
+   * found", and the log says why (once per name until the filter changes), naming the line
+   * that excluded it.
+   */
+  private reportHidden(name: string, key: string): void {
+    if (this.filter.rules.length === 0 || this.reportedHidden.has(key)) return;
+    const alias = this.modelsConfig.aliases.get(key);
+    const hidden = this.hiddenModel(key) ?? (alias === undefined ? undefined : this.hiddenModel(lookupKey(alias.target)));
+    if (hidden === undefined) return;
+    this.reportedHidden.add(key);
+    const id = hidden.id.toLowerCase().replace(/:latest$/, '');
+    const rule = this.filter.rules.findLast((candidate) => candidate.matches(id));
+    const why = rule === undefined
+      ? `no line of it lists ${hidden.id}, and a filter with entries serves only what they list`
+      : `line ${rule.line} (${rule.negated ? '!' : ''}${rule.pattern}) excludes ${hidden.id}`;
+    this.log.info({ model: name, id: hidden.id, backend: hidden.backend, filterLine: rule?.line }, `model '${name}' was asked for but the models filter hides it: ${why}`);
+  }
+
+  /** The backend model the filter keeps out under this lookup key (its full or short name), if any. */
+  private hiddenModel(key: string): ModelInfo | undefined {
+    for (const backend of this.backends) {
+      for (const info of backend.models ?? []) {
+        const listed = lookupKey(listedName(info.id));
+        if ((listed === key || shortKey(listed) === key) && !this.filter.allows(info.id)) return info;
+      }
+    }
+    return undefined;
   }
 
   /** Records a use for /api/ps, under the client key that made it (undefined on an open gateway). */

@@ -300,9 +300,11 @@ export class ModelCatalog {
     const reasons = this.backends.flatMap((backend) => (backend.lastError === undefined ? [] : [backend.lastError.message]));
     const retryAt = Math.min(...this.backends.map((backend) => backend.dueAt));
     const retryAfter = Number.isFinite(retryAt) ? String(Math.max(1, Math.ceil((retryAt - this.now()) / 1000))) : undefined;
+    // A wrong setting will not mend itself: no "try again" then.
+    const misconfigured = this.backends.every((backend) => backend.lastError?.code === 'CONFIG_INVALID');
     return new GatewayError(
       'CATALOG_UNAVAILABLE',
-      `the model catalog is not available yet (${reasons.length === 0 ? 'no answer yet' : reasons.join('; ')}); try again shortly`,
+      `the model catalog is not available yet (${reasons.length === 0 ? 'no answer yet' : reasons.join('; ')})${misconfigured ? '' : '; try again shortly'}`,
       retryAfter === undefined ? {} : { retryAfter },
     );
   }
@@ -361,7 +363,8 @@ export class ModelCatalog {
       this.log.warn(details, `could not refresh ${backend.adapter.name}'s model list; serving its last good list and retrying with backoff`);
     } else {
       const others = this.backends.length > 1 ? 'the other backends are served meanwhile; ' : '';
-      this.log.warn(details, `could not fetch ${backend.adapter.name}'s model list; ${others}retrying with backoff`);
+      const level = failure.code === 'CONFIG_INVALID' ? 'error' : 'warn';
+      this.log[level](details, `could not fetch ${backend.adapter.name}'s model list; ${others}retrying with backoff`);
     }
   }
 

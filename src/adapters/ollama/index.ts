@@ -17,6 +17,7 @@ import { GatewayError, fromTransportError, upstreamErrorMessage } from '../../er
 import { toOllamaChatBody, toOllamaEmbedBody } from './request.js';
 import { decodeOllamaStream } from './stream.js';
 import { modelNameOf, tagsEntriesOf, toModelInfos } from './models.js';
+import { notAModelList, wrongUrlError } from '../model-list-url.js';
 
 export const OLLAMA_BACKEND = 'ollama';
 const UPSTREAM = 'Ollama';
@@ -114,8 +115,16 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
     name: OLLAMA_BACKEND,
 
     async listModels(signal?: AbortSignal): Promise<ModelInfo[]> {
-      const entries = tagsEntriesOf(await readJson('GET', '/api/tags', undefined, signal));
-      if (entries === undefined) throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM}'s /api/tags answer has no models list`);
+      // A URL that does not serve Ollama's list is a configuration error that says so.
+      const endpoint = { upstreamName: UPSTREAM, baseUrl: options.baseUrl, path: '/api/tags', setting: '--ollama-url (OLLAMA_BASE_URL)', example: 'http://127.0.0.1:11435' };
+      let tags: unknown;
+      try {
+        tags = await readJson('GET', '/api/tags', undefined, signal);
+      } catch (error) {
+        throw wrongUrlError(endpoint, error) ?? error;
+      }
+      const entries = tagsEntriesOf(tags);
+      if (entries === undefined) throw notAModelList(endpoint, 'answered JSON without a "models" list');
       const names = entries.map(modelNameOf).filter((name): name is string => name !== undefined);
       const shows = new Map<string, unknown>();
       await forEachLimited(names, showConcurrency, async (name) => {

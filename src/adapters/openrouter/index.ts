@@ -10,6 +10,7 @@ import { UpstreamClient } from '../../http/upstream-client.js';
 import { toOpenRouterChatBody, toOpenRouterEmbedBody } from './request.js';
 import { decodeOpenRouterStream } from './stream.js';
 import { toModelInfos } from './models.js';
+import { notAModelList, wrongUrlError } from '../model-list-url.js';
 
 export interface OpenRouterAdapterOptions {
   apiKey: string;
@@ -46,13 +47,27 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Back
     return payload.data.data;
   }
 
+  /** The chat models; a URL that does not serve OpenRouter's list is a configuration error that says so. */
+  async function fetchChatModels(signal?: AbortSignal): Promise<unknown[]> {
+    const endpoint = { upstreamName: client.name, baseUrl: options.baseUrl, path: '/models', setting: '--openrouter-url (OPENROUTER_BASE_URL)', example: 'https://openrouter.ai/api/v1' };
+    let answer: unknown;
+    try {
+      answer = await client.json('GET', '/models', undefined, signal);
+    } catch (error) {
+      throw wrongUrlError(endpoint, error) ?? error;
+    }
+    const payload = OpenRouterModelList.safeParse(answer);
+    if (!payload.success) throw notAModelList(endpoint, 'answered JSON without a "data" list of models');
+    return payload.data.data;
+  }
+
   return {
     name: OPENROUTER_BACKEND,
 
     async listModels(signal) {
       // Embedding models are listed only when asked for.
       const [chatModels, embeddingModels] = await Promise.all([
-        fetchModelList('/models', signal),
+        fetchChatModels(signal),
         fetchModelList('/models?output_modalities=embeddings', signal).catch(() => [] as unknown[]),
       ]);
       const seen = new Set<string>();

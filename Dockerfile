@@ -16,8 +16,7 @@ FROM node:20-bookworm-slim
 # Inside the container the gateway must listen on 0.0.0.0. With no client keys configured it
 # then generates one for the run and prints it once (see README, "Docker").
 ENV NODE_ENV=production \
-    HOST=0.0.0.0 \
-    PORT=11434 \
+    OLLAMA_HOST=0.0.0.0:11434 \
     BRIDGE_GENERATE_KEY=true
 WORKDIR /app
 COPY package.json package-lock.json ./
@@ -27,6 +26,6 @@ COPY models-filter.txt.example .env.example ./
 USER node
 EXPOSE 11434
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||11434)+'/api/version').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.BRIDGE_PORT||((process.env.OLLAMA_HOST||'').match(/:(\\d+)$/)||[])[1]||11434)+'/api/version').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["serve"]

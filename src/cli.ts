@@ -7,8 +7,9 @@ import yargs from 'yargs';
 import { hideBin } from 'yargs/helpers';
 import type { Config } from '#schemas/config.js';
 import { LOG_LEVELS } from '#schemas/config.js';
-import { loadConfig } from './config.js';
-import { isGatewayError } from './errors.js';
+import { existsSync } from 'node:fs';
+import { loadConfigWithSources, type LoadedConfig } from './config.js';
+import { GatewayError, isGatewayError } from './errors.js';
 import { DEFAULT_KEYS_FILE, KeysCommandError, createKeyCommand, listKeysCommand, revokeKeyCommand } from './auth/keys-command.js';
 import { StartupError, startServer, stopOnSignals } from './server.js';
 import { PACKAGE_VERSION } from './startup/package-version.js';
@@ -21,8 +22,8 @@ export const FLAGS = {
   prefer: { key: 'PREFER_BACKEND', type: 'string', describe: 'which backend wins when both have a model of the same name: ollama or openrouter (env PREFER_BACKEND, default ollama)' },
   'models-filter': { key: 'MODELS_FILTER', type: 'string', describe: 'file listing the models to serve; edits apply while running (env MODELS_FILTER)' },
   'models-config': { key: 'MODELS_CONFIG', type: 'string', describe: 'JSON or YAML file of model aliases and per-model overrides; edits apply while running (env MODELS_CONFIG)' },
-  host: { key: 'HOST', type: 'string', describe: 'address to listen on (env HOST, default 127.0.0.1)' },
-  port: { key: 'PORT', type: 'number', describe: 'port to listen on (env PORT, default 11434)' },
+  host: { key: 'HOST', type: 'string', describe: 'address to listen on (env BRIDGE_HOST, or OLLAMA_HOST=host:port as Ollama reads it; default 127.0.0.1)' },
+  port: { key: 'PORT', type: 'number', describe: 'port to listen on (env BRIDGE_PORT, or the port of OLLAMA_HOST; default 11434)' },
   'openrouter-url': { key: 'OPENROUTER_BASE_URL', type: 'string', describe: 'OpenRouter API base URL (env OPENROUTER_BASE_URL, default https://openrouter.ai/api/v1)' },
   'log-level': { key: 'LOG_LEVEL', type: 'string', describe: `log level: ${LOG_LEVELS.join(', ')} (env LOG_LEVEL, default info)` },
   'log-format': { key: 'LOG_FORMAT', type: 'string', describe: 'log line format: json, pretty, or auto = pretty on a terminal, json otherwise (env LOG_FORMAT, default auto)' },
@@ -46,16 +47,74 @@ export const FLAGS = {
 
 type FlagName = keyof typeof FLAGS;
 
-function configFrom(args: Record<string, unknown>): Config {
+/** The environment variable of a setting (the listen address has namespaced ones). */
+const ENVIRONMENT_NAMES: Partial<Record<keyof Config, string>> = { HOST: 'BRIDGE_HOST', PORT: 'BRIDGE_PORT' };
+
+/** `--port (env BRIDGE_PORT)`: how errors name a setting, so the user knows what to change. */
+function settingName(key: string): string {
+  const flag = Object.entries(FLAGS).find(([, candidate]) => candidate.key === key)?.[0];
+  const environment = ENVIRONMENT_NAMES[key as keyof Config] ?? key;
+  return flag === undefined ? environment : `--${flag} (env ${environment})`;
+}
+
+function configFrom(args: Record<string, unknown>): LoadedConfig {
   const overrides: Partial<Record<keyof Config, unknown>> = {};
   for (const [name, flag] of Object.entries(FLAGS) as Array<[FlagName, (typeof FLAGS)[FlagName]]>) {
     if (args[name] !== undefined) overrides[flag.key] = args[name];
   }
-  return loadConfig({ overrides, envFile: typeof args['env-file'] === 'string' ? args['env-file'] : undefined });
+  return loadConfigWithSources({ overrides, envFile: typeof args.dotenv === 'string' ? args.dotenv : undefined, settingName });
 }
 
+/** The keys file: the one named, else the default one, which `keys create` writes and `serve` reads when it exists. */
 function keysFileFrom(args: Record<string, unknown>): string {
-  return configFrom(args).BRIDGE_KEYS_FILE ?? DEFAULT_KEYS_FILE;
+  return configFrom(args).config.BRIDGE_KEYS_FILE ?? DEFAULT_KEYS_FILE;
+}
+
+/** serve: the same default keys file as `keys create`, so keys made without --keys-file are never ignored. */
+function serveConfig(args: Record<string, unknown>): LoadedConfig {
+  const loaded = configFrom(args);
+  const keysFile = loaded.config.BRIDGE_KEYS_FILE;
+  if (keysFile === undefined) {
+    return existsSync(DEFAULT_KEYS_FILE) ? { ...loaded, config: Object.freeze({ ...loaded.config, BRIDGE_KEYS_FILE: DEFAULT_KEYS_FILE }) } : loaded;
+  }
+  if (!existsSync(keysFile)) {
+    throw new GatewayError('CONFIG_INVALID', `the keys file ${keysFile} does not exist; create it with a first key: ollama-bridge keys create --name NAME --keys-file ${keysFile}`);
+  }
+  return loaded;
+}
+
+/** The flag closest to an unknown one, for "did you mean". */
+function closestFlag(unknown: string, known: readonly string[]): string | undefined {
+  let best: { name: string; distance: number } | undefined;
+  for (const name of known) {
+    const distance = editDistance(unknown, name);
+    if (distance <= Math.max(1, Math.floor(name.length / 4)) && (best === undefined || distance < best.distance)) best = { name, distance };
+  }
+  return best?.name;
+}
+
+/** Edits (insert, delete, replace, swap two neighbours) from one name to the other. */
+function editDistance(left: string, right: string): number {
+  const rows: number[][] = Array.from({ length: left.length + 1 }, (_row, row) => Array.from({ length: right.length + 1 }, (_cell, column) => (row === 0 ? column : column === 0 ? row : 0)));
+  for (let row = 1; row <= left.length; row++) {
+    for (let column = 1; column <= right.length; column++) {
+      const cost = left[row - 1] === right[column - 1] ? 0 : 1;
+      let best = Math.min(rows[row - 1]![column]! + 1, rows[row]![column - 1]! + 1, rows[row - 1]![column - 1]! + cost);
+      if (row > 1 && column > 1 && left[row - 1] === right[column - 2] && left[row - 2] === right[column - 1]) best = Math.min(best, rows[row - 2]![column - 2]! + 1);
+      rows[row]![column] = best;
+    }
+  }
+  return rows[left.length]![right.length]!;
+}
+
+/** A keys command whose file cannot be read or used is a configuration problem (exit 2), like any other. */
+function keysCommand(run: () => string): string {
+  try {
+    return run();
+  } catch (error) {
+    if (error instanceof KeysCommandError || isGatewayError(error)) throw error;
+    throw new KeysCommandError((error as Error).message);
+  }
 }
 
 function print(text: string): void {
@@ -68,9 +127,10 @@ export async function main(argv: string[]): Promise<void> {
   const parser = yargs(argv)
     .scriptName('ollama-bridge')
     .usage("$0 [serve] [options]\n\nAn Ollama-compatible gateway on port 11434 that serves OpenRouter's models.")
-    .option('env-file', { type: 'string', describe: 'read settings from this .env file (default ./.env)' })
+    .option('dotenv', { type: 'string', describe: 'read settings from this .env file (default ./.env, when it exists)' })
     .command(['serve', '$0'], 'run the gateway (the default command)', (command) => command.options(serveOptions), async (args) => {
-      const server = await startServer(configFrom(args));
+      const { config, envFileRead } = serveConfig(args);
+      const server = await startServer(config, { envFileRead });
       stopOnSignals(server);
     })
     .command('keys', 'manage client API keys (hashed in a keys file)', (keys) =>
@@ -85,7 +145,7 @@ export async function main(argv: string[]): Promise<void> {
             .option('scopes', { type: 'string', describe: 'comma-separated extra rights: admin = model management (pull, push, create, copy, delete, blobs) on an upstream Ollama' })
             .option('admin', { type: 'boolean', describe: 'the same as --scopes admin' })
             .option('keys-file', keysFileOption), (args) => {
-          print(createKeyCommand({
+          print(keysCommand(() => createKeyCommand({
             keysFile: keysFileFrom(args),
             name: args.name,
             ...(args.models === undefined ? {} : { models: args.models.split(',') }),
@@ -93,14 +153,14 @@ export async function main(argv: string[]): Promise<void> {
             ...(args.rpm === undefined ? {} : { requestsPerMinute: args.rpm }),
             ...(args.tpm === undefined ? {} : { tokensPerMinute: args.tpm }),
             scopes: [...(args.scopes === undefined ? [] : [args.scopes]), ...(args.admin === true ? ['admin'] : [])],
-          }));
+          })));
         })
         .command('list', 'list keys (never shows a key)', (command) => command.option('keys-file', keysFileOption), (args) => {
-          print(listKeysCommand(keysFileFrom(args)));
+          print(keysCommand(() => listKeysCommand(keysFileFrom(args))));
         })
         .command('revoke <key>', 'revoke a key by id or name', (command) =>
           command.positional('key', { type: 'string', demandOption: true, describe: 'the key id or name' }).option('keys-file', keysFileOption), (args) => {
-          print(revokeKeyCommand(keysFileFrom(args), args.key));
+          print(keysCommand(() => revokeKeyCommand(keysFileFrom(args), args.key)));
         })
         .demandCommand(1, 'name a keys command: create, list or revoke'))
     .example('OPENROUTER_API_KEY=sk-or-... $0 --models-filter models-filter.txt', 'serve the models listed in models-filter.txt')
@@ -111,13 +171,25 @@ export async function main(argv: string[]): Promise<void> {
     .version(PACKAGE_VERSION)
     .alias('version', 'v')
     .fail((message, error) => {
-      throw error ?? new UsageError(message);
+      throw error ?? new UsageError(withSuggestion(message));
     })
     .wrap(Math.min(110, process.stdout.columns || 110));
   await parser.parseAsync();
 }
 
 class UsageError extends Error {}
+
+/** yargs' "Unknown argument: prot" with "did you mean --port?". */
+function withSuggestion(message: string): string {
+  const unknown = /^Unknown arguments?: (.+)$/.exec(message);
+  if (unknown === null) return message;
+  const known = [...Object.keys(FLAGS), 'dotenv', 'help', 'version', 'name', 'models', 'expires', 'rpm', 'tpm', 'scopes', 'admin'];
+  const hints = unknown[1]!.split(', ').map((name) => {
+    const suggestion = closestFlag(name.replace(/^-+/, ''), known);
+    return suggestion === undefined ? undefined : `--${name.replace(/^-+/, '')}: did you mean --${suggestion}?`;
+  }).filter((hint) => hint !== undefined);
+  return [message, ...hints, 'see ollama-bridge --help'].join('\n');
+}
 
 main(hideBin(process.argv)).catch((error: unknown) => {
   if (isGatewayError(error) && error.code === 'CONFIG_INVALID') {

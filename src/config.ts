@@ -3,8 +3,14 @@
  * .env file > default. env-schema (the engine of @fastify/env) merges and type-checks the
  * sources; zod then refines them. It runs before the Fastify instance exists because the
  * logger level, body limit and server timeouts are constructor options.
+ *
+ * The listen address comes from namespaced variables only (BRIDGE_HOST, BRIDGE_PORT) or from
+ * Ollama's own OLLAMA_HOST (`host`, `host:port`, `http://host:port`): the generic HOST and PORT
+ * that shells, CI images and other projects' .env files set are not read.
  */
 import { readFileSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { parseEnv } from 'node:util';
 import { envSchema } from 'env-schema';
 import { z } from 'zod';
 import { ConfigSchema, type Config } from '#schemas/config.js';
@@ -13,10 +19,21 @@ import { GatewayError } from './errors.js';
 export interface LoadConfigOptions {
   /** Values from command-line flags (highest precedence); undefined entries are ignored. */
   overrides?: Partial<Record<keyof Config, unknown>>;
-  /** The .env file to read; `false` reads none. Default `.env` in the working directory. */
+  /**
+   * The .env file to read; `false` reads none. Default `.env` in the working directory, read
+   * when it exists; a file named here must exist.
+   */
   envFile?: string | false;
   /** Read process.env (tests turn it off for hermetic instances). Default true. */
   readProcessEnv?: boolean;
+  /** How to name a setting in error messages (the CLI names its flag); default the key. */
+  settingName?: (key: string) => string;
+}
+
+export interface LoadedConfig {
+  config: Config;
+  /** The .env file that was read (absolute), if any. */
+  envFileRead: string | undefined;
 }
 
 const jsonSchema = (() => {
@@ -27,28 +44,95 @@ const jsonSchema = (() => {
 })();
 
 export function loadConfig(options: LoadConfigOptions = {}): Config {
+  return loadConfigWithSources(options).config;
+}
+
+export function loadConfigWithSources(options: LoadConfigOptions = {}): LoadedConfig {
+  const nameOf = options.settingName ?? ((key: string) => key);
   const overrides = Object.fromEntries(
     Object.entries(options.overrides ?? {}).filter(([, value]) => value !== undefined),
   );
+  const dotenv = readDotenv(options.envFile);
   let merged: Record<string, unknown>;
   try {
     merged = envSchema({
       schema: structuredClone(jsonSchema),
-      data: [overrides],
-      env: options.readProcessEnv ?? true,
-      dotenv: options.envFile === false ? false : { path: options.envFile ?? '.env' },
+      data: [settingsFromEnvironment(dotenv.values), settingsFromEnvironment(options.readProcessEnv === false ? {} : process.env), overrides],
+      env: false,
+      dotenv: false,
     }) as Record<string, unknown>;
   } catch (error) {
-    throw new GatewayError('CONFIG_INVALID', `invalid configuration: ${(error as Error).message}`, { cause: error });
+    const problems = (error as { errors?: AjvProblem[] }).errors;
+    const text = problems === undefined ? (error as Error).message : problems.map((problem) => describeAjvProblem(problem, nameOf)).join('; ');
+    throw new GatewayError('CONFIG_INVALID', `invalid configuration: ${text}`, { cause: error });
   }
   // Empty strings from `.env` templates mean "not set".
   for (const [key, value] of Object.entries(merged)) if (value === '') delete merged[key];
   const parsed = ConfigSchema.safeParse(merged);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${issue.path.join('.')}: ${issue.message}`).join('; ');
+    const problems = parsed.error.issues.map((issue) => `${nameOf(issue.path.join('.'))}: ${issue.message}`).join('; ');
     throw new GatewayError('CONFIG_INVALID', `invalid configuration: ${problems}`);
   }
-  return Object.freeze(withKeyFromFile(parsed.data));
+  return { config: Object.freeze(withKeyFromFile(parsed.data)), envFileRead: dotenv.path };
+}
+
+function readDotenv(envFile: string | false | undefined): { values: Record<string, string>; path: string | undefined } {
+  if (envFile === false) return { values: {}, path: undefined };
+  const path = resolve(envFile ?? '.env');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (error) {
+    // The default ./.env is optional; a file the user named is not.
+    if (envFile === undefined && (error as NodeJS.ErrnoException).code === 'ENOENT') return { values: {}, path: undefined };
+    throw new GatewayError('CONFIG_INVALID', `cannot read the settings file ${path}: ${unreadableReason(error)}`);
+  }
+  return { values: parseEnv(text) as Record<string, string>, path };
+}
+
+/**
+ * The settings an environment (or a .env file) gives: every variable except the generic HOST
+ * and PORT; the listen address from OLLAMA_HOST, then from BRIDGE_HOST / BRIDGE_PORT.
+ */
+function settingsFromEnvironment(environment: Record<string, string | undefined>): Record<string, string | undefined> {
+  const { HOST: _host, PORT: _port, OLLAMA_HOST: ollamaHost, BRIDGE_HOST: host, BRIDGE_PORT: port, ...rest } = environment;
+  const settings: Record<string, string | undefined> = rest;
+  if (ollamaHost !== undefined && ollamaHost !== '') Object.assign(settings, parseOllamaHost(ollamaHost));
+  if (host !== undefined && host !== '') settings.HOST = host;
+  if (port !== undefined && port !== '') settings.PORT = port;
+  return settings;
+}
+
+/** OLLAMA_HOST as Ollama reads it: an optional scheme, a host (default 127.0.0.1), an optional port (default 11434). */
+export function parseOllamaHost(value: string): { HOST: string; PORT: string } {
+  let rest = value.trim().replace(/^[a-z][a-z0-9+.-]*:\/\//i, '');
+  rest = rest.replace(/\/.*$/, '');
+  let host = rest;
+  let port = '11434';
+  const bracketed = /^\[([^\]]*)\](?::(\d*))?$/.exec(rest);
+  if (bracketed !== null) {
+    host = bracketed[1]!;
+    if (bracketed[2]) port = bracketed[2];
+  } else if (rest.indexOf(':') === rest.lastIndexOf(':') && rest.includes(':')) {
+    const colon = rest.indexOf(':');
+    host = rest.slice(0, colon);
+    if (colon < rest.length - 1) port = rest.slice(colon + 1);
+  }
+  return { HOST: host === '' ? '127.0.0.1' : host, PORT: port };
+}
+
+interface AjvProblem {
+  instancePath: string;
+  message?: string;
+  params?: { allowedValues?: unknown[]; limit?: number; comparison?: string };
+}
+
+/** AJV's `env/PORT must be integer` as `--port (BRIDGE_PORT): must be an integer`, with the allowed values of an enum. */
+function describeAjvProblem(problem: AjvProblem, nameOf: (key: string) => string): string {
+  const key = problem.instancePath.replace(/^\//, '');
+  let message = (problem.message ?? 'is not valid').replace(/^must be (integer|number|boolean|string)$/, (_match, type: string) => `must be ${type === 'integer' ? 'an integer' : `a ${type}`}`);
+  if (problem.params?.allowedValues !== undefined) message = `must be one of ${problem.params.allowedValues.join(', ')}`;
+  return key === '' ? message : `${nameOf(key)}: ${message}`;
 }
 
 /**

@@ -28,6 +28,8 @@ export class StartupError extends Error {
 export interface StartServerOptions {
   /** Where the summary and the logs go (default process.stdout). */
   stdout?: NodeJS.WritableStream & { isTTY?: boolean };
+  /** The .env file the settings were read from, for the summary. */
+  envFileRead?: string | undefined;
 }
 
 /** How long the start-up summary waits for the backends' first catalogs. */
@@ -70,7 +72,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   app.log.info({ url }, `ollama-bridge ${PACKAGE_VERSION} (Ollama API ${config.OLLAMA_VERSION}) listening on ${url}`);
   const firstCatalog = app.catalog.start();
   await Promise.race([firstCatalog, new Promise((resolve) => setTimeout(resolve, SUMMARY_WAIT_MS).unref())]);
-  printSummary(stdout, app, config, url, port, filterFile, logOutput);
+  printSummary(stdout, app, config, { boundUrl: url, port, filterFile, envFileRead: options.envFileRead }, logOutput);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {
@@ -114,7 +116,15 @@ export function stopOnSignals(server: RunningServer): void {
 }
 
 /** Prints the start-up summary (the generated key, if any, only there: never to the log), then lets the held-back logs through. */
-function printSummary(stdout: NodeJS.WritableStream, app: FastifyInstance, config: Config, boundUrl: string, port: number, filterFile: FilterFileOutcome | undefined, logOutput: LogOutput): void {
+interface StartFacts {
+  boundUrl: string;
+  port: number;
+  filterFile: FilterFileOutcome | undefined;
+  envFileRead: string | undefined;
+}
+
+function printSummary(stdout: NodeJS.WritableStream, app: FastifyInstance, config: Config, facts: StartFacts, logOutput: LogOutput): void {
+  const { boundUrl, port, filterFile } = facts;
   const snapshot = app.catalog.freshSnapshot();
   const backends: BackendReport[] = [];
   const counts = new Map<string, number>();
@@ -137,6 +147,7 @@ function printSummary(stdout: NodeJS.WritableStream, app: FastifyInstance, confi
     backends,
     servedModels: snapshot?.entries.length,
     filter: filterFile,
+    envFileRead: facts.envFileRead,
     keys: { count: keyRing.size, file: config.BRIDGE_KEYS_FILE, generated: app.generatedKey },
     openOnNetwork: !keyRing.enabled && !loopback,
     generateKeyIgnored: !config.BRIDGE_GENERATE_KEY || app.generatedKey !== undefined

@@ -24,6 +24,8 @@ export interface SummaryFacts {
   backends: BackendReport[];
   servedModels: number | undefined;
   filter: { path: string; created: boolean } | undefined;
+  /** The .env file settings were read from. */
+  envFileRead: string | undefined;
   keys: {
     count: number;
     file: string | undefined;
@@ -42,6 +44,7 @@ export function startupSummary(facts: SummaryFacts): string {
     lines.push(`  ${label.padEnd(10)}${text}`);
   };
   row('listening', facts.boundUrl);
+  if (facts.envFileRead !== undefined) row('settings', `also read from ${facts.envFileRead}`);
   for (const backend of facts.backends) {
     const state = backend.models === undefined ? `not answering yet (${backend.problem ?? 'no answer yet'}); retrying in the background` : `${backend.models} models`;
     row('backend', `${backend.label} ${backend.url}: ${state}`);

@@ -57,38 +57,38 @@ async function failsWithConfigError(cli: RunningCli, message: RegExp): Promise<v
 
 describe.concurrent('the OpenRouter key from a file', () => {
   it('--api-key-file: the key is read (trailing newline trimmed) and never on the command line', async () => {
-    const cli = spawnCli(['--env-file', emptyEnvFile, '--api-key-file', file('flag.key', `${KEY}\n`), '--openrouter-url', fake.baseUrl, '--port', '0']);
+    const cli = spawnCli(['--dotenv', emptyEnvFile, '--api-key-file', file('flag.key', `${KEY}\n`), '--openrouter-url', fake.baseUrl, '--port', '0']);
     expect(cli.child.spawnargs.join(' ')).not.toContain(KEY);
     await chatsWithTheKey(cli);
   }, 30_000);
 
   it('OPENROUTER_API_KEY_FILE: the same from the environment (a CRLF file too)', async () => {
-    const cli = spawnCli(['--env-file', emptyEnvFile, '--openrouter-url', fake.baseUrl, '--port', '0'], { env: { OPENROUTER_API_KEY_FILE: file('env.key', `${KEY}\r\n`) } });
+    const cli = spawnCli(['--dotenv', emptyEnvFile, '--openrouter-url', fake.baseUrl, '--port', '0'], { env: { OPENROUTER_API_KEY_FILE: file('env.key', `${KEY}\r\n`) } });
     await chatsWithTheKey(cli);
   }, 30_000);
 
   it('a missing file: exit 2, naming the file', async () => {
     const missing = join(scratch, 'no-such.key');
-    await failsWithConfigError(spawnCli(['--env-file', emptyEnvFile, '--api-key-file', missing, '--port', '0']), new RegExp(`cannot read the OpenRouter key file ${missing}: no such file`));
+    await failsWithConfigError(spawnCli(['--dotenv', emptyEnvFile, '--api-key-file', missing, '--port', '0']), new RegExp(`cannot read the OpenRouter key file ${missing}: no such file`));
   }, 20_000);
 
   it('an unreadable path (a directory): exit 2', async () => {
     const directory = join(scratch, 'a-directory.key');
     mkdirSync(directory);
-    await failsWithConfigError(spawnCli(['--env-file', emptyEnvFile, '--port', '0'], { env: { OPENROUTER_API_KEY_FILE: directory } }), /cannot read the OpenRouter key file .*: it is a directory/);
+    await failsWithConfigError(spawnCli(['--dotenv', emptyEnvFile, '--port', '0'], { env: { OPENROUTER_API_KEY_FILE: directory } }), /cannot read the OpenRouter key file .*: it is a directory/);
   }, 20_000);
 
   it('an empty file (only a newline): exit 2', async () => {
-    await failsWithConfigError(spawnCli(['--env-file', emptyEnvFile, '--api-key-file', file('empty.key', '\n'), '--port', '0']), /the OpenRouter key file .*empty\.key is empty/);
+    await failsWithConfigError(spawnCli(['--dotenv', emptyEnvFile, '--api-key-file', file('empty.key', '\n'), '--port', '0']), /the OpenRouter key file .*empty\.key is empty/);
   }, 20_000);
 
   it('a file with more than the key: exit 2, without printing what it holds', async () => {
-    await failsWithConfigError(spawnCli(['--env-file', emptyEnvFile, '--api-key-file', file('two-lines.key', `${KEY}\nOPENROUTER_API_KEY=${KEY}\n`), '--port', '0']), /holds more than one key/);
+    await failsWithConfigError(spawnCli(['--dotenv', emptyEnvFile, '--api-key-file', file('two-lines.key', `${KEY}\nOPENROUTER_API_KEY=${KEY}\n`), '--port', '0']), /holds more than one key/);
   }, 20_000);
 
   it('a key and a key file both given (flag and flag, or environment and flag): exit 2', async () => {
     const keyFile = file('both.key', `${KEY}\n`);
-    await failsWithConfigError(spawnCli(['--env-file', emptyEnvFile, '--api-key', KEY, '--api-key-file', keyFile, '--port', '0']), /given twice: use either --api-key-file .* or --api-key/);
-    await failsWithConfigError(spawnCli(['--env-file', emptyEnvFile, '--api-key-file', keyFile, '--port', '0'], { env: { OPENROUTER_API_KEY: KEY } }), /given twice/);
+    await failsWithConfigError(spawnCli(['--dotenv', emptyEnvFile, '--api-key', KEY, '--api-key-file', keyFile, '--port', '0']), /given twice: use either --api-key-file .* or --api-key/);
+    await failsWithConfigError(spawnCli(['--dotenv', emptyEnvFile, '--api-key-file', keyFile, '--port', '0'], { env: { OPENROUTER_API_KEY: KEY } }), /given twice/);
   }, 20_000);
 });

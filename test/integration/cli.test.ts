@@ -104,7 +104,7 @@ function declaredFlags(): string[] {
 // Quick runs that only start and stop a process: concurrently, to keep the suite fast.
 describe.concurrent('ollama-bridge CLI: start-up', () => {
   it('without an OpenRouter key: exit code 2 and a clear message', async () => {
-    const cli = spawnCli(['--env-file', emptyEnvFile, '--port', '0']);
+    const cli = spawnCli(['--dotenv', emptyEnvFile, '--port', '0']);
     const { code } = await withTimeout(cli.exit, 15_000, 'exit');
     expect(code).toBe(2);
     expect(cli.stderr()).toMatch(/OpenRouter API key/);
@@ -119,7 +119,7 @@ describe.concurrent('ollama-bridge CLI: start-up', () => {
     await once(blocker, 'listening');
     const { port } = blocker.address() as AddressInfo;
     try {
-      const cli = spawnCli(['--env-file', emptyEnvFile, '--api-key', SECRET_KEY, '--openrouter-url', fake.baseUrl, '--host', '127.0.0.1', '--port', String(port)]);
+      const cli = spawnCli(['--dotenv', emptyEnvFile, '--api-key', SECRET_KEY, '--openrouter-url', fake.baseUrl, '--host', '127.0.0.1', '--port', String(port)]);
       const { code } = await withTimeout(cli.exit, 15_000, 'exit');
       expect(code).not.toBe(0);
       expect(code).not.toBeNull();
@@ -138,11 +138,11 @@ describe.concurrent('ollama-bridge CLI: start-up', () => {
     const { code } = await withTimeout(cli.exit, 15_000, 'exit');
     expect(code).toBe(0);
     const help = cli.stdout();
-    for (const flag of [...declaredFlags(), 'env-file', 'help']) expect(help, `--${flag} in --help`).toMatch(new RegExp(`--${flag}\\b`));
+    for (const flag of [...declaredFlags(), 'dotenv', 'help', 'version']) expect(help, `--${flag} in --help`).toMatch(new RegExp(`--${flag}\\b`));
   }, 20_000);
 
   it('an unknown flag is refused with a message', async () => {
-    const cli = spawnCli(['--bogus-flag', '--env-file', emptyEnvFile]);
+    const cli = spawnCli(['--bogus-flag', '--dotenv', emptyEnvFile]);
     const { code } = await withTimeout(cli.exit, 15_000, 'exit');
     expect(code).not.toBe(0);
     expect(cli.stderr()).toMatch(/bogus-flag/);
@@ -154,7 +154,7 @@ describe('ollama-bridge CLI: serving', () => {
 
   /** Starts the CLI, opens a slow stream, sends SIGTERM after its first line and reads it to the end. */
   async function sigtermDuringStream(graceMs: number): Promise<{ cli: RunningCli; lines: any[]; signalledAt: number }> {
-    const cli = spawnCli(['--env-file', emptyEnvFile, '--openrouter-url', fake.baseUrl, '--port', '0', '--shutdown-grace', String(graceMs)], {
+    const cli = spawnCli(['--dotenv', emptyEnvFile, '--openrouter-url', fake.baseUrl, '--port', '0', '--shutdown-grace', String(graceMs)], {
       OPENROUTER_API_KEY: SECRET_KEY,
     });
     const url = await listeningUrl(cli);
@@ -200,7 +200,7 @@ describe('ollama-bridge CLI: serving', () => {
   }, 30_000);
 
   it('the OpenRouter key never appears in stdout/stderr, even at --log-level debug', async () => {
-    const cli = spawnCli(['--env-file', emptyEnvFile, '--api-key', SECRET_KEY, '--openrouter-url', fake.baseUrl, '--port', '0', '--log-level', 'debug']);
+    const cli = spawnCli(['--dotenv', emptyEnvFile, '--api-key', SECRET_KEY, '--openrouter-url', fake.baseUrl, '--port', '0', '--log-level', 'debug']);
     const url = await listeningUrl(cli);
     const agent = new Agent();
     try {
@@ -229,7 +229,7 @@ describe('ollama-bridge CLI: serving', () => {
 
   it('an upstream that refuses the key: the client gets a 502 and the logs still hold no key', async () => {
     const refusingFake = await startFakeOpenRouter({ apiKey: 'a-different-key' });
-    const cli = spawnCli(['--env-file', emptyEnvFile, '--api-key', SECRET_KEY, '--openrouter-url', refusingFake.baseUrl, '--port', '0', '--log-level', 'debug']);
+    const cli = spawnCli(['--dotenv', emptyEnvFile, '--api-key', SECRET_KEY, '--openrouter-url', refusingFake.baseUrl, '--port', '0', '--log-level', 'debug']);
     try {
       const url = await listeningUrl(cli);
       const agent = new Agent();

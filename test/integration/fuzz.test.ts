@@ -36,7 +36,7 @@ beforeAll(async () => {
   writeFileSync(emptyEnvFile, '');
   fake = await startFakeOpenRouter();
   port = await freePort();
-  cli = spawnCli(['--env-file', emptyEnvFile, '--openrouter-url', fake.baseUrl, '--port', String(port), '--log-level', 'warn', '--receive-timeout', '10000'], {
+  cli = spawnCli(['--dotenv', emptyEnvFile, '--openrouter-url', fake.baseUrl, '--port', String(port), '--log-level', 'warn', '--receive-timeout', '10000'], {
     env: { OPENROUTER_API_KEY: FAKE_API_KEY, BRIDGE_API_KEYS: KEY },
   });
   await waitUntilServing();

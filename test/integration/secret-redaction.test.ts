@@ -300,7 +300,7 @@ describe('the command line at --log-level trace', () => {
       writeFileSync(keyFile, `${GATEWAY_KEY}\n`);
       const envFile = join(scratch, 'empty.env');
       writeFileSync(envFile, '');
-      const cli = spawnCli(['--env-file', envFile, '--api-key-file', keyFile, '--openrouter-url', fake.baseUrl, '--port', '0', '--log-level', 'trace', '--log-format', 'json'], {
+      const cli = spawnCli(['--dotenv', envFile, '--api-key-file', keyFile, '--openrouter-url', fake.baseUrl, '--port', '0', '--log-level', 'trace', '--log-format', 'json'], {
         env: { BRIDGE_API_KEYS: CLIENT_KEY },
       });
       const [, url] = await waitForOutput(cli, /listening on (http:\/\/127\.0\.0\.1:\d+)/);

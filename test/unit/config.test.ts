@@ -2,13 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
-import { loadConfig } from '../../src/config.js';
+import { loadConfig, loadConfigWithSources } from '../../src/config.js';
 
 const directory = mkdtempSync(join(tmpdir(), 'ollama-bridge-config-'));
 const envFile = join(directory, '.env');
 const saved = { ...process.env };
 afterEach(() => {
-  for (const key of ['PORT', 'HOST', 'LOG_LEVEL', 'OPENROUTER_API_KEY', 'ALLOW_UNAUTHENTICATED']) {
+  for (const key of ['PORT', 'HOST', 'BRIDGE_PORT', 'BRIDGE_HOST', 'OLLAMA_HOST', 'LOG_LEVEL', 'OPENROUTER_API_KEY', 'ALLOW_UNAUTHENTICATED']) {
     if (saved[key] === undefined) delete process.env[key];
     else process.env[key] = saved[key];
   }
@@ -23,9 +23,9 @@ describe('configuration', () => {
   });
 
   it('takes a flag over the environment, and the environment over .env', () => {
-    writeFileSync(envFile, 'PORT=1111\nHOST=10.0.0.1\nLOG_LEVEL=debug\nOPENROUTER_API_KEY=from-dotenv\n');
-    process.env.PORT = '2222';
-    process.env.HOST = '127.0.0.2';
+    writeFileSync(envFile, 'BRIDGE_PORT=1111\nBRIDGE_HOST=10.0.0.1\nLOG_LEVEL=debug\nOPENROUTER_API_KEY=from-dotenv\n');
+    process.env.BRIDGE_PORT = '2222';
+    process.env.BRIDGE_HOST = '127.0.0.2';
     const config = loadConfig({ envFile, overrides: { PORT: 3333 } });
     expect(config.PORT).toBe(3333);
     expect(config.HOST).toBe('127.0.0.2');
@@ -35,7 +35,7 @@ describe('configuration', () => {
 
   it('reads booleans and numbers from environment strings', () => {
     process.env.ALLOW_UNAUTHENTICATED = 'true';
-    process.env.PORT = '8080';
+    process.env.BRIDGE_PORT = '8080';
     const config = loadConfig({ envFile: false });
     expect(config.ALLOW_UNAUTHENTICATED).toBe(true);
     expect(config.PORT).toBe(8080);
@@ -52,5 +52,45 @@ describe('configuration', () => {
     expect(() => loadConfig({ envFile: false, readProcessEnv: false, overrides: { PORT: 70000 } })).toThrow(/invalid configuration: .*PORT/);
     expect(() => loadConfig({ envFile: false, readProcessEnv: false, overrides: { OPENROUTER_BASE_URL: 'not a url' } })).toThrow(/OPENROUTER_BASE_URL: must be an absolute URL/);
     expect(() => loadConfig({ envFile: false, readProcessEnv: false, overrides: { LOG_LEVEL: 'loud' } })).toThrow(/LOG_LEVEL/);
+  });
+
+  it('ignores the generic HOST and PORT (shells and CI images export HOST=$(hostname)), in the environment and in .env', () => {
+    writeFileSync(envFile, 'PORT=1111\nHOST=10.0.0.1\n');
+    process.env.HOST = 'build-runner-7';
+    process.env.PORT = '3000';
+    expect(loadConfig({ envFile })).toMatchObject({ HOST: '127.0.0.1', PORT: 11434 });
+  });
+
+  it.each([
+    ['0.0.0.0', '0.0.0.0', 11434],
+    ['0.0.0.0:8080', '0.0.0.0', 8080],
+    ['http://127.0.0.2:9000', '127.0.0.2', 9000],
+    ['https://example.internal', 'example.internal', 11434],
+    [':12345', '127.0.0.1', 12345],
+    ['[::1]:11500', '::1', 11500],
+    ['::', '::', 11434],
+  ])('reads OLLAMA_HOST=%s as Ollama does', (value, host, port) => {
+    process.env.OLLAMA_HOST = value;
+    expect(loadConfig({ envFile: false })).toMatchObject({ HOST: host, PORT: port });
+  });
+
+  it('BRIDGE_HOST and BRIDGE_PORT win over OLLAMA_HOST, and a flag over both', () => {
+    process.env.OLLAMA_HOST = '0.0.0.0:9999';
+    process.env.BRIDGE_PORT = '7777';
+    expect(loadConfig({ envFile: false })).toMatchObject({ HOST: '0.0.0.0', PORT: 7777 });
+    expect(loadConfig({ envFile: false, overrides: { HOST: '127.0.0.1' } })).toMatchObject({ HOST: '127.0.0.1', PORT: 7777 });
+  });
+
+  it('names the setting the way the caller asks (the CLI names its flag), lists an enum\'s values and states a minimum', () => {
+    const settingName = (key: string) => `--${key.toLowerCase()}`;
+    expect(() => loadConfig({ envFile: false, readProcessEnv: false, settingName, overrides: { PORT: 'abc' } })).toThrow(/--port: must be an integer/);
+    expect(() => loadConfig({ envFile: false, readProcessEnv: false, settingName, overrides: { LOG_LEVEL: 'loud' } })).toThrow(/--log_level: must be one of fatal, error, warn, info, debug, trace, silent/);
+    expect(() => loadConfig({ envFile: false, readProcessEnv: false, settingName, overrides: { CATALOG_TTL_SECONDS: 5 } })).toThrow(/--catalog_ttl_seconds: must be >= 10/);
+  });
+
+  it('a .env file that was named must exist; the default ./.env is optional; the file read is reported', () => {
+    expect(() => loadConfig({ envFile: join(directory, 'nope.env'), readProcessEnv: false })).toThrow(/cannot read the settings file .*nope\.env: no such file/);
+    writeFileSync(envFile, 'LOG_LEVEL=warn\n');
+    expect(loadConfigWithSources({ envFile, readProcessEnv: false }).envFileRead).toBe(envFile);
   });
 });

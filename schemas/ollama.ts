@@ -138,6 +138,8 @@ export const OllamaGenerateResponse = z.strictObject({
   thinking: z.string().optional(),
   done: z.boolean(),
   done_reason: z.enum(['stop', 'length', 'load', 'unload']).optional(),
+  /** Final object only: Ollama's token ids; here an encoding of the conversation (generate-context.ts). */
+  context: z.array(z.number().int()).optional(),
   ...Metrics,
 });
 

@@ -184,7 +184,8 @@ describe('POST /api/chat streaming details', () => {
     expect(normalize(lines, 'generate')).toEqual([
       { model: 'fixture/reasoning', response: '', thinking: 'Two plus two is four.', done: false },
       { model: 'fixture/reasoning', response: '4', done: false },
-      { model: 'fixture/reasoning', response: '', done: true, done_reason: 'stop', prompt_eval_count: 14, eval_count: 20 },
+      // context: the conversation (generate-context.test.ts).
+      { model: 'fixture/reasoning', response: '', done: true, done_reason: 'stop', context: expect.any(Array), prompt_eval_count: 14, eval_count: 20 },
     ]);
   });
 
@@ -192,7 +193,7 @@ describe('POST /api/chat streaming details', () => {
     const content = streamContent((await generate({ model: 'fixture/length', prompt: 'count' })).text, 'generate');
     expect(content).toEqual([
       { model: 'fixture/length', response: 'The answer is', done: false },
-      { model: 'fixture/length', response: '', done: true, done_reason: 'length', prompt_eval_count: 5, eval_count: 3 },
+      { model: 'fixture/length', response: '', done: true, done_reason: 'length', context: expect.any(Array), prompt_eval_count: 5, eval_count: 3 },
     ]);
   });
 

@@ -88,6 +88,8 @@ export class OllamaStreamEncoder implements StreamEncoder {
   private readonly thinkingOpen: string;
   private readonly close: string;
   private toolCallCount = 0;
+  /** The answer's text, kept only when the final line carries a `context` built from it. */
+  private readonly answerParts: string[] | undefined;
 
   constructor(
     model: string,
@@ -95,7 +97,10 @@ export class OllamaStreamEncoder implements StreamEncoder {
     private readonly timing: StreamTiming,
     /** Told the usage when the answer finishes (rate limits, accounting). */
     private readonly onFinish?: (usage: Usage | undefined) => void,
+    /** Generate's `context` for the final line, from the answer's text (generate-context.ts). */
+    private readonly contextOf?: (answer: string) => number[],
   ) {
+    this.answerParts = contextOf === undefined ? undefined : [];
     this.head = `{"model":${JSON.stringify(model)},"created_at":"`;
     if (endpoint === 'chat') {
       this.textOpen = '","message":{"role":"assistant","content":';
@@ -121,6 +126,7 @@ export class OllamaStreamEncoder implements StreamEncoder {
       switch (event.type) {
         case 'text-delta':
           output += this.head + createdAt + this.textOpen + JSON.stringify(event.text) + this.close;
+          this.answerParts?.push(event.text);
           break;
         case 'reasoning-delta':
           output += this.head + createdAt + this.thinkingOpen + JSON.stringify(event.text) + this.close;
@@ -169,16 +175,18 @@ export class OllamaStreamEncoder implements StreamEncoder {
     this.onFinish?.(event.usage);
     const empty = this.endpoint === 'chat' ? '","message":{"role":"assistant","content":""}' : '","response":""';
     const metrics = JSON.stringify(this.timing.metrics(event.usage)).slice(1, -1);
-    return `${this.head}${createdAt}${empty},"done":true,"done_reason":"${toDoneReason(event.reason)}",${metrics}}\n`;
+    const context = this.contextOf === undefined ? '' : `"context":${JSON.stringify(this.contextOf(this.answerParts!.join('')))},`;
+    return `${this.head}${createdAt}${empty},"done":true,"done_reason":"${toDoneReason(event.reason)}",${context}${metrics}}\n`;
   }
 }
 
-/** The single JSON object of a `stream:false` answer. */
+/** The single JSON object of a `stream:false` answer; `context` only for generate (generate-context.ts). */
 export function ollamaFinalObject(
   model: string,
   endpoint: OllamaEndpoint,
   result: ChatResult,
   timing: StreamTiming,
+  context?: number[],
 ): Record<string, unknown> {
   const answer: Record<string, unknown> = { model, created_at: nowRfc3339Nano() };
   if (endpoint === 'chat') {
@@ -192,6 +200,7 @@ export function ollamaFinalObject(
   }
   answer.done = true;
   answer.done_reason = toDoneReason(result.finishReason);
+  if (context !== undefined) answer.context = context;
   return Object.assign(answer, timing.metrics(result.usage));
 }
 

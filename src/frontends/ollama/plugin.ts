@@ -36,6 +36,7 @@ import { canonicalizeOllamaBody } from './go-json-keys.js';
 import { canPassThrough, forwardToOllama, isOllamaAdapter, limitedUpload, type ForwardBody } from './passthrough.js';
 import type { OllamaAdapter } from '../../adapters/ollama/index.js';
 import { chatRequestFromGenerate, chatRequestFromOllama, keepAliveMilliseconds } from './translate.js';
+import { encodeGenerateContext } from './generate-context.js';
 
 export interface OllamaFrontendOptions {
   catalog: ModelCatalog;
@@ -174,7 +175,9 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     }
     const chatRequest = applyModelDefaults(chatRequestFromGenerate(body, entry.info.id), entry.defaults);
     checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined, body.think);
-    return answer(request, reply, { catalog, entry, keepAliveMs, model: body.model, endpoint: 'generate', stream: body.stream !== false, chatRequest });
+    // As in Ollama, raw mode returns no context.
+    const contextOf = body.raw ? undefined : (text: string) => encodeGenerateContext(chatRequest.messages, text);
+    return answer(request, reply, { catalog, entry, keepAliveMs, model: body.model, endpoint: 'generate', stream: body.stream !== false, chatRequest, contextOf });
   });
 
   app.post('/api/embed', async (request, reply) => {
@@ -267,6 +270,8 @@ interface AnswerOptions {
   endpoint: OllamaEndpoint;
   stream: boolean;
   chatRequest: ChatRequest;
+  /** Generate's `context` from the answer's text. */
+  contextOf?: (answer: string) => number[];
 }
 
 /** Sends the chat upstream and answers as a stream or as one object, from the same stream path. */
@@ -281,11 +286,11 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Ans
   if (!options.stream) {
     const result = await collectChat(stream, () => timing.markToken());
     recordUsage(request, result.usage);
-    return reply.type(JSON_TYPE).send(ollamaFinalObject(model, endpoint, result, timing));
+    return reply.type(JSON_TYPE).send(ollamaFinalObject(model, endpoint, result, timing, options.contextOf?.(result.text)));
   }
 
   const { first, rest } = await startStream(stream);
-  const encoder = new OllamaStreamEncoder(model, endpoint, timing, (usage) => recordUsage(request, usage));
+  const encoder = new OllamaStreamEncoder(model, endpoint, timing, (usage) => recordUsage(request, usage), options.contextOf);
   return sendEncodedStream(reply, NDJSON_TYPE, first, rest, encoder);
 }
 

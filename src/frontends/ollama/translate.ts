@@ -8,6 +8,7 @@ import { toImageUrl } from '../../core/image-data-url.js';
 import { samplingFromOptions, toReasoning } from '../../core/ollama-options.js';
 import type { ChatMessage, ChatRequest, ResponseFormat, ToolCall } from '../../core/types.js';
 import { fromFunctionTools } from '../../core/function-tools.js';
+import { decodeGenerateContext } from './generate-context.js';
 
 export { samplingFromOptions, toReasoning };
 
@@ -29,8 +30,11 @@ export function chatRequestFromGenerate(body: OllamaGenerateRequest, upstreamMod
   if (body.raw && (body.system || body.template || (body.context && body.context.length > 0))) {
     throw new GatewayError('BAD_REQUEST', 'raw mode does not support template, system, or context');
   }
+  // The conversation so far, from the `context` of an earlier answer (generate-context.ts).
+  const earlier = body.context && body.context.length > 0 ? decodeGenerateContext(body.context) : [];
   const messages: ChatMessage[] = [];
   if (body.system) messages.push({ role: 'system', content: body.system });
+  for (const message of earlier) if (message.role !== 'system' || !body.system) messages.push(message);
   const user: ChatMessage = { role: 'user', content: body.prompt ?? '' };
   if (body.images && body.images.length > 0) user.images = body.images.map(toImageUrl);
   messages.push(user);

@@ -8,11 +8,14 @@
  *
  *   node --import tsx bench/fake-openrouter.ts --models 320 --profile c256-s16-p0 --profile c100-s16-p20
  *     [--end-delay-ms N: end the response N ms after `data: [DONE]`]
+ *
+ * A request whose first message is `abort-<tag>` has the moment its client goes away recorded
+ * (GET /__bench/closes), for the abort phase.
  */
 import { createServer } from 'node:http';
 import { chatCatalog, chunkText, embeddingCatalog, parseProfile, profileName, profileOf, type StreamProfile } from './profiles.js';
 import { listenAndAnnounce, serverArgs } from './server-util.js';
-import { countConnections, readBody, sendStats, writePaced } from './stream-writer.js';
+import { abortTag, countConnections, readBody, recordEarlyClose, sendCloses, sendStats, writePaced } from './stream-writer.js';
 
 const args = serverArgs({
   models: { type: 'string', default: '320' },
@@ -82,6 +85,7 @@ for (const profile of profiles) answerFor(`bench/${profileName(profile)}`);
 const server = createServer((req, res) => {
   const path = req.url ?? '/';
   if (path.startsWith('/__bench/stats')) return sendStats(res, path);
+  if (path.startsWith('/__bench/closes')) return sendCloses(res, path);
   if (req.method === 'GET' && /\/models(\?|$)/.test(path)) {
     const body = path.includes('output_modalities=embeddings') ? embeddingsBody : modelsBody;
     res.writeHead(200, { 'content-type': 'application/json', 'content-length': body.length });
@@ -93,7 +97,10 @@ const server = createServer((req, res) => {
       (text) => {
         let model = '';
         try {
-          model = String((JSON.parse(text) as { model?: unknown }).model ?? '');
+          const body = JSON.parse(text) as { model?: unknown; messages?: Array<{ content?: unknown }> };
+          model = String(body.model ?? '');
+          const tag = abortTag(body);
+          if (tag !== undefined) recordEarlyClose(res, tag);
         } catch {
           // fall through with the default profile
         }

@@ -4,6 +4,7 @@
  */
 import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import type { AbortResult } from './scenarios/abort.js';
 import type { CpuResult } from './scenarios/cpu.js';
 import type { SlowResult } from './scenarios/slow-streams.js';
 import type { TagsResult } from './scenarios/tags.js';
@@ -35,6 +36,7 @@ export interface BenchResults {
   /** GET /api/tags on fresh processes, before the streaming phases (full runs). */
   tagsFresh?: { models: number; bodyBytes: number; results: TagsResult[] };
   slow?: SlowResult[];
+  abort?: AbortResult[];
   reverse?: { available: boolean; reason?: string; gatewayArgs?: string[]; ttfc?: TtfcResult[]; cpu?: CpuResult[] };
   targets: TargetCheck[];
   notes: string[];
@@ -97,6 +99,17 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     limit: '≤ 1.25×',
     pass: slowGateway && slowProxy ? endRatio <= 1.25 : null,
   });
+  const abortGateway = results.abort?.filter((result) => result.name.startsWith('gateway'));
+  if (abortGateway !== undefined && abortGateway.length > 0) {
+    const worst = Math.max(...abortGateway.map((result) => result.closeMs.p99));
+    const closed = abortGateway.every((result) => result.closed === result.total && result.total > 0);
+    checks.push({
+      target: `${abortGateway[0]!.streams} clients aborting at once: every upstream request closed, p99 abort → close`,
+      measured: `${abortGateway.map((result) => `${result.closed}/${result.total}`).join(', ')} closed; ${fmt(worst, 0)} ms (plain proxy ${fmt(find(results.abort, 'plain proxy')?.closeMs.p99, 0)} ms)`,
+      limit: 'all, ≤ 1000 ms',
+      pass: closed && worst <= 1000,
+    });
+  }
   const tagsStatic = find(results.tags?.results, 'static');
   const tagsGateway = find(results.tags?.results, 'gateway');
   const tagsRatio = tagsStatic && tagsGateway ? tagsGateway.cpuUsPerRequest.p50 / tagsStatic.cpuUsPerRequest.p50 : Number.NaN;
@@ -205,6 +218,23 @@ function slowTable(results: readonly SlowResult[]): string {
   );
 }
 
+function abortTable(results: readonly AbortResult[]): string {
+  return table(
+    ['path', 'upstream closed', 'abort → upstream close p50 ms', 'p99 ms', 'max ms', 'p99 per round ms', 'client abort loop ms', 'server CPU s from aborts to last close', 'not started'],
+    results.map((result) => [
+      result.name,
+      `${result.closed}/${result.total}`,
+      fmt(result.closeMs.p50, 1),
+      fmt(result.closeMs.p99, 1),
+      fmt(result.closeMs.max, 1),
+      result.roundP99Ms.map((value) => fmt(value, 0)).join(', '),
+      result.abortLoopMs.map((value) => fmt(value, 0)).join(', '),
+      result.cpuSeconds.map((value) => fmt(value, 3)).join(', '),
+      String(result.failedToStart),
+    ]),
+  );
+}
+
 export function renderMarkdown(results: BenchResults): string {
   const { machine, settings } = results;
   const parts: string[] = [];
@@ -231,6 +261,9 @@ export function renderMarkdown(results: BenchResults): string {
   }
   if (results.slow) {
     parts.push(`### ${String(settings.slowStreams)} concurrent slow streams (${String(settings.slowProfile)}; times: p50/p99 over all streams of all rounds)\n\n${slowTable(results.slow)}`);
+  }
+  if (results.abort) {
+    parts.push(`### ${String(settings.abortStreams)} clients aborting at once (${String(settings.abortProfile)}; p50/p99 over all streams of all rounds)\n\n${abortTable(results.abort)}`);
   }
   if (results.reverse) {
     if (!results.reverse.available) {

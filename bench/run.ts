@@ -9,7 +9,7 @@
  *   node --import tsx bench/run.ts            full run (~2–5 min on 2 cores)
  *   node --import tsx bench/run.ts --quick    smoke run for CI (< 60 s)
  *   … --only ttfc,cpu   --cpu-prof /tmp/prof   --chunks 256 --chunk-chars 16 --pace-ms 0
- *     --slow-streams 1000 --slow-chunks 100 --slow-pace-ms 20 --models 320 --out latest
+ *     --slow-streams 1000 --slow-chunks 100 --slow-pace-ms 20 --abort-streams 500 --abort-pace-ms 100 --models 320 --out latest
  *     --gateway path/to/dist/cli.js (another build) --gateway-label "what it is" (for the report)
  *     --end-delay-ms 5 (the fake ends its response 5 ms after `data: [DONE]`)
  *     --no-nginx (leave out the nginx reference rows; they appear only where nginx is installed)
@@ -26,13 +26,14 @@ import { BENCH_DIR, currentGatewayCli, findNginx, startBenchServer, startGateway
 import { CLK_TCK, cpuClock } from './process-stats.js';
 import { ollamaModelName, profileName, type StreamProfile } from './profiles.js';
 import { checkTargets, renderMarkdown, writeResults, type BenchResults, type Machine } from './report.js';
+import { runAbort } from './scenarios/abort.js';
 import { runCpu } from './scenarios/cpu.js';
 import { setUpReverse } from './scenarios/reverse.js';
 import { runSlowStreams } from './scenarios/slow-streams.js';
 import { runTags, type TagsTarget } from './scenarios/tags.js';
 import { runTtfc } from './scenarios/ttfc.js';
 
-const PHASES = ['ttfc', 'cpu', 'tags', 'reverse', 'slow'] as const;
+const PHASES = ['ttfc', 'cpu', 'tags', 'reverse', 'slow', 'abort'] as const;
 /** The name of nginx's rows, where nginx is installed (never starts with 'plain proxy' or 'gateway'). */
 const NGINX_ROW = 'nginx (reference)';
 type Phase = (typeof PHASES)[number];
@@ -48,6 +49,8 @@ const { values: args } = parseArgs({
     'slow-streams': { type: 'string' },
     'slow-chunks': { type: 'string' },
     'slow-pace-ms': { type: 'string' },
+    'abort-streams': { type: 'string' },
+    'abort-pace-ms': { type: 'string' },
     models: { type: 'string' },
     out: { type: 'string' },
     gateway: { type: 'string' },
@@ -77,12 +80,20 @@ const settings = {
   tagsRounds: quick ? 2 : 9,
   slowStreams: num(args['slow-streams'], quick ? 100 : 1_000),
   slowRounds: quick ? 1 : 3,
+  abortStreams: num(args['abort-streams'], quick ? 100 : 500),
+  abortRounds: quick ? 1 : 3,
+  abortProfile: '',
   nginx: '',
 };
 const fast: StreamProfile = { chunks: num(args.chunks, 256), chunkChars: num(args['chunk-chars'], 16), paceMs: num(args['pace-ms'], 0) };
 const slow: StreamProfile = { chunks: num(args['slow-chunks'], 100), chunkChars: fast.chunkChars, paceMs: num(args['slow-pace-ms'], 20) };
 settings.fastProfile = profileName(fast);
 settings.slowProfile = profileName(slow);
+// Answers long enough (60 s) that none ends before the clients hang up, at a token rate
+// (10/s) that leaves the machine room to notice; --abort-pace-ms 20 saturates it instead.
+const abortPaceMs = num(args['abort-pace-ms'], 100);
+const abortProfile: StreamProfile = { chunks: Math.ceil(60_000 / abortPaceMs), chunkChars: fast.chunkChars, paceMs: abortPaceMs };
+settings.abortProfile = profileName(abortProfile);
 if (args.gateway !== undefined) useGatewayCli(args.gateway);
 settings.gateway = currentGatewayCli();
 settings.commit = (() => {
@@ -164,6 +175,7 @@ async function main(): Promise<void> {
 
   const fakeOpenRouter = await startBenchServer('fake-openrouter', 'fake-openrouter.ts', [
     '--models', String(settings.models), '--profile', profileName(fast), '--profile', profileName(slow),
+    ...(phases.has('abort') ? ['--profile', profileName(abortProfile)] : []),
     ...(args['end-delay-ms'] === undefined ? [] : ['--end-delay-ms', args['end-delay-ms']]),
   ]);
   const proxy = await startBenchServer('plain-proxy', 'plain-proxy.ts', ['--upstream', fakeOpenRouter.url]);
@@ -276,6 +288,22 @@ async function main(): Promise<void> {
       { streams: settings.slowStreams, rounds: settings.slowRounds },
     );
     results.notes.push('Slow streams: the requests of a round are spread over 500 ms on fresh client connections (a 1000-SYN burst overflows a Node server\'s default listen backlog of 511); RSS growth is (peak VmRSS during the round − VmRSS just before) / streams; "answer end" is each request\'s time to the end of its answer (ideal ≈ 101 × 20 ms).');
+  }
+
+  if (phases.has('abort')) {
+    log(`${settings.abortStreams} clients aborting at once…`);
+    const abortModel = `bench/${profileName(abortProfile)}`;
+    const sseBody = chatBody(abortModel, { stream: true });
+    results.abort = await runAbort(
+      [
+        ...nginxRows(sseBody),
+        { target: { ...viaProxy, body: sseBody }, pid: proxy.pid, upstreamUrl: fakeOpenRouter.url },
+        { target: { ...viaGateway, body: chatBody(abortModel) }, pid: gateway.pid, upstreamUrl: fakeOpenRouter.url },
+        { target: { name: 'gateway /v1/chat/completions (relay)', url: `${gateway.url}/v1/chat/completions`, body: sseBody, kind: 'sse' }, pid: gateway.pid, upstreamUrl: fakeOpenRouter.url },
+      ],
+      { streams: settings.abortStreams, rounds: settings.abortRounds },
+    );
+    results.notes.push('Abort: all streams of a round are open and streaming (first bytes received, then 500 ms more), then the client aborts them in one loop; "abort → upstream close" is each request\'s time from its own abort to the fake upstream seeing its connection close, both read from `performance.timeOrigin + now()` in their own processes.');
   }
 
   if (nginx) {

@@ -6,6 +6,7 @@
  * goes away stops the answer.
  */
 import type { Server, ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 
 /**
  * Answers being written now, the most at once since the last reset, and TCP connections
@@ -48,6 +49,33 @@ export function writePaced(res: ServerResponse, writes: readonly Buffer[], paceM
     }
   };
   next();
+}
+
+/**
+ * When each tagged answer saw its client go away (`performance.timeOrigin + now()`, ms): the
+ * abort phase tags each request and compares these with the moments it aborted them.
+ */
+const closedAt = new Map<string, number>();
+
+/** Records when `res` closes before its end, under `tag`. */
+export function recordEarlyClose(res: ServerResponse, tag: string): void {
+  res.once('close', () => {
+    if (!res.writableFinished) closedAt.set(tag, performance.timeOrigin + performance.now());
+  });
+}
+
+/** The abort phase's tag in a chat body's first message (`abort-…`), or undefined. */
+export function abortTag(body: { messages?: Array<{ content?: unknown }> }): string | undefined {
+  const content = body.messages?.[0]?.content;
+  return typeof content === 'string' && content.startsWith('abort-') ? content : undefined;
+}
+
+/** GET /__bench/closes[?reset]: `{tag: closedAtMs}` for every tagged answer closed early; `reset` forgets them. */
+export function sendCloses(res: ServerResponse, path: string): void {
+  const body = JSON.stringify(Object.fromEntries(closedAt));
+  if (path.includes('reset')) closedAt.clear();
+  res.writeHead(200, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) });
+  res.end(body);
 }
 
 /** Reads a small request body as text. */

@@ -9,8 +9,10 @@
  * terminator) is read and dropped, so the connection goes back to the pool; a consumer that
  * stops early (the client hung up) aborts the request, which tells the upstream to stop.
  */
+import type { Socket } from 'node:net';
 import type { Dispatcher } from 'undici';
 import { fromTransportError, GatewayError } from '../errors.js';
+import { claimRequestSocket } from './upstream-sockets.js';
 
 /** Unread bytes past which the upstream socket is paused. */
 const HIGH_WATER_BYTES = 64 * 1024;
@@ -18,6 +20,11 @@ const HIGH_WATER_BYTES = 64 * 1024;
 const DRAIN_LIMIT_BYTES = 64 * 1024;
 /** Largest error body read to explain a non-2xx status. */
 const ERROR_BODY_LIMIT_BYTES = 64 * 1024;
+
+/** Shared reasons: a stopped request needs no stack trace of its own (see client-abort.ts). */
+const ABANDONED = new GatewayError('CLIENT_CLOSED', 'the answer was abandoned');
+const WENT_ON = new GatewayError('CLIENT_CLOSED', 'the answer went on after its end');
+const CLIENT_GONE = new GatewayError('CLIENT_CLOSED', 'the client closed the connection');
 
 type Waiter = { resolve: (result: IteratorResult<Buffer[]>) => void; reject: (error: unknown) => void };
 
@@ -33,7 +40,11 @@ export class UpstreamBody implements AsyncIterableIterator<Buffer[]> {
   private released = false;
   private drainedBytes = 0;
 
-  constructor(private readonly controller: Dispatcher.DispatchController) {}
+  /** `abandon` stops the request (by default through the controller; see openUpstreamStream). */
+  constructor(
+    private readonly controller: Dispatcher.DispatchController,
+    private readonly abandon: (reason: Error) => void = (reason) => controller.abort(reason),
+  ) {}
 
   [Symbol.asyncIterator](): this {
     return this;
@@ -69,7 +80,7 @@ export class UpstreamBody implements AsyncIterableIterator<Buffer[]> {
     if (completed) {
       if (this.controller.paused) this.controller.resume();
     } else {
-      this.controller.abort(new GatewayError('CLIENT_CLOSED', 'the answer was abandoned'));
+      this.abandon(ABANDONED);
     }
   }
 
@@ -77,7 +88,7 @@ export class UpstreamBody implements AsyncIterableIterator<Buffer[]> {
   push(chunk: Buffer): void {
     if (this.released) {
       this.drainedBytes += chunk.length;
-      if (this.drainedBytes > DRAIN_LIMIT_BYTES && !this.ended) this.controller.abort(new GatewayError('CLIENT_CLOSED', 'the answer went on after its end'));
+      if (this.drainedBytes > DRAIN_LIMIT_BYTES && !this.ended) this.abandon(WENT_ON);
       return;
     }
     this.queued.push(chunk);
@@ -156,7 +167,14 @@ export function openUpstreamStream(dispatcher: Dispatcher, request: StreamReques
     let errorBytes = 0;
     let settled = false;
     let controllerRef: Dispatcher.DispatchController | undefined;
-    const onAbort = (): void => controllerRef?.abort(signal?.reason instanceof Error ? signal.reason : new GatewayError('CLIENT_CLOSED', 'the client closed the connection'));
+    let socket: Socket | undefined;
+    // Closing the request's own socket fails the request in undici; its abort would open a
+    // new connection first (see upstream-sockets.ts). Without a socket (not written yet), abort.
+    const abandon = (reason: Error): void => {
+      if (socket !== undefined && !socket.destroyed) socket.destroy(reason);
+      else controllerRef?.abort(reason);
+    };
+    const onAbort = (): void => abandon(signal?.reason instanceof Error ? signal.reason : CLIENT_GONE);
     const settle = (): void => {
       settled = true;
       signal?.removeEventListener('abort', onAbort);
@@ -164,13 +182,16 @@ export function openUpstreamStream(dispatcher: Dispatcher, request: StreamReques
     const handler: Dispatcher.DispatchHandler = {
       onRequestStart(controller) {
         controllerRef = controller;
-        if (signal?.aborted) onAbort();
-        else signal?.addEventListener('abort', onAbort, { once: true });
+        if (signal?.aborted) return onAbort();
+        signal?.addEventListener('abort', onAbort, { once: true });
+        claimRequestSocket((claimed) => {
+          socket = claimed;
+        });
       },
       onResponseStart(controller, statusCode, headers) {
         if (statusCode < 200) return;
         if (statusCode < 300) {
-          body = new UpstreamBody(controller);
+          body = new UpstreamBody(controller, abandon);
           resolve(body);
           return;
         }

@@ -6,6 +6,7 @@ import { Agent, request, type Dispatcher } from 'undici';
 import { GatewayError, fromTransportError, fromUpstreamStatus } from '../errors.js';
 import { MAX_JSON_BYTES, readBodyText } from './read-body.js';
 import { openUpstreamStream, type UpstreamBody } from './upstream-body.js';
+import { trackingConnector } from './upstream-sockets.js';
 
 export interface UpstreamClientOptions {
   name: string;
@@ -40,7 +41,7 @@ export class UpstreamClient {
     this.headers = options.headers;
     this.maxJsonBytes = options.maxJsonBytes ?? MAX_JSON_BYTES;
     this.agent = new Agent({
-      connect: { timeout: options.connectTimeoutMs },
+      connect: trackingConnector({ timeout: options.connectTimeoutMs }),
       headersTimeout: options.headersTimeoutMs,
       bodyTimeout: options.bodyTimeoutMs,
       keepAliveTimeout: 30_000,

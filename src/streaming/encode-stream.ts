@@ -47,9 +47,9 @@ export async function writeEncodedStream(sink: TextSink, first: ChatEventBatch, 
         text = encoder.encodeError(error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'the answer stream failed'));
         continue;
       }
-      text = next.done
-        ? encoder.encodeError(new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without finishing the answer'))
-        : encoder.encode(next.value);
+      if (!next.done) text = encoder.encode(next.value);
+      else if (sink.closed) break; // the client left, which stopped the stream: nothing to say
+      else text = encoder.encodeError(new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without finishing the answer'));
     }
   } finally {
     await rest.return?.();

@@ -45,11 +45,20 @@ function failed(reply: FastifyReply, response: ServerResponse, error: unknown): 
   response.destroy();
 }
 
+/**
+ * The client is gone: the response is destroyed, or its socket's write side has ended (the
+ * client's FIN makes Node's server end it at once; `close` comes later). A write then would
+ * only fail.
+ */
+function clientGone(response: ServerResponse): boolean {
+  return response.destroyed || response.socket?.writableEnded === true;
+}
+
 function responseSink(response: ServerResponse): TextSink {
   const writer = new ChunkWriter(response);
   return {
     get closed() {
-      return response.destroyed;
+      return clientGone(response);
     },
     write: (text) => writer.write(text),
     drained: () => writer.drained(),
@@ -61,12 +70,12 @@ async function pump(response: ServerResponse, source: AsyncIterable<string | Uin
   const iterator = source[Symbol.asyncIterator]();
   const writer = new ChunkWriter(response);
   try {
-    while (!response.destroyed) {
+    while (!clientGone(response)) {
       const next = await iterator.next();
-      if (next.done || response.destroyed) break;
+      if (next.done || clientGone(response)) break;
       if (!writer.write(next.value)) await writer.drained();
     }
-    if (!response.destroyed) writer.end();
+    if (!clientGone(response)) writer.end();
   } finally {
     await iterator.return?.();
   }

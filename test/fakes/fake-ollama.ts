@@ -116,6 +116,8 @@ export interface FakeOllama {
   requestsTo(path: string): RecordedRequest[];
   /** The most requests to `path` that were in flight at once. */
   maxConcurrent(path: string): number;
+  /** TCP connections accepted so far. */
+  connectionCount(): number;
   script(model: string, script: OllamaScript | ((body: any, path: string) => OllamaScript)): void;
   clearScripts(): void;
   models(): FakeOllamaModel[];
@@ -679,6 +681,8 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
       });
     });
   });
+  let connections = 0;
+  server.on('connection', () => connections++);
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   const { port } = server.address() as AddressInfo;
@@ -688,6 +692,7 @@ export async function startFakeOllama(options: FakeOllamaOptions = {}): Promise<
     requests,
     requestsTo: (path) => requests.filter((record) => record.path === path),
     maxConcurrent: (path) => peak.get(path) ?? 0,
+    connectionCount: () => connections,
     script: (model, script) => void scripts.set(model, script),
     clearScripts: () => scripts.clear(),
     models: () => models,

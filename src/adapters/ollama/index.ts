@@ -9,6 +9,7 @@
  */
 import { readBodyText } from '../../http/read-body.js';
 import { openUpstreamStream } from '../../http/upstream-body.js';
+import { trackingConnector } from '../../http/upstream-sockets.js';
 import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
 import type { BackendAdapter, CallContext } from '../adapter.js';
@@ -68,7 +69,7 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
   const basePath = base.pathname.replace(/\/+$/, '');
   const showConcurrency = Math.max(1, options.showConcurrency ?? DEFAULT_SHOW_CONCURRENCY);
   const agent = new Agent({
-    connect: { timeout: options.connectTimeoutMs },
+    connect: trackingConnector({ timeout: options.connectTimeoutMs }),
     headersTimeout: options.headersTimeoutMs,
     bodyTimeout: options.bodyTimeoutMs,
     keepAliveTimeout: 30_000,

@@ -1,10 +1,12 @@
 /**
  * What both front ends do around an answer, whatever its dialect.
  */
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CatalogEntry } from '../core/model-catalog.js';
-import type { ChatEventBatch, ChatStream, Usage } from '../core/types.js';
+import type { ChatEventBatch, ChatStream } from '../core/types.js';
 import { GatewayError } from '../errors.js';
+import type { StreamEncoder } from '../streaming/encode-stream.js';
+import { RequestUsage, estimatePromptTokens } from '../usage/request-usage.js';
 
 export interface StartedStream {
   first: ChatEventBatch;
@@ -28,10 +30,50 @@ export async function startStream(stream: ChatStream): Promise<StartedStream> {
   return { first: first.value, rest };
 }
 
-/** Counts an answer's tokens against the request's key (its tokens-per-minute limit). */
-export function recordUsage(request: FastifyRequest, usage: Usage | undefined): void {
-  if (usage === undefined) return;
-  request.server.recordKeyUsage(request, (usage.inputTokens ?? 0) + (usage.outputTokens ?? 0));
+/**
+ * The request's spend upstream, counted against its key's (or address's) tokens-per-minute
+ * when the response closes: finished, failed or cut off by the client. Every route that calls
+ * an upstream meters itself here, whatever path its answer takes.
+ */
+export function meterRequest(request: FastifyRequest, reply: FastifyReply): RequestUsage {
+  const usage = new RequestUsage(
+    () => estimatePromptTokens(request.body),
+    (spent) => request.server.recordKeyUsage(request, spent.inputTokens + spent.outputTokens),
+  );
+  reply.raw.once('close', () => usage.settle());
+  return usage;
+}
+
+/** Characters of answer in a batch: text, reasoning and tool-call arguments. */
+export function answerCharacters(batch: ChatEventBatch): number {
+  let characters = 0;
+  for (const event of batch) {
+    if (event.type === 'text-delta' || event.type === 'reasoning-delta') characters += event.text.length;
+    else if (event.type === 'tool-call') characters += event.call.name.length + event.call.arguments.length;
+  }
+  return characters;
+}
+
+/** The encoder, also counting the answer it encodes (the estimate, should the answer be cut off before its usage). */
+export function meteredEncoder(encoder: StreamEncoder, usage: RequestUsage): StreamEncoder {
+  return {
+    get ended() {
+      return encoder.ended;
+    },
+    encode(batch) {
+      usage.addOutputText(answerCharacters(batch));
+      return encoder.encode(batch);
+    },
+    encodeError: (error) => encoder.encodeError(error),
+  };
+}
+
+/** The stream, counting the answer as it is read (non-stream answers, collected before anything is sent). */
+export async function* meteredStream(stream: ChatStream, usage: RequestUsage): ChatStream {
+  for await (const batch of stream) {
+    usage.addOutputText(answerCharacters(batch));
+    yield batch;
+  }
 }
 
 /**

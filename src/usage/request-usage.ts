@@ -101,3 +101,12 @@ function isImageData(text: string): boolean {
   if (text.startsWith('data:')) return true;
   return text.length >= 1024 && BASE64_RUN.test(text.slice(0, 1024));
 }
+
+const DATA_FIELD = Buffer.from('data:');
+
+/** SSE events in relayed bytes (their `data:` fields): about one token each. */
+export function countSseEvents(bytes: Buffer): number {
+  let count = 0;
+  for (let index = bytes.indexOf(DATA_FIELD); index !== -1; index = bytes.indexOf(DATA_FIELD, index + DATA_FIELD.length)) count++;
+  return count;
+}

@@ -14,6 +14,8 @@ import type { CatalogEntry } from '../../core/model-catalog.js';
 import { lookupKey } from '../../core/model-names.js';
 import { fromMidStreamError } from '../../errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
+import type { Usage } from '../../core/types.js';
+import type { RequestUsage } from '../../usage/request-usage.js';
 
 const CLIENT_CREDENTIALS = ['authorization', 'x-api-key', 'api-key', 'cookie'];
 
@@ -33,14 +35,22 @@ export function canPassThrough(entry: CatalogEntry, requestedName: string): bool
 /** What goes upstream: the parsed JSON body (serialised again), a blob's bytes, or nothing. */
 export type ForwardBody = { json: unknown } | { stream: Readable } | undefined;
 
+export interface ForwardOptions {
+  /** Told the upstream's status once the answer has been sent. */
+  onFinished?: (statusCode: number) => void;
+  timeouts?: RawTimeouts;
+  /** The request's spend: the counts of Ollama's last object, else one token per line relayed. */
+  usage?: RequestUsage;
+}
+
 export async function forwardToOllama(
   request: FastifyRequest,
   reply: FastifyReply,
   adapter: OllamaAdapter,
   body: ForwardBody,
-  onFinished?: (statusCode: number) => void,
-  timeouts?: RawTimeouts,
+  options: ForwardOptions = {},
 ): Promise<FastifyReply> {
+  const { onFinished, timeouts, usage } = options;
   const headers: RawHeaders = { ...request.headers };
   for (const name of CLIENT_CREDENTIALS) delete headers[name];
   let payload: Buffer | Readable | undefined;
@@ -58,8 +68,11 @@ export async function forwardToOllama(
     if (value !== undefined && name !== 'date') reply.header(name, value);
   }
   if (onFinished !== undefined) reply.raw.once('finish', () => onFinished(upstream.statusCode));
+  const metered = usage !== undefined && upstream.statusCode >= 200 && upstream.statusCode < 300;
+  // A listener starts the body flowing at the next tick: it is piped before then, in this tick.
+  if (metered) meterOllamaAnswer(upstream.body, usage);
   const streamed = upstream.statusCode === 200 && String(upstream.headers['content-type'] ?? '').startsWith('application/x-ndjson');
-  return reply.send(streamed ? endingWithErrorLine(upstream.body) : upstream.body);
+  return reply.send(streamed ? endingWithErrorLine(upstream.body) : metered ? pipedAsIs(upstream.body) : upstream.body);
 }
 
 /**
@@ -80,6 +93,14 @@ function endingWithErrorLine(body: Readable): Readable {
     out.end(endsWithNewline ? line : `\n${line}`);
   });
   // The client went away: so does the upstream request.
+  out.once('close', () => body.destroy());
+  return body.pipe(out);
+}
+
+/** The body through a PassThrough (a metered one flows from the next tick, before Fastify would pipe it). */
+function pipedAsIs(body: Readable): Readable {
+  const out = new PassThrough();
+  body.once('error', (error) => out.destroy(error));
   out.once('close', () => body.destroy());
   return body.pipe(out);
 }
@@ -106,4 +127,33 @@ export function limitedUpload(upload: Readable, limit: number, tooLarge: () => E
 function upstreamPath(request: FastifyRequest): string {
   const params = request.params as Record<string, string | undefined>;
   return request.routeOptions.url!.replace(/:(\w+)/g, (_match, name: string) => encodeURIComponent(params[name] ?? '').replaceAll('%3A', ':'));
+}
+
+const LINE_FEED = 0x0a;
+/** Ollama writes its counts at the end of an answer's last object; this much of the end is kept to read them. */
+const TAIL_BYTES = 2048;
+const COUNT_FIELDS = /"(prompt_eval_count|eval_count)":(\d+)/g;
+
+/**
+ * Reads the spend off an Ollama answer as it streams by, without touching its bytes: the
+ * lines relayed (about a token each, for the estimate should it be cut off), and the
+ * `prompt_eval_count` / `eval_count` at its end.
+ */
+function meterOllamaAnswer(body: Readable, usage: RequestUsage): void {
+  usage.upstreamAccepted();
+  let tail: Buffer = Buffer.alloc(0);
+  body.on('data', (chunk: Buffer) => {
+    let lines = 0;
+    for (let index = chunk.indexOf(LINE_FEED); index !== -1; index = chunk.indexOf(LINE_FEED, index + 1)) lines++;
+    usage.addOutputPieces(lines);
+    tail = chunk.length >= TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES);
+  });
+  body.once('end', () => {
+    const counts: Record<string, number> = {};
+    for (const match of tail.toString('utf8').matchAll(COUNT_FIELDS)) counts[match[1]!] = Number(match[2]);
+    const reported: Usage = {};
+    if (counts.prompt_eval_count !== undefined) reported.inputTokens = counts.prompt_eval_count;
+    if (counts.eval_count !== undefined) reported.outputTokens = counts.eval_count;
+    if (reported.inputTokens !== undefined || reported.outputTokens !== undefined) usage.report(reported);
+  });
 }

@@ -14,7 +14,7 @@ import {
 import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel, requireScope } from '../../auth/access-control.js';
 import { collectChat } from '../../core/collect.js';
-import { checkChatCapabilities, recordUsage, startStream } from '../answer-helpers.js';
+import { checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
@@ -148,7 +148,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
     if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) {
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      return forwardToOllama(request, reply, entry.adapter, { json: request.body });
+      return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage: meterRequest(request, reply) });
     }
     if (!body.messages || body.messages.length === 0) {
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
@@ -167,7 +167,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
     if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) {
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      return forwardToOllama(request, reply, entry.adapter, { json: request.body });
+      return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage: meterRequest(request, reply) });
     }
     if (!body.prompt && !(body.images && body.images.length > 0)) {
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
@@ -186,7 +186,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const input = embedInput(body.input);
     const entry = await resolveForEmbedding(catalog, body.model);
     assertModelAccess(request, entry, body.model);
-    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body });
+    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage: meterRequest(request, reply) });
     if (input.length === 0) return reply.type(JSON_TYPE).send({ model: body.model, embeddings: [] });
     const timing = new StreamTiming();
     const dimensions = body.dimensions ?? undefined;
@@ -195,7 +195,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       { signal: abortOnClientClose(reply), log: request.log },
     );
     catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive), request.apiKey?.id);
-    recordUsage(request, result.usage);
+    meterRequest(request, reply).report(result.usage);
     timing.markUpstreamAccepted();
     const metrics = timing.metrics(result.usage);
     const answerBody: Record<string, unknown> = {
@@ -213,11 +213,11 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     if (!body.model) throw new GatewayError('MODEL_NOT_FOUND', "model '' not found");
     const entry = await resolveForEmbedding(catalog, body.model);
     assertModelAccess(request, entry, body.model);
-    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body });
+    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage: meterRequest(request, reply) });
     if (!body.prompt) return reply.type(JSON_TYPE).send({ embedding: [] });
     const result = await entry.adapter.embed({ model: entry.info.id, input: [body.prompt] }, { signal: abortOnClientClose(reply), log: request.log });
     catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive), request.apiKey?.id);
-    recordUsage(request, result.usage);
+    meterRequest(request, reply).report(result.usage);
     return reply.type(JSON_TYPE).send({ embedding: result.embeddings[0] ?? [] });
   });
 
@@ -242,9 +242,12 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
       body = upload === undefined ? undefined : { stream: limitedUpload(upload, config.BLOB_LIMIT_BYTES, tooLarge) };
     }
     // A model added or removed upstream shows in the catalog at once.
-    return forwardToOllama(request, reply, upstream, body, (status) => {
-      if (status < 400 && !isBlob) void catalog.refresh();
-    }, LONG_RUNNING_MANAGEMENT.has(route.url) ? NO_UPSTREAM_TIMEOUTS : undefined);
+    return forwardToOllama(request, reply, upstream, body, {
+      onFinished: (status) => {
+        if (status < 400 && !isBlob) void catalog.refresh();
+      },
+      ...(LONG_RUNNING_MANAGEMENT.has(route.url) ? { timeouts: NO_UPSTREAM_TIMEOUTS } : {}),
+    });
   };
   // Any key can use models; only an admin key can change them.
   const adminOnly = requireScope('admin', 'manage models (pull, push, create, copy, delete, blobs)');
@@ -279,19 +282,21 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Ans
   const { entry, model, endpoint } = options;
   const timing = new StreamTiming();
   const signal = abortOnClientClose(reply);
+  const usage = meterRequest(request, reply);
   const stream: ChatStream = await entry.adapter.streamChat(options.chatRequest, { signal, log: request.log });
+  usage.upstreamAccepted();
   timing.markUpstreamAccepted();
   options.catalog.markUsed(entry, options.keepAliveMs, request.apiKey?.id);
 
   if (!options.stream) {
-    const result = await collectChat(stream, () => timing.markToken());
-    recordUsage(request, result.usage);
+    const result = await collectChat(meteredStream(stream, usage), () => timing.markToken());
+    usage.report(result.usage);
     return reply.type(JSON_TYPE).send(ollamaFinalObject(model, endpoint, result, timing, options.contextOf?.(result.text)));
   }
 
   const { first, rest } = await startStream(stream);
-  const encoder = new OllamaStreamEncoder(model, endpoint, timing, (usage) => recordUsage(request, usage), options.contextOf);
-  return sendEncodedStream(reply, NDJSON_TYPE, first, rest, encoder);
+  const encoder = new OllamaStreamEncoder(model, endpoint, timing, (reported) => usage.report(reported), options.contextOf);
+  return sendEncodedStream(reply, NDJSON_TYPE, first, rest, meteredEncoder(encoder, usage));
 }
 
 async function resolveForEmbedding(catalog: ModelCatalog, name: string): Promise<CatalogEntry> {

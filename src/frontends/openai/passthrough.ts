@@ -504,6 +504,8 @@ export async function startSseRelay(
   isAborted: () => boolean,
   onUsage?: (usage: Usage) => void,
   includeUsage = true,
+  /** Told every piece relayed (the spend estimate, should the answer be cut off before its usage). */
+  onRelayed?: (output: Buffer) => void,
 ): Promise<AsyncGenerator<Buffer>> {
   const relay = new SseRelay(upstream, onUsage, DEFAULT_MAX_LINE_BYTES, !includeUsage);
   const iterator = body[Symbol.asyncIterator]();
@@ -525,7 +527,7 @@ export async function startSseRelay(
     body.release(false);
     throw error instanceof GatewayError ? error : fromMidStreamError(upstream, error);
   }
-  return relayRest(held.length === 1 ? held[0]! : Buffer.concat(held), iterator, relay, body, upstream, isAborted);
+  return relayRest(held.length === 1 ? held[0]! : Buffer.concat(held), iterator, relay, body, upstream, isAborted, onRelayed);
 }
 
 async function* relayRest(
@@ -535,9 +537,13 @@ async function* relayRest(
   body: RelayedBody,
   upstream: string,
   isAborted: () => boolean,
+  onRelayed?: (output: Buffer) => void,
 ): AsyncGenerator<Buffer> {
   try {
-    if (head.length > 0) yield head;
+    if (head.length > 0) {
+      onRelayed?.(head);
+      yield head;
+    }
     while (!relay.ended) {
       let output: Buffer;
       try {
@@ -549,7 +555,10 @@ async function* relayRest(
         yield relay.fail(failure);
         return;
       }
-      if (output.length > 0) yield output;
+      if (output.length > 0) {
+        onRelayed?.(output);
+        yield output;
+      }
     }
   } finally {
     body.release(relay.sawDone);

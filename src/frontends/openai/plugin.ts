@@ -20,7 +20,8 @@ import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
 import type { CallContext } from '../../adapters/adapter.js';
 import { collectChat } from '../../core/collect.js';
-import { checkChatCapabilities, recordUsage, startStream } from '../answer-helpers.js';
+import { checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
+import { countSseEvents } from '../../usage/request-usage.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
@@ -131,11 +132,13 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
       const forwarded = toPassthroughBody(raw, body, entry.info.id, entry.defaults, fallbacks);
       const dropped = droppedFields(raw);
       if (dropped.length > 0) request.log.debug({ droppedFields: dropped }, 'fields not forwarded upstream');
+      const usage = meterRequest(request, reply);
       const answer = await forward.call(entry.adapter, forwarded, context);
+      usage.upstreamAccepted();
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      const onUsage = (usage: Usage): void => recordUsage(request, usage);
+      const onUsage = (reported: Usage): void => usage.report(reported);
       if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readBodyText(answer.body, answer.upstream), onUsage));
-      const relay = await startSseRelay(answer.body, answer.upstream, () => signal.aborted, onUsage, includeUsage);
+      const relay = await startSseRelay(answer.body, answer.upstream, () => signal.aborted, onUsage, includeUsage, (output) => usage.addOutputPieces(countSseEvents(output)));
       return sendStream(reply, SSE_TYPE, relay);
     }
 
@@ -176,7 +179,7 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
       { signal: abortOnClientClose(reply), log: request.log },
     );
     catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive), request.apiKey?.id);
-    recordUsage(request, result.usage);
+    meterRequest(request, reply).report(result.usage);
     const data = result.embeddings.map((vector, index) => {
       const normalized = normalizeEmbedding(vector, dimensions);
       return { object: 'embedding', embedding: encoding === 'base64' ? toBase64Embedding(normalized) : normalized, index };
@@ -203,17 +206,19 @@ interface IrAnswerOptions {
 
 /** Through the IR: stream as SSE or collect into one object, from the same stream path. */
 async function answerThroughIr(request: FastifyRequest, reply: FastifyReply, context: CallContext, options: IrAnswerOptions): Promise<FastifyReply> {
+  const usage = meterRequest(request, reply);
   const chatStream: ChatStream = await options.entry.adapter.streamChat(options.chatRequest, context);
+  usage.upstreamAccepted();
   options.catalog.markUsed(options.entry, options.keepAliveMs, request.apiKey?.id);
   if (!options.stream) {
-    const result = await collectChat(chatStream);
-    recordUsage(request, result.usage);
+    const result = await collectChat(meteredStream(chatStream, usage));
+    usage.report(result.usage);
     return reply.type(JSON_TYPE).send(options.object(result));
   }
 
   const { first, rest } = await startStream(chatStream);
-  const encoder = options.encoder((usage) => recordUsage(request, usage));
-  return sendEncodedStream(reply, SSE_TYPE, first, rest, encoder);
+  const encoder = options.encoder((reported) => usage.report(reported));
+  return sendEncodedStream(reply, SSE_TYPE, first, rest, meteredEncoder(encoder, usage));
 }
 
 function decodeModelParam(raw: string): string {

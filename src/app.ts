@@ -255,8 +255,8 @@ function setUpKeys(config: Config, watchers: FileWatcher[], log: FastifyBaseLogg
       parse: (text) => ({ ...parseKeysFile(text), plaintextKeys: plaintextKeysIn(text) }),
       apply: (parsed) => {
         if (parsed.plaintext) log.warn({ path: keysFile }, 'the keys file holds plaintext keys; prefer `ollama-bridge keys create`, which stores only hashes');
-        for (const problem of parsed.problems) log.warn({ path: keysFile }, problem);
         for (const key of parsed.plaintextKeys) secrets.add(key);
+        for (const problem of parsed.problems) log.warn({ path: keysFile }, problem);
         keyRing.setFileKeys(parsed.records);
       },
       log,

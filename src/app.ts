@@ -2,6 +2,7 @@
  * buildApp: the whole gateway as a Fastify instance that has not started listening.
  * Order: adapters → model catalog (+ models filter) → front ends → error and 404 handlers.
  */
+import { OpenUpstreamCalls } from './streaming/client-abort.js';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accessControlPlugin } from './auth/access-control.js';
@@ -122,6 +123,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const adapters = options.adapters ?? createAdapters(config);
   const catalog = new ModelCatalog({ adapters, ttlSeconds: config.CATALOG_TTL_SECONDS, log: app.log });
   app.decorate('catalog', catalog);
+  app.decorate('openUpstreamCalls', new OpenUpstreamCalls());
 
   const watchers: FileWatcher[] = [];
   // Redacted from upstream text and logs while this app runs (see core/secrets.ts).

@@ -27,6 +27,8 @@ export const errorCodes = {
   /** The model catalog has not been fetched yet. */
   CATALOG_UNAVAILABLE: 503,
   CLIENT_CLOSED: 499,
+  /** The gateway is stopping: an answer still open when the grace period ended. */
+  SHUTTING_DOWN: 503,
   CONFIG_INVALID: 500,
   INTERNAL: 500,
 } as const;

@@ -32,6 +32,9 @@ export interface StartServerOptions {
   envFileRead?: string | undefined;
 }
 
+/** After the grace period: how long the stopped answers have to write their error before connections are closed. */
+const CLOSE_AFTER_STOP_MS = 1_000;
+
 /** How long the start-up summary waits for the backends' first catalogs. */
 const SUMMARY_WAIT_MS = 5_000;
 
@@ -79,8 +82,11 @@ export async function startServer(config: Config, options: StartServerOptions = 
     stopping ??= (async () => {
       app.log.info('shutting down: no new connections; open answers may finish');
       const force = setTimeout(() => {
-        app.log.warn('grace period over; closing the remaining connections');
-        app.server.closeAllConnections();
+        // Each open answer ends with its dialect's error (a status, or an in-band error after
+        // the first byte); connections still open a moment later are closed.
+        const stopped = app.openUpstreamCalls.stopAll();
+        app.log.warn({ openAnswers: stopped }, `grace period over; ending ${stopped} open answer${stopped === 1 ? '' : 's'} with an error`);
+        setTimeout(() => app.server.closeAllConnections(), CLOSE_AFTER_STOP_MS).unref();
       }, config.SHUTDOWN_GRACE_MS);
       force.unref();
       // A connection whose answer just finished goes idle on keep-alive: close it then, so the
@@ -96,15 +102,21 @@ export async function startServer(config: Config, options: StartServerOptions = 
   return { app, url, stop };
 }
 
-/** Wires SIGINT/SIGTERM to a graceful stop; a second signal exits at once. */
+/** Wires SIGINT/SIGTERM to a graceful stop; a second signal exits at once, and says so. */
 export function stopOnSignals(server: RunningServer): void {
   let received = false;
   const onSignal = (signal: NodeJS.Signals): void => {
-    if (received) process.exit(1);
+    if (received) {
+      server.app.log.warn({ signal }, 'second signal: forcing the exit now, without waiting for open answers');
+      process.exit(1);
+    }
     received = true;
     server.app.log.info({ signal }, 'signal received');
     server.stop().then(
-      () => process.exit(0),
+      () => {
+        server.app.log.info('ollama-bridge stopped');
+        process.exit(0);
+      },
       (error: unknown) => {
         server.app.log.error({ err: error }, 'error while shutting down');
         process.exit(1);

@@ -6,15 +6,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
+import { request } from 'undici';
+import { SSE_DONE, sseChunk, startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
 import { killAllClis, spawnCli, waitForOutput, withTimeout } from '../helpers/cli-process.js';
 
 const KEY = 'sk-or-v1-operator-cli-0123456789abcdef';
+/** A model whose answer takes 4 s (20 pieces, 200 ms apart). */
+const SLOW_MODEL = 'openai/gpt-4o';
 let fake: FakeOpenRouter;
 let scratch: string;
 
 beforeAll(async () => {
   fake = await startFakeOpenRouter({ apiKey: KEY });
+  let sse = sseChunk({ role: 'assistant', content: '' });
+  for (let index = 0; index < 20; index++) sse += sseChunk({ role: 'assistant', content: `w${index} ` });
+  sse += sseChunk({ role: 'assistant', content: '' }, 'stop', { usage: { prompt_tokens: 2, completion_tokens: 20, total_tokens: 22 } });
+  fake.script(SLOW_MODEL, { sse: sse + SSE_DONE, delayMs: 200 });
   scratch = mkdtempSync(join(tmpdir(), 'ollama-bridge-operator-'));
 });
 afterAll(async () => {
@@ -88,5 +95,43 @@ describe.concurrent('operator CLI', () => {
     expect((await fetch(`${url}/api/version`)).status).toBe(200);
     cli.child.kill('SIGTERM');
     await withTimeout(cli.exit, 10_000, 'exit');
+  }, 30_000);
+
+  it('shutdown: a stream still open when the grace period ends gets the dialect\'s error, not a cut; the last line says the gateway stopped', async () => {
+    const cli = spawnCli(['--openrouter-url', fake.baseUrl, '--port', '0', '--shutdown-grace', '300', '--log-format', 'json'], { env: { OPENROUTER_API_KEY: KEY } });
+    const [, url] = await waitForOutput(cli, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const messages = [{ role: 'user', content: 'count' }];
+    const ndjson = await request(`${url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: SLOW_MODEL, messages }) });
+    const sse = await request(`${url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: SLOW_MODEL, messages, stream: true }) });
+    const ndjsonText = ndjson.body.text();
+    const sseText = sse.body.text();
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    cli.child.kill('SIGTERM');
+    const lines = (await ndjsonText).trim().split('\n').map((line) => JSON.parse(line));
+    expect(lines.length).toBeGreaterThan(1);
+    expect(lines.at(-1)).toEqual({ error: 'ollama-bridge is shutting down: the answer was cut short' });
+    expect(lines.some((line) => line.done === true)).toBe(false);
+    const events = (await sseText).trim().split('\n\n');
+    expect(events.at(-1)).toMatch(/^data: \{"error":\{"message":"ollama-bridge is shutting down: the answer was cut short"/);
+    expect(events).not.toContain('data: [DONE]');
+    const { code } = await withTimeout(cli.exit, 10_000, 'exit');
+    expect(code).toBe(0);
+    const logLines = cli.stdout().split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line));
+    expect(logLines.some((line) => /ending 2 open answers with an error/.test(line.msg))).toBe(true);
+    expect(logLines.at(-1).msg).toBe('ollama-bridge stopped');
+  }, 30_000);
+
+  it('shutdown: a second signal says it is forcing the exit', async () => {
+    const cli = spawnCli(['--openrouter-url', fake.baseUrl, '--port', '0', '--shutdown-grace', '10000', '--log-format', 'json'], { env: { OPENROUTER_API_KEY: KEY } });
+    const [, url] = await waitForOutput(cli, /listening on (http:\/\/127\.0\.0\.1:\d+)/);
+    const open = await request(`${url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: SLOW_MODEL, messages: [{ role: 'user', content: 'count' }] }) });
+    const drained = open.body.text().catch(() => '');
+    cli.child.kill('SIGINT');
+    await waitForOutput(cli, /shutting down: no new connections/);
+    cli.child.kill('SIGINT');
+    const { code } = await withTimeout(cli.exit, 10_000, 'exit');
+    await drained;
+    expect(code).toBe(1);
+    expect(cli.stdout()).toMatch(/second signal: forcing the exit now/);
   }, 30_000);
 });

@@ -7,6 +7,7 @@
  * server is signed out) is Ollama's answer to pass on as it is, and the passthrough needs the
  * same Agent and must not treat any status as an error.
  */
+import { clientLeft } from '../../streaming/client-abort.js';
 import { readBodyText } from '../../http/read-body.js';
 import { openUpstreamStream } from '../../http/upstream-body.js';
 import { trackingConnector } from '../../http/upstream-sockets.js';
@@ -155,7 +156,7 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
         signal: context.signal,
       });
       // A client hang-up before the first pull is covered by the abort signal.
-      return decodeOllamaStream(body, () => context.signal.aborted, (completed) => body.release(completed));
+      return decodeOllamaStream(body, () => clientLeft(context.signal), (completed) => body.release(completed));
     },
 
     async embed(embedRequest: EmbedRequest, context: CallContext): Promise<EmbedResult> {

@@ -2,6 +2,7 @@
  * The OpenRouter adapter: the only OpenRouter file that does I/O. It wires the HTTP client
  * to the pure translators next to it.
  */
+import { clientLeft } from '../../streaming/client-abort.js';
 import { OpenRouterEmbeddingResponse, OpenRouterModelList } from '#schemas/openrouter.js';
 import type { BackendAdapter, CallContext, ForwardedResponse } from '../adapter.js';
 import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../../core/types.js';
@@ -83,7 +84,7 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Back
     async streamChat(request: ChatRequest, context: CallContext): Promise<ChatStream> {
       const body = await client.openStream('/chat/completions', toOpenRouterChatBody(request), context.signal);
       // A client hang-up before the first pull is covered by the abort signal.
-      return decodeOpenRouterStream(body, () => context.signal.aborted, (completed) => body.release(completed));
+      return decodeOpenRouterStream(body, () => clientLeft(context.signal), (completed) => body.release(completed));
     },
 
     async forwardOpenAiChat(body: Record<string, unknown>, context: CallContext): Promise<ForwardedResponse> {

@@ -29,7 +29,7 @@ import type { ChatRequest, ChatResult, ChatStream, Usage } from '../../core/type
 import { GatewayError, toOpenAiErrorBody } from '../../errors.js';
 import { readBodyText } from '../../http/read-body.js';
 import { listingCache, parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
-import { abortOnClientClose } from '../../streaming/client-abort.js';
+import { abortOnClientClose, clientLeft } from '../../streaming/client-abort.js';
 import { sendEncodedStream, sendStream } from '../../streaming/send-stream.js';
 import { keepAliveMilliseconds } from '../ollama/translate.js';
 import {
@@ -138,7 +138,7 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
       const onUsage = (reported: Usage): void => usage.report(reported);
       if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readBodyText(answer.body, answer.upstream), onUsage));
-      const relay = await startSseRelay(answer.body, answer.upstream, () => signal.aborted, onUsage, includeUsage, (output) => usage.addOutputPieces(countSseEvents(output)));
+      const relay = await startSseRelay(answer.body, answer.upstream, () => clientLeft(signal), onUsage, includeUsage, (output) => usage.addOutputPieces(countSseEvents(output)));
       return sendStream(reply, SSE_TYPE, relay);
     }
 

@@ -24,7 +24,8 @@ export function trackingConnector(options: buildConnector.BuildOptions): buildCo
   const connect = buildConnector(options);
   return (connectOptions, callback) => {
     connect(connectOptions, (error, socket) => {
-      if (socket !== null) noticeWrites(socket);
+      // A failed connect has no socket (undici passes undefined or null).
+      if (socket) noticeWrites(socket);
       callback(error as null, socket as Socket);
     });
   };

@@ -98,7 +98,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     connectionTimeout: timeouts.connectionTimeout,
     keepAliveTimeout: timeouts.keepAliveTimeout,
     forceCloseConnections: 'idle',
-    return503OnClosing: true,
+    // While closing, new requests get 503 from the first hook below, in the route's dialect.
+    return503OnClosing: false,
     // Clients that take only a URL put their key in a `/key/<KEY>` path prefix: strip it
     // before routing (and before anything logs the URL). A malformed URL is only marked here.
     rewriteUrl: (request) => rewriteRequestUrl(request),
@@ -116,7 +117,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
   // First of all hooks: a URL that does not decode is refused before any key is checked.
-  app.addHook('onRequest', (request, _reply, done) => {
+  let closing = false;
+  app.addHook('onRequest', (request, reply, done) => {
+    if (closing) {
+      reply.header('connection', 'close');
+      return done(new GatewayError('SHUTTING_DOWN', 'ollama-bridge is shutting down; retry in a moment', { retryAfter: '5' }));
+    }
     done(hasMalformedUrl(request.raw) ? new GatewayError('BAD_REQUEST', MALFORMED_URL_MESSAGE) : undefined);
   });
 
@@ -147,7 +153,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     log: app.log,
   });
   app.decorate('fastAnswers', answers);
-  app.addHook('preClose', async () => answers.disable());
+  app.addHook('preClose', async () => {
+    closing = true;
+    answers.disable();
+  });
   await app.register(accessControlPlugin, {
     keyRing,
     checkHostHeader,
@@ -165,14 +174,25 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       emptyMeaning: 'every model is served',
       parse: parseModelFilter,
       apply: (filter) => {
-        for (const problem of filter.problems) app.log.warn({ path: config.MODELS_FILTER }, `models filter ${problem}; skipped`);
-        catalog.setFilter(filter);
+        for (const problem of filter.problems) app.log.warn({ path: config.MODELS_FILTER }, `models filter ${config.MODELS_FILTER} ${problem}; skipped`);
+        catalog.setFilter(filter, config.MODELS_FILTER);
       },
       log: app.log,
     }));
   }
   if (config.MODELS_CONFIG !== undefined) {
-    watchers.push(watchFileSetting({ path: config.MODELS_CONFIG, label: 'models config', emptyMeaning: 'no aliases or per-model overrides', parse: parseModelsConfig, apply: (models) => catalog.setModelsConfig(models), log: app.log }));
+    const path = config.MODELS_CONFIG;
+    watchers.push(watchFileSetting({
+      path,
+      label: 'models config',
+      emptyMeaning: 'no aliases or per-model overrides',
+      parse: parseModelsConfig,
+      apply: (models) => {
+        for (const problem of models.problems) app.log.warn({ path }, `models config ${path} ${problem}`);
+        catalog.setModelsConfig(models, path);
+      },
+      log: app.log,
+    }));
   }
 
   // Ollama parses every body as JSON whatever its Content-Type (curl -d sends form encoding).

@@ -12,6 +12,7 @@
 import type { FastifyBaseLogger } from 'fastify';
 import type { BackendAdapter } from '../adapters/adapter.js';
 import { GatewayError } from '../errors.js';
+import { checkCatalogConfig } from './catalog-config-check.js';
 import { allowAllModels, type ModelFilter } from './model-filter.js';
 import { listedName, lookupKey, shortKey } from './model-names.js';
 import { emptyModelsConfig, type ModelDefaults, type ModelsConfig } from './models-config.js';
@@ -111,6 +112,11 @@ export class ModelCatalog {
   /** Recent uses for /api/ps, one per key and model, oldest first. */
   private readonly recent = new Map<string, RecentUse & { keyId: string | undefined }>();
   private reportedCollisions = '';
+  /** The files the filter and the models config came from, for warnings. */
+  private filterPath: string | undefined;
+  private modelsConfigPath: string | undefined;
+  /** Each file's problems last logged; undefined after its reload, so that they are said again. */
+  private readonly reportedProblems: { filter: string | undefined; modelsConfig: string | undefined } = { filter: undefined, modelsConfig: undefined };
   /** Names a client asked for that the models filter hides, logged once per filter. */
   private readonly reportedHidden = new Set<string>();
 
@@ -160,14 +166,20 @@ export class ModelCatalog {
     return Promise.all(fetches).then(() => undefined);
   }
 
-  setFilter(filter: ModelFilter): void {
+  /** A new filter (`path`: its file, named in warnings); what in it matches no model is logged once. */
+  setFilter(filter: ModelFilter, path?: string): void {
     this.filter = filter;
+    this.filterPath = path;
     this.reportedHidden.clear();
+    this.reportedProblems.filter = undefined;
     this.rebuild();
   }
 
-  setModelsConfig(config: ModelsConfig): void {
+  /** A new models config (`path`: its file); overrides and aliases that name no model are logged once. */
+  setModelsConfig(config: ModelsConfig, path?: string): void {
     this.modelsConfig = config;
+    this.modelsConfigPath = path;
+    this.reportedProblems.modelsConfig = undefined;
     this.rebuild();
   }
 
@@ -352,6 +364,8 @@ export class ModelCatalog {
     const previous = backend.state;
     backend.state = 'failing';
     backend.lastError = failure;
+    // The last backend to answer failed: what the configuration names can be judged now.
+    if (previous === 'pending') this.reportConfigProblems();
     backend.failures++;
     const delay = this.retryDelay(backend.failures);
     backend.dueAt = now + delay;
@@ -423,17 +437,12 @@ export class ModelCatalog {
       }
     }
     for (const [aliasKey, { alias, target }] of aliases) {
-      if (byKey.has(aliasKey)) {
-        this.log.warn({ alias }, `alias "${alias}" is also a model's name; the model wins`);
-        continue;
-      }
+      // A name a model has, or a target not served: not listed (reportConfigProblems says why).
+      if (byKey.has(aliasKey)) continue;
       const targetKey = lookupKey(target);
       const shortMatches = byShortKey.get(targetKey);
       const targetEntry = byKey.get(targetKey) ?? (shortMatches?.length === 1 ? shortMatches[0] : undefined);
-      if (targetEntry === undefined) {
-        this.log.warn({ alias, target }, `alias "${alias}" names no served model ("${target}"); not listed`);
-        continue;
-      }
+      if (targetEntry === undefined) continue;
       const entry: CatalogEntry = { name: listedName(alias), info: targetEntry.info, adapter: targetEntry.adapter, alias };
       const aliasDefaults = defaults.get(aliasKey) ?? targetEntry.defaults;
       if (aliasDefaults !== undefined) entry.defaults = aliasDefaults;
@@ -447,6 +456,37 @@ export class ModelCatalog {
     const previousCount = this.current?.entries.length;
     const fetchedAt = Math.max(...answered.map((backend) => backend.lastSuccessAt ?? 0));
     this.current = { entries, byKey, byShortKey, fetchedAt };
-    if (previousCount !== entries.length) this.log.info({ models: entries.length }, `serving ${entries.length} models`);
+    if (previousCount !== entries.length) {
+      // Nothing served through a filter is one of the configuration problems below.
+      if (entries.length > 0) this.log.info({ models: entries.length }, `serving ${entries.length} models`);
+      else if (this.filter.rules.length === 0) this.log.warn({ models: 0 }, 'serving 0 models: the backends list none');
+    }
+    this.reportConfigProblems();
+  }
+
+  /**
+   * Logs (warn) what the filter and the models config name that the backends do not list,
+   * once per reload and again only when the catalog changes the answer; never while a
+   * backend has not answered at all yet.
+   */
+  private reportConfigProblems(): void {
+    const snapshot = this.current;
+    if (snapshot === undefined || this.backends.some((backend) => backend.state === 'pending')) return;
+    const problems = checkCatalogConfig({
+      ids: this.backends.flatMap((backend) => (backend.models ?? []).map((info) => info.id)),
+      served: snapshot.byKey,
+      servedShort: snapshot.byShortKey,
+      filter: this.filter,
+      filterPath: this.filterPath,
+      modelsConfig: this.modelsConfig,
+      modelsConfigPath: this.modelsConfigPath,
+      unlisted: this.backends.filter((backend) => backend.models === undefined).map((backend) => backend.adapter.name),
+    });
+    for (const file of ['filter', 'modelsConfig'] as const) {
+      const report = problems[file].map((problem) => problem.message).join('\n');
+      if (report === this.reportedProblems[file]) continue;
+      this.reportedProblems[file] = report;
+      for (const problem of problems[file]) this.log.warn(problem.details, problem.message);
+    }
   }
 }

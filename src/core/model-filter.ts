@@ -6,7 +6,8 @@
  * `*:free`); a leading `!` negates it. Entries are read top to bottom and the last one that
  * matches a model decides. A model no entry matches is served only if the file has no
  * positive entry at all (a file of `!` lines removes models from the full catalog).
- * Matching is case-insensitive and ignores a `:latest` tag.
+ * Matching is case-insensitive and ignores a `:latest` tag. Which entries match no model is
+ * the catalog's to say: it knows the models.
  */
 import picomatch from 'picomatch';
 
@@ -14,6 +15,8 @@ export interface FilterRule {
   negated: boolean;
   pattern: string;
   line: number;
+  /** An exact id (`openai/gpt-4o`), a short name (`gpt-4o`) or a glob. */
+  kind: 'id' | 'short' | 'glob';
   matches: (id: string) => boolean;
 }
 
@@ -45,7 +48,7 @@ export function parseModelFilter(text: string): ModelFilter {
       problems.push(`line ${lineIndex + 1}: bad pattern "${pattern}": ${(error as Error).message}`);
       return;
     }
-    rules.push({ negated, pattern, line: lineIndex + 1, matches });
+    rules.push({ negated, pattern, line: lineIndex + 1, kind: kindOf(pattern), matches });
   });
   const hasPositive = rules.some((rule) => !rule.negated);
   return {
@@ -63,9 +66,13 @@ export function parseModelFilter(text: string): ModelFilter {
 /** The filter that lets everything through (no file given). */
 export const allowAllModels: ModelFilter = { rules: [], problems: [], allows: () => true };
 
+function kindOf(pattern: string): FilterRule['kind'] {
+  if (picomatch.scan(pattern).isGlob) return 'glob';
+  return pattern.includes('/') ? 'id' : 'short';
+}
+
 function compile(pattern: string): (id: string) => boolean {
-  const isGlob = picomatch.scan(pattern).isGlob;
-  if (isGlob) {
+  if (kindOf(pattern) === 'glob') {
     const matcher = picomatch(pattern, { dot: true, nocase: true });
     // A glob without a slash (`*:free`, `gpt-4*`) matches the whole id or the part after the vendor.
     if (!pattern.includes('/')) return (id) => matcher(id) || matcher(id.slice(id.indexOf('/') + 1));

@@ -12,7 +12,8 @@
  *
  * Precedence: the client's request > the model's override > upstream defaults. Pure.
  */
-import { parse as parseYaml } from 'yaml';
+import { LineCounter, isMap, isScalar, parseDocument, type Node } from 'yaml';
+import { closestName, didYouMean } from './closest-name.js';
 import { samplingFromOptions, toReasoning } from './ollama-options.js';
 import { lookupKey } from './model-names.js';
 import type { ReasoningRequest, SamplingOptions } from './types.js';
@@ -29,28 +30,87 @@ export interface ModelsConfig {
   aliases: Map<string, { alias: string; target: string }>;
   /** lookup key of an id, alias or short name → its defaults. */
   defaults: Map<string, ModelDefaults>;
+  /** lookup key of an override → its name as written (`gtp-4o`), for the catalog's warnings. */
+  overrideNames: Map<string, string>;
+  /** Key path (`models.gtp-4o`, `aliases.coder`) → its line in the file. */
+  lines: Map<string, number>;
+  /** What was understood but looks wrong (an unknown option name): logged, never fatal. */
+  problems: string[];
 }
 
-export const emptyModelsConfig: ModelsConfig = { aliases: new Map(), defaults: new Map() };
+export const emptyModelsConfig: ModelsConfig = { aliases: new Map(), defaults: new Map(), overrideNames: new Map(), lines: new Map(), problems: [] };
 
+/** The options an override may set that change something (Ollama's names). */
+const EFFECTIVE_OPTIONS = [
+  'temperature', 'top_p', 'top_k', 'min_p', 'seed', 'num_predict', 'stop',
+  'repeat_penalty', 'presence_penalty', 'frequency_penalty', 'think', 'num_ctx',
+];
+/** Ollama's options that only a local runtime uses: accepted, but they change nothing here. */
+const RUNTIME_ONLY_OPTIONS = new Set([
+  'num_keep', 'typical_p', 'repeat_last_n', 'num_batch', 'num_gpu', 'main_gpu', 'use_mmap', 'num_thread', 'draft_num_predict',
+  'mirostat', 'mirostat_eta', 'mirostat_tau', 'tfs_z', 'penalize_newline', 'numa', 'low_vram', 'f16_kv', 'vocab_only',
+  'use_mlock', 'num_gqa', 'logits_all', 'embedding_only',
+]);
+
+/**
+ * Parses the file. Throws on what cannot be used at all (not a mapping, a bad value);
+ * returns `problems` for what is skipped (unknown or runtime-only option names, two keys for
+ * one model), each naming its line and key path.
+ */
 export function parseModelsConfig(text: string): ModelsConfig {
-  const document: unknown = text.trim() === '' ? {} : parseYaml(text); // YAML is a superset of JSON
+  const lineCounter = new LineCounter();
+  const parsed = parseDocument(text, { lineCounter }); // YAML is a superset of JSON
+  if (parsed.errors.length > 0) throw parsed.errors[0]!;
+  const document: unknown = text.trim() === '' ? {} : parsed.toJS();
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     throw new Error('expected a mapping with `aliases` and/or `models`');
   }
   const { aliases = {}, models = {}, ...unknownKeys } = document as Record<string, unknown>;
   const unknown = Object.keys(unknownKeys);
   if (unknown.length > 0) throw new Error(`unknown top-level key(s): ${unknown.join(', ')} (expected aliases, models)`);
-  const config: ModelsConfig = { aliases: new Map(), defaults: new Map() };
+  const lines = keyLines(parsed.contents, (offset) => lineCounter.linePos(offset).line);
+  const config: ModelsConfig = { aliases: new Map(), defaults: new Map(), overrideNames: new Map(), lines, problems: [] };
+  const where = (path: string): string => {
+    const line = lines.get(path);
+    return line === undefined ? path : `line ${line} (${path})`;
+  };
 
   for (const [alias, target] of Object.entries(asMapping(aliases, 'aliases'))) {
     if (typeof target !== 'string' || target.trim() === '') throw new Error(`alias "${alias}" must name a model`);
     config.aliases.set(lookupKey(alias), { alias, target: target.trim() });
   }
-  for (const [name, settings] of Object.entries(asMapping(models, 'models'))) {
-    config.defaults.set(lookupKey(name), toDefaults(name, asMapping(settings ?? {}, `models.${name}`)));
+  for (const [name, value] of Object.entries(asMapping(models, 'models'))) {
+    const settings = asMapping(value ?? {}, `models.${name}`);
+    const key = lookupKey(name);
+    const earlier = config.overrideNames.get(key);
+    if (earlier !== undefined) config.problems.push(`${where(`models.${name}`)}: the same model as ${where(`models.${earlier}`)}; this one is used`);
+    for (const option of Object.keys(settings)) {
+      if (EFFECTIVE_OPTIONS.includes(option)) continue;
+      const path = `models.${name}.${option}`;
+      config.problems.push(RUNTIME_ONLY_OPTIONS.has(option)
+        ? `${where(path)}: "${option}" is an Ollama runtime option that changes nothing here; ignored`
+        : `${where(path)}: unknown option "${option}"; ignored${didYouMean(closestName(option, EFFECTIVE_OPTIONS))}`);
+    }
+    config.defaults.set(key, toDefaults(name, settings));
+    config.overrideNames.set(key, name);
   }
   return config;
+}
+
+/** The line of every key down to `models.<name>.<option>`, by key path. */
+function keyLines(root: Node | null, lineAt: (offset: number) => number): Map<string, number> {
+  const lines = new Map<string, number>();
+  const visit = (node: unknown, prefix: string, depth: number): void => {
+    if (!isMap(node)) return;
+    for (const pair of node.items) {
+      if (!isScalar(pair.key) || pair.key.range === undefined || pair.key.range === null) continue;
+      const path = `${prefix}${String(pair.key.value)}`;
+      lines.set(path, lineAt(pair.key.range[0]));
+      if (depth < 3) visit(pair.value, `${path}.`, depth + 1);
+    }
+  };
+  visit(root, '', 1);
+  return lines;
 }
 
 function toDefaults(name: string, settings: Record<string, unknown>): ModelDefaults {

@@ -1,6 +1,7 @@
 /**
  * The Ollama adapter against the fake Ollama over real HTTP.
  */
+import { CLIENT_CLOSED } from '../../src/streaming/client-abort.js';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import type { Readable } from 'node:stream';
@@ -284,7 +285,8 @@ describe('streamChat', () => {
     const iterator = stream[Symbol.asyncIterator]();
     const first = await iterator.next();
     expect(first.done).toBe(false);
-    controller.abort();
+    // What abortOnClientClose gives when the client hangs up (any other reason is reported as an error).
+    controller.abort(CLIENT_CLOSED);
     const remaining: ChatEventBatch[] = [];
     for (let next = await iterator.next(); !next.done; next = await iterator.next()) remaining.push(next.value);
     expect(remaining.flat().filter((event) => event.type === 'error' || event.type === 'finish')).toEqual([]);

@@ -10,6 +10,7 @@ import { LOG_LEVELS } from '#schemas/config.js';
 import { existsSync } from 'node:fs';
 import { loadConfigWithSources, type LoadedConfig } from './config.js';
 import { GatewayError, isGatewayError } from './errors.js';
+import { closestName } from './core/closest-name.js';
 import { DEFAULT_KEYS_FILE, KeysCommandError, createKeyCommand, listKeysCommand, revokeKeyCommand } from './auth/keys-command.js';
 import { StartupError, startServer, stopOnSignals } from './server.js';
 import { PACKAGE_VERSION } from './startup/package-version.js';
@@ -81,30 +82,6 @@ function serveConfig(args: Record<string, unknown>): LoadedConfig {
     throw new GatewayError('CONFIG_INVALID', `the keys file ${keysFile} does not exist; create it with a first key: ollama-bridge keys create --name NAME --keys-file ${keysFile}`);
   }
   return loaded;
-}
-
-/** The flag closest to an unknown one, for "did you mean". */
-function closestFlag(unknown: string, known: readonly string[]): string | undefined {
-  let best: { name: string; distance: number } | undefined;
-  for (const name of known) {
-    const distance = editDistance(unknown, name);
-    if (distance <= Math.max(1, Math.floor(name.length / 4)) && (best === undefined || distance < best.distance)) best = { name, distance };
-  }
-  return best?.name;
-}
-
-/** Edits (insert, delete, replace, swap two neighbours) from one name to the other. */
-function editDistance(left: string, right: string): number {
-  const rows: number[][] = Array.from({ length: left.length + 1 }, (_row, row) => Array.from({ length: right.length + 1 }, (_cell, column) => (row === 0 ? column : column === 0 ? row : 0)));
-  for (let row = 1; row <= left.length; row++) {
-    for (let column = 1; column <= right.length; column++) {
-      const cost = left[row - 1] === right[column - 1] ? 0 : 1;
-      let best = Math.min(rows[row - 1]![column]! + 1, rows[row]![column - 1]! + 1, rows[row - 1]![column - 1]! + cost);
-      if (row > 1 && column > 1 && left[row - 1] === right[column - 2] && left[row - 2] === right[column - 1]) best = Math.min(best, rows[row - 2]![column - 2]! + 1);
-      rows[row]![column] = best;
-    }
-  }
-  return rows[left.length]![right.length]!;
 }
 
 /** A keys command whose file cannot be read or used is a configuration problem (exit 2), like any other. */
@@ -185,7 +162,7 @@ function withSuggestion(message: string): string {
   if (unknown === null) return message;
   const known = [...Object.keys(FLAGS), 'dotenv', 'help', 'version', 'name', 'models', 'expires', 'rpm', 'tpm', 'scopes', 'admin'];
   const hints = unknown[1]!.split(', ').map((name) => {
-    const suggestion = closestFlag(name.replace(/^-+/, ''), known);
+    const suggestion = closestName(name.replace(/^-+/, ''), known);
     return suggestion === undefined ? undefined : `--${name.replace(/^-+/, '')}: did you mean --${suggestion}?`;
   }).filter((hint) => hint !== undefined);
   return [message, ...hints, 'see ollama-bridge --help'].join('\n');

@@ -3,33 +3,26 @@
  * the repository root (no build needed), with a minimal environment (no OpenRouter settings
  * inherited from the machine running the tests).
  */
-import { spawn, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { once } from 'node:events';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
 import { DEFAULT_MODELS, SSE_DONE, sseChunk, startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
 import { checkStream, ndjson, ndjsonLines } from '../helpers/ollama-checks.js';
+import { REPO_ROOT, killAllClis, spawnCli as spawnCliProcess, waitForOutput, withTimeout, type RunningCli } from '../helpers/cli-process.js';
 
-const REPO_ROOT = fileURLToPath(new URL('../../', import.meta.url));
+/** The CLI with only these environment variables (see cli-process.ts). */
+const spawnCli = (args: string[], env: Record<string, string> = {}): RunningCli => spawnCliProcess(args, { env });
+
 const SECRET_KEY = 'sk-or-v1-cli-secret-0123456789abcdef';
 const SLOW_MODEL = 'slow/model';
-
-interface RunningCli {
-  child: ChildProcessWithoutNullStreams;
-  stdout: () => string;
-  stderr: () => string;
-  exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
 
 let scratch: string;
 let emptyEnvFile: string;
 let fake: FakeOpenRouter;
-const running: RunningCli[] = [];
 const agents: Agent[] = [];
 
 beforeAll(async () => {
@@ -44,47 +37,15 @@ beforeAll(async () => {
   fake.script(SLOW_MODEL, { sse: sse + SSE_DONE, delayMs: 200 });
 });
 afterAll(async () => {
-  for (const cli of running) if (cli.child.exitCode === null && cli.child.signalCode === null) cli.child.kill('SIGKILL');
+  killAllClis();
   await Promise.all(agents.map((agent) => agent.destroy()));
   await fake?.close();
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function spawnCli(args: string[], env: Record<string, string> = {}): RunningCli {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', 'src/cli.ts', ...args], {
-    cwd: REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? scratch, TMPDIR: process.env.TMPDIR ?? tmpdir(), ...env },
-    stdio: ['pipe', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
-  child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-  const exit = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null }));
-  const cli = { child, stdout: () => stdout, stderr: () => stderr, exit };
-  running.push(cli);
-  return cli;
-}
-
-async function withTimeout<T>(promise: Promise<T>, ms: number, what: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  try {
-    return await Promise.race([promise, new Promise<never>((_resolve, reject) => (timer = setTimeout(() => reject(new Error(`timed out: ${what}`)), ms)))]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
-
 /** Waits for the "listening on http://…" log line and returns that URL. */
 async function listeningUrl(cli: RunningCli): Promise<string> {
-  const deadline = Date.now() + 15_000;
-  while (Date.now() < deadline) {
-    const match = /listening on (http:\/\/127\.0\.0\.1:\d+)/.exec(cli.stdout());
-    if (match) return match[1]!;
-    if (cli.child.exitCode !== null) throw new Error(`the CLI exited early: ${cli.stderr()}`);
-    await new Promise((resolve) => setTimeout(resolve, 25));
-  }
-  throw new Error(`the CLI never said it was listening; stdout: ${cli.stdout()} stderr: ${cli.stderr()}`);
+  return (await waitForOutput(cli, /listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
 }
 
 function expectNoStackTrace(text: string): void {

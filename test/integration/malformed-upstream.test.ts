@@ -149,4 +149,15 @@ describe("a malformed line of an upstream Ollama's NDJSON", () => {
     expect(response.status).toBe(502);
     expect(OpenAiErrorResponse.parse(JSON.parse(response.text)).error.message).toBe('Ollama sent an unreadable stream line');
   });
+
+  it('ends the native /api/chat passthrough at that line: the lines before it byte for byte, then one {"error"} line, no done', async () => {
+    const [good, bad] = [fixture.slice(0, fixture.indexOf('\n', fixture.indexOf('monde')) + 1), fixture.slice(fixture.indexOf('\n', fixture.indexOf('monde')) + 1)];
+    expect(bad.split('\n')[0]!.trimEnd().endsWith('}')).toBe(false);
+    for (const writeMode of WRITE_MODES) {
+      ollama.script('llama3.2:latest', { ndjson: fixture, writeMode });
+      const response = await post(gateway.url, '/api/chat', { model: 'llama3.2', messages: user });
+      expect(response.status).toBe(200);
+      expect(response.text).toBe(`${good}{"error":"Ollama sent an unreadable stream line"}\n`);
+    }
+  });
 });

@@ -76,25 +76,85 @@ export async function forwardToOllama(
 }
 
 /**
- * The upstream's NDJSON as it comes; should the upstream break off (silent past the idle
- * timeout, a dropped connection), one `{"error": …}` line ends it, as Ollama ends a stream
- * that fails, instead of a cut connection.
+ * The upstream's NDJSON, line by line as it comes (complete lines only, byte for byte). A line
+ * that is not a JSON object (checked by its first and last bytes, as the /v1 relay checks its
+ * events), or an upstream that breaks off (silent past the idle timeout, a dropped
+ * connection), ends the stream with one `{"error": …}` line, as Ollama ends a stream that
+ * fails, instead of passing garbage on or cutting the connection.
  */
 function endingWithErrorLine(body: Readable): Readable {
-  const out = new PassThrough();
-  let endsWithNewline = true;
-  body.on('data', (chunk: Buffer) => {
-    if (chunk.length > 0) endsWithNewline = chunk[chunk.length - 1] === 0x0a;
+  let pending: Buffer[] = [];
+  let ended = false;
+  /** Why the upstream broke off: the error line the stream ends with. */
+  let failure: string | undefined;
+  const errorLine = (message: string): string => `${JSON.stringify({ error: message })}\n`;
+  const out = new Transform({
+    transform(chunk: Buffer, _encoding, callback) {
+      if (ended) return callback();
+      let lineStart = 0;
+      let cut = 0;
+      for (let newline = chunk.indexOf(LINE_FEED); newline !== -1; newline = chunk.indexOf(LINE_FEED, lineStart)) {
+        const line = pending.length === 0 ? chunk.subarray(lineStart, newline) : Buffer.concat([...pending, chunk.subarray(lineStart, newline)]);
+        if (!isJsonObjectLine(line)) {
+          ended = true;
+          body.unpipe(out);
+          body.destroy();
+          pending = [];
+          this.push(Buffer.concat([chunk.subarray(cut, lineStart), Buffer.from(errorLine('Ollama sent an unreadable stream line'))]));
+          this.push(null);
+          return callback();
+        }
+        if (pending.length > 0) {
+          // The line began in earlier reads: send it whole now.
+          this.push(Buffer.concat([line, NEWLINE]));
+          pending = [];
+          cut = newline + 1;
+        }
+        lineStart = newline + 1;
+      }
+      if (lineStart > cut) this.push(chunk.subarray(cut, lineStart));
+      if (lineStart < chunk.length) pending.push(Buffer.from(chunk.subarray(lineStart)));
+      callback();
+    },
+    flush(callback) {
+      if (failure !== undefined) {
+        this.push(errorLine(failure));
+        return callback();
+      }
+      if (!ended && pending.length > 0) {
+        const line = Buffer.concat(pending);
+        this.push(isJsonObjectLine(line) ? line : Buffer.from(`\n${errorLine('Ollama sent an unreadable stream line')}`));
+      }
+      callback();
+    },
   });
   body.once('error', (error) => {
     body.unpipe(out);
-    if (out.destroyed) return;
-    const line = `${JSON.stringify({ error: fromMidStreamError('Ollama', error).message })}\n`;
-    out.end(endsWithNewline ? line : `\n${line}`);
+    if (out.destroyed || ended) return;
+    ended = true;
+    // What was held back is an unfinished line: it is dropped, the error line takes its place.
+    pending = [];
+    failure = fromMidStreamError('Ollama', error).message;
+    out.end();
   });
   // The client went away: so does the upstream request.
   out.once('close', () => body.destroy());
   return body.pipe(out);
+}
+
+const NEWLINE = Buffer.from('\n');
+
+/** A blank line, or one whose first and last non-blank bytes are `{` and `}`. */
+function isJsonObjectLine(line: Buffer): boolean {
+  let start = 0;
+  let end = line.length;
+  while (start < end && isBlank(line[start]!)) start++;
+  while (end > start && isBlank(line[end - 1]!)) end--;
+  return start === end || (line[start] === 0x7b && line[end - 1] === 0x7d);
+}
+
+function isBlank(byte: number): boolean {
+  return byte === 0x20 || byte === 0x09 || byte === 0x0d;
 }
 
 /** The body through a PassThrough (a metered one flows from the next tick, before Fastify would pipe it). */

@@ -79,25 +79,31 @@ function dataEvents(text: string): any[] {
     .map((data) => (data === '[DONE]' ? data : JSON.parse(data)));
 }
 
+/** The upstream's bytes as the client gets them: the same, but for the model named as the client named it. */
+function echoed(upstream: string, model: string): string {
+  return upstream.replace(/"model":"(?:[^"\\]|\\.)*"/g, `"model":${JSON.stringify(model)}`);
+}
+
 function lastRequestFor(model: string) {
   return fake.chatRequests().filter((record) => record.body?.model === model).at(-1)!;
 }
 
 describe('passthrough streaming', () => {
-  it("sends the client exactly the upstream's bytes, keep-alive comments included", async () => {
+  it("sends the client exactly the upstream's bytes, keep-alive comments included, the model named as the client named it", async () => {
     const sse = SSE_COMMENT + SSE_COMMENT + textStream(['Bonjour', ' le', ' monde — ça va ? 🌍'], 'stop', [9, 3]);
     fake.script('oa/m-a', { sse });
     const response = await stream('oa/m-a', { stream_options: { include_usage: true } });
     expect(response.status).toBe(200);
     expect(response.headers['content-type']).toBe('text/event-stream');
-    expect(response.text).toBe(sse);
+    expect(response.text).toBe(echoed(sse, 'oa/m-a'));
+    expect(sse).toContain('"model":"fake/model-20260101"');
     for (const event of dataEvents(response.text)) if (event !== '[DONE]') OpenAiChatCompletionChunk.parse(event);
   });
 
-  it('keeps recorded fixtures byte-identical (text, tool calls, usage shapes)', async () => {
+  it('keeps recorded fixtures byte-identical but for the model name (text, tool calls, usage shapes)', async () => {
     for (const name of ['text', 'tool-call', 'parallel-tool-calls', 'usage-shape-2', 'length']) {
       const response = await stream(`fixture/${name}`, withUsage);
-      expect(response.text, name).toBe(loadFixture(name));
+      expect(response.text, name).toBe(echoed(loadFixture(name), `fixture/${name}`));
     }
   });
 
@@ -112,7 +118,7 @@ describe('passthrough streaming', () => {
   it('adds reasoning_content to reasoning chunks only, leaving every other byte alone', async () => {
     const source = loadFixture('reasoning');
     const response = await stream('fixture/reasoning', withUsage);
-    const expected = source.replace(/"reasoning":("(?:[^"\\]|\\.)*")/g, '"reasoning":$1,"reasoning_content":$1');
+    const expected = echoed(source, 'fixture/reasoning').replace(/"reasoning":("(?:[^"\\]|\\.)*")/g, '"reasoning":$1,"reasoning_content":$1');
     expect(response.text).toBe(expected);
     const first = dataEvents(response.text)[0];
     expect(first.choices[0].delta).toMatchObject({ reasoning: 'Two plus two', reasoning_content: 'Two plus two' });
@@ -122,13 +128,13 @@ describe('passthrough streaming', () => {
     const sse = textStream(['Hel', 'lo ', 'wörld ', '🌍'], 'stop', [3, 4]);
     for (const writeMode of ['bytes', 'glued', { randomSeed: 11, maxPiece: 7 }, { randomSeed: 5, maxPiece: 200 }] as const) {
       fake.script('oa/m-b', { sse, writeMode });
-      expect((await stream('oa/m-b', withUsage)).text, JSON.stringify(writeMode)).toBe(sse);
+      expect((await stream('oa/m-b', withUsage)).text, JSON.stringify(writeMode)).toBe(echoed(sse, 'oa/m-b'));
     }
     const crlf = loadFixture('crlf');
     for (const writeMode of ['bytes', 'event'] as const) {
       fake.script('oa/m-c', { sse: crlf, writeMode });
       const response = await stream('oa/m-c', withUsage);
-      expect(response.text).toBe(crlf);
+      expect(response.text).toBe(echoed(crlf, 'oa/m-c'));
       expect(dataEvents(response.text).at(-1)).toBe('[DONE]');
     }
   });
@@ -136,7 +142,7 @@ describe('passthrough streaming', () => {
   it('ends a truncated upstream stream with an in-band error event, never [DONE]', async () => {
     const response = await stream('fixture/truncated');
     expect(response.status).toBe(200);
-    expect(response.text.startsWith(loadFixture('truncated'))).toBe(true);
+    expect(response.text.startsWith(echoed(loadFixture('truncated'), 'fixture/truncated'))).toBe(true);
     expect(response.text).not.toContain('[DONE]');
     const last = dataEvents(response.text).at(-1);
     expect(OpenAiErrorResponse.parse(last).error).toMatchObject({ message: 'OpenRouter ended the stream without finishing the answer', type: 'api_error' });

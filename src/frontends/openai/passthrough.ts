@@ -16,6 +16,8 @@
  * - a chunk whose `reasoning` is a string: `"reasoning_content"` with the same JSON string is
  *   spliced in right after it, so clients of either convention see the reasoning; the rest of
  *   the line stays byte-identical. (Upstreams that pretty-print their JSON are not rewritten.)
+ * - the upstream's model id (`"model":"openai/gpt-4o-2024-08-06"`): replaced by the name the
+ *   client asked for in everything forwarded, by byte search and splice (model-echo.ts).
  * An upstream that ends (EOF, reset, timeout) without `[DONE]` gets an in-band error event.
  */
 import type { Usage } from '../../core/types.js';
@@ -23,6 +25,7 @@ import { GatewayError, fromMidStreamError, fromUpstreamStatus, statusFromUpstrea
 import { joinPiece, type BodyPiece } from '../../streaming/decode-stream.js';
 import { DEFAULT_MAX_LINE_BYTES, PendingLine } from '../../streaming/line-splitter.js';
 import { openAiErrorEvent } from './encode.js';
+import { ModelEcho } from './model-echo.js';
 
 type JsonObject = Record<string, unknown>;
 
@@ -66,9 +69,10 @@ export function errorFromPayload(upstream: string, payload: JsonObject, text: st
 /**
  * A non-stream answer: leading keep-alive whitespace removed, a 200 that carries an error is
  * thrown as that error (its code becomes the status), reasoning mirrored into
- * `reasoning_content`. Otherwise the text is returned as the upstream sent it.
+ * `reasoning_content`, `model` made the client's name (`echoModel`). Otherwise the text is
+ * returned as the upstream sent it.
  */
-export function relayJson(upstream: string, text: string, onUsage?: (usage: Usage) => void): string {
+export function relayJson(upstream: string, text: string, onUsage?: (usage: Usage) => void, echoModel?: string): string {
   const trimmed = text.trimStart();
   let payload: unknown;
   try {
@@ -83,7 +87,13 @@ export function relayJson(upstream: string, text: string, onUsage?: (usage: Usag
   if (error !== undefined) throw error;
   const usage = (payload as JsonObject).usage;
   if (onUsage !== undefined && typeof usage === 'object' && usage !== null) onUsage(toUsage(usage as JsonObject));
-  const bytes = Buffer.from(trimmed);
+  const model = (payload as JsonObject).model;
+  let bytes: Buffer = Buffer.from(trimmed);
+  if (echoModel !== undefined && typeof model === 'string' && model !== echoModel) {
+    const echoed = new ModelEcho(echoModel).apply(bytes);
+    // The same bytes: not compact JSON (no `"model":"`), so serialised again, keys in the same order.
+    bytes = echoed !== bytes ? echoed : Buffer.from(JSON.stringify({ ...(payload as JsonObject), model: echoModel }));
+  }
   return withReasoningContent(bytes, 0, bytes.length).toString('utf8');
 }
 
@@ -137,6 +147,8 @@ export class SseRelay {
   errorBeforeStart: GatewayError | undefined;
   /** The unterminated line at the end of the reads so far. */
   private readonly pending: PendingLine;
+  /** Puts the client's model name in what is forwarded; undefined: forwarded as is. */
+  private readonly echo: ModelEcho | undefined;
   /** The previous read ended in CR: a LF at the start of the next read belongs to it. */
   private skipLeadingLineFeed = false;
   /** The last line forwarded was blank (or nothing was forwarded): an event can start here. */
@@ -156,8 +168,11 @@ export class SseRelay {
      * set, such chunks are dropped (the accounting still reads them).
      */
     private readonly dropUsageOnlyChunks = false,
+    /** The model name the client asked for, put in place of the upstream's (model-echo.ts). */
+    echoModel?: string,
   ) {
     this.pending = new PendingLine(maxLineBytes);
+    this.echo = echoModel === undefined ? undefined : new ModelEcho(echoModel);
   }
 
   push(chunk: Uint8Array): Buffer {
@@ -175,6 +190,9 @@ export class SseRelay {
     let region = cut === buffer.length ? buffer : buffer.subarray(0, cut);
     if (!this.pending.empty) region = this.pending.take(region);
     if (cut < buffer.length) this.pending.add(buffer.subarray(cut));
+    // Complete lines from here on, with the model named as the client named it (rewritten in
+    // place when it can be: `region` is the only reference to these bytes the relay keeps).
+    if (this.echo !== undefined) region = this.echo.apply(region);
     if (
       this.started &&
       region.indexOf(DONE_PROBE) === -1 &&
@@ -200,7 +218,8 @@ export class SseRelay {
     const parts: Buffer[] = [];
     const tail = this.pending.empty ? undefined : this.pending.take();
     if (tail !== undefined && isCompleteDataLine(tail)) {
-      const last = this.relayLines(Buffer.concat([tail, BLANK_LINE]));
+      const lines = Buffer.concat([tail, BLANK_LINE]);
+      const last = this.relayLines(this.echo === undefined ? lines : this.echo.apply(lines));
       if (last.length > 0) parts.push(last);
     }
     if (!this.ended) {
@@ -492,6 +511,17 @@ export interface RelayedBody extends AsyncIterable<BodyPiece> {
   release(completed: boolean): void;
 }
 
+export interface SseRelayOptions {
+  /** Told the usage the upstream reported. */
+  onUsage?: (usage: Usage) => void;
+  /** false: the usage-only chunk is dropped (the client did not ask for it). Default true. */
+  includeUsage?: boolean;
+  /** Told every piece relayed (the spend estimate, should the answer be cut off before its usage). */
+  onRelayed?: (output: Buffer) => void;
+  /** The model name the client asked for, echoed in place of the upstream's. */
+  echoModel?: string;
+}
+
 /**
  * Reads the stream until the answer has started, so that a failure before the first data
  * event (an error event, an empty stream, a refused connection) is thrown as a GatewayError
@@ -502,12 +532,10 @@ export async function startSseRelay(
   body: RelayedBody,
   upstream: string,
   isAborted: () => boolean,
-  onUsage?: (usage: Usage) => void,
-  includeUsage = true,
-  /** Told every piece relayed (the spend estimate, should the answer be cut off before its usage). */
-  onRelayed?: (output: Buffer) => void,
+  options: SseRelayOptions = {},
 ): Promise<AsyncGenerator<Buffer>> {
-  const relay = new SseRelay(upstream, onUsage, DEFAULT_MAX_LINE_BYTES, !includeUsage);
+  const { onUsage, includeUsage = true, onRelayed, echoModel } = options;
+  const relay = new SseRelay(upstream, onUsage, DEFAULT_MAX_LINE_BYTES, !includeUsage, echoModel);
   const iterator = body[Symbol.asyncIterator]();
   const held: Buffer[] = [];
   try {

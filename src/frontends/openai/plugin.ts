@@ -137,8 +137,14 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
       usage.upstreamAccepted();
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
       const onUsage = (reported: Usage): void => usage.report(reported);
-      if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readBodyText(answer.body, answer.upstream), onUsage));
-      const relay = await startSseRelay(answer.body, answer.upstream, () => clientLeft(signal), onUsage, includeUsage, (output) => usage.addOutputPieces(countSseEvents(output)));
+      // The answer names the model as the client did (`coder`), not by the upstream's id.
+      if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readBodyText(answer.body, answer.upstream), onUsage, body.model));
+      const relay = await startSseRelay(answer.body, answer.upstream, () => clientLeft(signal), {
+        onUsage,
+        includeUsage,
+        onRelayed: (output) => usage.addOutputPieces(countSseEvents(output)),
+        echoModel: body.model,
+      });
       return sendStream(reply, SSE_TYPE, relay);
     }
 

@@ -4,7 +4,9 @@
  * `bench/<profile>` model per `--profile`; POST …/chat/completions streams SSE exactly as
  * OpenRouter does: a `: OPENROUTER PROCESSING` comment, a role chunk, N content chunks, a
  * finish chunk, a usage chunk with `choices: []`, then `data: [DONE]`. The profile comes from
- * the model id (see profiles.ts); every answer of a profile is serialised once.
+ * the model id (see profiles.ts); every answer of a profile is serialised once. Chunks name
+ * the model by a dated id (`bench/…-2026-01-01`), as OpenRouter names `openai/gpt-4o-mini`
+ * `openai/gpt-4o-mini-2024-07-18`, so the gateway's /v1 relay has a name to put back.
  *
  *   node --import tsx bench/fake-openrouter.ts --models 320 --profile c256-s16-p0 --profile c100-s16-p20
  *     [--end-delay-ms N: end the response N ms after `data: [DONE]`]
@@ -30,8 +32,9 @@ const embeddingsBody = Buffer.from(JSON.stringify({ data: embeddingCatalog() }))
 const CREATED = 1_767_225_600;
 
 /** The answer for one model: every network write of it, serialised once. */
-function serialise(model: string, profile: StreamProfile): Buffer[] {
+function serialise(requested: string, profile: StreamProfile): Buffer[] {
   const id = `gen-${CREATED}-${profileName(profile)}`;
+  const model = `${requested}-2026-01-01`;
   const chunk = (delta: Record<string, unknown>, finish: string | null, nativeFinish: string | null): string =>
     `data: ${JSON.stringify({
       id,

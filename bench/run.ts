@@ -191,6 +191,7 @@ async function main(): Promise<void> {
   const direct: StreamTarget = { name: 'fake OpenRouter directly', url: `${fakeOpenRouter.url}/api/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
   const viaProxy: StreamTarget = { name: 'plain proxy', url: `${proxy.url}/api/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
   const viaGateway: StreamTarget = { name: 'gateway /api/chat', url: `${gateway.url}/api/chat`, body: chatBody(model), kind: 'ndjson' };
+  const viaRelay: StreamTarget = { name: 'gateway /v1/chat/completions (relay)', url: `${gateway.url}/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
   const viaNginx: StreamTarget | undefined = nginx && { name: NGINX_ROW, url: `${nginx.url}/api/v1/chat/completions`, body: openRouterBody, kind: 'sse' };
   // nginx's row in a phase that measures a process, where nginx runs.
   const nginxRows = (body: string): Array<{ target: StreamTarget; pid: number; upstreamPid: number; upstreamUrl: string }> =>
@@ -229,6 +230,7 @@ async function main(): Promise<void> {
         ...nginxRows(openRouterBody),
         { target: viaProxy, pid: proxy.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
         { target: viaGateway, pid: gateway.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
+        { target: viaRelay, pid: gateway.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
       ],
       { concurrency: settings.cpuConcurrency, answersPerRound: settings.cpuAnswersPerRound, rounds: settings.cpuRounds, warmupAnswers: settings.cpuConcurrency * 2 },
     );

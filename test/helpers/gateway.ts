@@ -6,7 +6,8 @@ import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../schemas/config.js';
-import { FAKE_API_KEY } from '../fakes/fake-openrouter.js';
+import { afterAll, beforeAll } from 'vitest';
+import { FAKE_API_KEY, startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
 
 export interface TestGateway {
   app: FastifyInstance;
@@ -50,4 +51,27 @@ export async function startGateway(
 /** Reads an NDJSON body into parsed lines. */
 export function parseNdjson(text: string): any[] {
   return text.split('\n').filter((line) => line !== '').map((line) => JSON.parse(line));
+}
+
+export interface GatewayOverFakeOpenRouter {
+  /** Set before the first test runs. */
+  readonly fake: FakeOpenRouter;
+  readonly gateway: TestGateway;
+}
+
+/**
+ * The usual setup of a test file: a fake OpenRouter and the gateway in front of it, started
+ * before the file's tests and closed after them.
+ */
+export function useGatewayOverFakeOpenRouter(overrides: Partial<Record<keyof Config, unknown>> = {}): GatewayOverFakeOpenRouter {
+  const setup = {} as { fake: FakeOpenRouter; gateway: TestGateway };
+  beforeAll(async () => {
+    setup.fake = await startFakeOpenRouter();
+    setup.gateway = await startGateway(setup.fake.baseUrl, overrides);
+  });
+  afterAll(async () => {
+    await setup.gateway?.close();
+    await setup.fake?.close();
+  });
+  return setup;
 }

@@ -2,29 +2,20 @@
  * Discovery as real clients do it (issue 3): each client's sequence of calls against the
  * gateway on a real port, with the fake OpenRouter behind it.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { OllamaChatResponse, OllamaPsResponse, OllamaShowResponse, OllamaTagsResponse } from '../../schemas/ollama.js';
-import { DEFAULT_MODELS, startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
-import { parseNdjson, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { DEFAULT_MODELS } from '../fakes/fake-openrouter.js';
+import { parseNdjson, useGatewayOverFakeOpenRouter } from '../helpers/gateway.js';
 
-let fake: FakeOpenRouter;
-let gateway: TestGateway;
+const setup = useGatewayOverFakeOpenRouter();
 
 async function call(method: 'GET' | 'HEAD' | 'POST', path: string, body?: unknown, headers: Record<string, string> = {}) {
-  const response = await request(`${gateway.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const response = await request(`${setup.gateway.url}${path}`, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await response.body.text();
   return { status: response.statusCode, headers: response.headers, text, json: () => JSON.parse(text) };
 }
 
-beforeAll(async () => {
-  fake = await startFakeOpenRouter();
-  gateway = await startGateway(fake.baseUrl);
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
-});
 
 describe('catalog', () => {
   it('lists the OpenRouter catalog, embedding models included, in Ollama shapes', async () => {
@@ -40,9 +31,9 @@ describe('catalog', () => {
   });
 
   it('asks OpenRouter for its catalog once, not per request', async () => {
-    const before = fake.requests.filter((record) => record.path.startsWith('/api/v1/models')).length;
+    const before = setup.fake.requests.filter((record) => record.path.startsWith('/api/v1/models')).length;
     for (let index = 0; index < 5; index++) await call('GET', '/api/tags');
-    expect(fake.requests.filter((record) => record.path.startsWith('/api/v1/models')).length).toBe(before);
+    expect(setup.fake.requests.filter((record) => record.path.startsWith('/api/v1/models')).length).toBe(before);
   });
 
   it('HEAD /api/tags answers without a body', async () => {
@@ -123,7 +114,7 @@ describe('client contracts', () => {
   it('Home Assistant: polls tags and ps, and sends tool results with neither id nor name', async () => {
     OllamaTagsResponse.parse((await call('GET', '/api/tags')).json());
     OllamaPsResponse.parse((await call('GET', '/api/ps')).json());
-    fake.script('meta-llama/llama-3.3-70b-instruct', { sse: 'data: {"choices":[{"delta":{"content":"It is 22°C."}}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n' });
+    setup.fake.script('meta-llama/llama-3.3-70b-instruct', { sse: 'data: {"choices":[{"delta":{"content":"It is 22°C."}}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n' });
     const chat = await call('POST', '/api/chat', {
       model: 'meta-llama/llama-3.3-70b-instruct',
       stream: true,
@@ -137,7 +128,7 @@ describe('client contracts', () => {
       ],
     });
     expect(chat.status).toBe(200);
-    const upstream = fake.chatRequests().at(-1)!.body;
+    const upstream = setup.fake.chatRequests().at(-1)!.body;
     const callId = upstream.messages[1].tool_calls[0].id;
     expect(callId).toMatch(/^call_/);
     expect(upstream.messages[2]).toEqual({ role: 'tool', content: '{"temperature": 22}', tool_call_id: callId, name: 'get_temperature' });
@@ -159,7 +150,7 @@ describe('client contracts', () => {
     expect(preload.json()).toMatchObject({ model: 'deepseek/deepseek-r1', done: true, done_reason: 'load', message: { role: 'assistant', content: '' } });
     const chat = parseNdjson((await call('POST', '/api/chat', { model: 'deepseek/deepseek-r1', messages: [{ role: 'user', content: 'why' }], think: true })).text);
     expect(chat.at(-1)).toMatchObject({ done: true });
-    expect(fake.chatRequests().at(-1)!.body.reasoning).toEqual({ enabled: true });
+    expect(setup.fake.chatRequests().at(-1)!.body.reasoning).toEqual({ enabled: true });
   });
 });
 
@@ -178,7 +169,7 @@ describe('embeddings', () => {
   it('/api/embed honours dimensions, and answers empty input without calling upstream', async () => {
     const answer = (await call('POST', '/api/embed', { model: 'openai/text-embedding-3-small', input: 'alpha', dimensions: 4 })).json();
     expect(answer.embeddings[0]).toHaveLength(4);
-    expect(fake.requests.at(-1)!.body.dimensions).toBe(4);
+    expect(setup.fake.requests.at(-1)!.body.dimensions).toBe(4);
     expect((await call('POST', '/api/embed', { model: 'openai/text-embedding-3-small', input: [] })).json()).toEqual({ model: 'openai/text-embedding-3-small', embeddings: [] });
     const bad = await call('POST', '/api/embed', { model: 'openai/text-embedding-3-small', input: 5 });
     expect(bad.status).toBe(400);

@@ -5,33 +5,24 @@
  * prompt. Raw mode returns none (as Ollama), chat never has one, another server's context is a
  * 400.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { Ollama } from 'ollama';
 import { CONTEXT_MARKER, decodeGenerateContext } from '../../src/frontends/ollama/generate-context.js';
-import { startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
-import { parseNdjson, startGateway, type TestGateway } from '../helpers/gateway.js';
 
-let fake: FakeOpenRouter;
-let gateway: TestGateway;
+import { parseNdjson, useGatewayOverFakeOpenRouter } from '../helpers/gateway.js';
+
+const setup = useGatewayOverFakeOpenRouter();
 const model = 'openai/gpt-4o';
 
 async function post(path: string, body: unknown) {
-  const response = await request(`${gateway.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  const response = await request(`${setup.gateway.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
   const text = await response.body.text();
   return { status: response.statusCode, text };
 }
 
-const lastSentMessages = () => fake.chatRequests().at(-1)!.body.messages.map((message: { role: string; content: string }) => [message.role, message.content]);
+const lastSentMessages = () => setup.fake.chatRequests().at(-1)!.body.messages.map((message: { role: string; content: string }) => [message.role, message.content]);
 
-beforeAll(async () => {
-  fake = await startFakeOpenRouter();
-  gateway = await startGateway(fake.baseUrl);
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
-});
 
 describe('/api/generate context', () => {
   it('is on the final object, streamed or not, after done_reason as in Ollama, and says the same', async () => {
@@ -53,7 +44,7 @@ describe('/api/generate context', () => {
   });
 
   it('continues the conversation when sent back, as ollama-js users do', async () => {
-    const client = new Ollama({ host: gateway.url });
+    const client = new Ollama({ host: setup.gateway.url });
     const first = await client.generate({ model, system: 'Be brief.', prompt: 'Who is Kirk?', context: [] });
     expect(lastSentMessages()).toEqual([['system', 'Be brief.'], ['user', 'Who is Kirk?']]);
     const second = await client.generate({ model, prompt: 'Who is his best friend?', context: first.context });
@@ -79,7 +70,7 @@ describe('/api/generate context', () => {
   });
 
   it('refuses a context this server did not make (token ids from a real Ollama) with a 400, before going upstream', async () => {
-    const before = fake.chatRequests().length;
+    const before = setup.fake.chatRequests().length;
     for (const stream of [false, true]) {
       const answer = await post('/api/generate', { model, prompt: 'hi', context: [128006, 882, 128007, 271], stream });
       expect(answer.status).toBe(400);
@@ -87,6 +78,6 @@ describe('/api/generate context', () => {
         error: 'context was not made by this server: ollama-bridge encodes the conversation in context, not token ids; send back the context of its last answer unchanged, or none',
       });
     }
-    expect(fake.chatRequests().length).toBe(before);
+    expect(setup.fake.chatRequests().length).toBe(before);
   });
 });

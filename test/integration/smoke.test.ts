@@ -1,24 +1,15 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { OllamaChatResponse } from '../../schemas/ollama.js';
-import { startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
-import { parseNdjson, startGateway, type TestGateway } from '../helpers/gateway.js';
 
-let fake: FakeOpenRouter;
-let gateway: TestGateway;
+import { parseNdjson, useGatewayOverFakeOpenRouter } from '../helpers/gateway.js';
 
-beforeAll(async () => {
-  fake = await startFakeOpenRouter();
-  gateway = await startGateway(fake.baseUrl);
-});
-afterAll(async () => {
-  await gateway?.close();
-  await fake?.close();
-});
+const setup = useGatewayOverFakeOpenRouter();
+
 
 describe('smoke', () => {
   it('streams a chat from the fake OpenRouter as Ollama NDJSON', async () => {
-    const response = await request(`${gateway.url}/api/chat`, {
+    const response = await request(`${setup.gateway.url}/api/chat`, {
       method: 'POST',
       body: JSON.stringify({ model: 'openai/gpt-4o', messages: [{ role: 'user', content: 'hi there' }] }),
     });
@@ -33,28 +24,28 @@ describe('smoke', () => {
 
 describe('upstream connections', () => {
   it('are reused after a finished answer, even when the upstream closes its response a little after [DONE]', async () => {
-    fake.script('openai/gpt-4.1', (body) => ({ sse: `data: {"choices":[{"delta":{"content":"${body.messages[0].content}"}}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`, endDelayMs: 30 }));
-    const before = fake.connectionCount();
+    setup.fake.script('openai/gpt-4.1', (body) => ({ sse: `data: {"choices":[{"delta":{"content":"${body.messages[0].content}"}}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`, endDelayMs: 30 }));
+    const before = setup.fake.connectionCount();
     for (let index = 0; index < 6; index++) {
-      const response = await request(`${gateway.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'openai/gpt-4.1', messages: [{ role: 'user', content: `n${index}` }] }) });
+      const response = await request(`${setup.gateway.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'openai/gpt-4.1', messages: [{ role: 'user', content: `n${index}` }] }) });
       const lines = parseNdjson(await response.body.text());
       expect(lines.at(-1)).toMatchObject({ done: true });
       // Let the gateway drain the end of the upstream response before the next request.
       await new Promise((resolve) => setTimeout(resolve, 60));
     }
-    expect(fake.connectionCount() - before).toBeLessThanOrEqual(1);
+    expect(setup.fake.connectionCount() - before).toBeLessThanOrEqual(1);
   });
 
   it('are reused by the /v1 passthrough too', async () => {
-    fake.script('openai/gpt-4.1', (body) => ({ sse: `data: {"choices":[{"delta":{"content":"${body.messages[0].content}"}}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`, endDelayMs: 30 }));
-    const before = fake.connectionCount();
+    setup.fake.script('openai/gpt-4.1', (body) => ({ sse: `data: {"choices":[{"delta":{"content":"${body.messages[0].content}"}}]}\n\ndata: {"choices":[{"delta":{},"finish_reason":"stop"}]}\n\ndata: [DONE]\n\n`, endDelayMs: 30 }));
+    const before = setup.fake.connectionCount();
     for (let index = 0; index < 6; index++) {
-      const response = await request(`${gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'openai/gpt-4.1', stream: true, messages: [{ role: 'user', content: `n${index}` }] }) });
+      const response = await request(`${setup.gateway.url}/v1/chat/completions`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ model: 'openai/gpt-4.1', stream: true, messages: [{ role: 'user', content: `n${index}` }] }) });
       const text = await response.body.text();
       expect(text).toContain(`"content":"n${index}"`);
       expect(text.trimEnd().endsWith('data: [DONE]')).toBe(true);
       await new Promise((resolve) => setTimeout(resolve, 60));
     }
-    expect(fake.connectionCount() - before).toBeLessThanOrEqual(1);
+    expect(setup.fake.connectionCount() - before).toBeLessThanOrEqual(1);
   });
 });

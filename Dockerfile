@@ -3,7 +3,7 @@
 # docker run -e OPENROUTER_API_KEY=sk-or-... -p 127.0.0.1:11434:11434 ollama-bridge
 # or, from a secret mounted as a file: -e OPENROUTER_API_KEY_FILE=/run/secrets/openrouter
 
-FROM node:20-bookworm-slim AS build
+FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci
@@ -12,7 +12,7 @@ COPY schemas ./schemas
 COPY src ./src
 RUN npm run build
 
-FROM node:20-bookworm-slim
+FROM node:24-bookworm-slim
 # Inside the container the gateway must listen on 0.0.0.0. With no client keys configured it
 # then generates one for the run and prints it once (see README, "Docker").
 ENV NODE_ENV=production \

@@ -4,6 +4,8 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
+import type { BackendAdapter } from '../../src/adapters/adapter.js';
+import { createOpenRouterAdapter } from '../../src/adapters/openrouter/index.js';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../schemas/config.js';
 import { afterAll, beforeAll } from 'vitest';
@@ -16,6 +18,8 @@ export interface TestGateway {
 }
 
 export interface StartGatewayOptions {
+  /** Replaces the backends built from the configuration. */
+  adapters?: BackendAdapter[];
   /** Capture log lines (at the configured LOG_LEVEL) instead of discarding them. */
   logDestination?: NodeJS.WritableStream;
 }
@@ -30,9 +34,10 @@ export async function startGateway(
     envFile: false,
     readProcessEnv: false,
   });
+  const adapters = options.adapters === undefined ? {} : { adapters: options.adapters };
   const app = options.logDestination === undefined
-    ? await buildApp({ config, logger: false })
-    : await buildApp({ config, logDestination: options.logDestination });
+    ? await buildApp({ config, logger: false, ...adapters })
+    : await buildApp({ config, logDestination: options.logDestination, ...adapters });
   await app.listen({ host: '127.0.0.1', port: 0 });
   await app.catalog.start();
   const address = app.server.address();
@@ -74,4 +79,16 @@ export function useGatewayOverFakeOpenRouter(overrides: Partial<Record<keyof Con
     await setup.fake?.close();
   });
   return setup;
+}
+
+/**
+ * The gateway over the fake OpenRouter with the adapter's same-dialect passthrough taken
+ * away, so that /v1 goes through the internal representation (as it does for backends
+ * without one).
+ */
+export function startGatewayThroughIr(openRouterUrl: string): Promise<TestGateway> {
+  const { forwardOpenAiChat: _passthrough, ...withoutPassthrough } = createOpenRouterAdapter({
+    apiKey: FAKE_API_KEY, baseUrl: openRouterUrl, connectTimeoutMs: 2000, headersTimeoutMs: 5000, bodyTimeoutMs: 5000, appUrl: 'http://test', appTitle: 'test',
+  });
+  return startGateway(openRouterUrl, {}, { adapters: [withoutPassthrough] });
 }

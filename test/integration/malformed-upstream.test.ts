@@ -6,17 +6,12 @@
  * IR, and on an upstream Ollama's NDJSON translated for /v1. Upstream writes are cut per
  * event, per byte and at random.
  */
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { OpenAiChatCompletionChunk, OpenAiErrorResponse } from '../../schemas/openai.js';
-import type { BackendAdapter } from '../../src/adapters/adapter.js';
-import { createOpenRouterAdapter } from '../../src/adapters/openrouter/index.js';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import { startFakeOllama, type FakeOllama } from '../fakes/fake-ollama.js';
-import { FAKE_API_KEY, loadFixture, startFakeOpenRouter, type FakeOpenRouter, type WriteMode } from '../fakes/fake-openrouter.js';
-import { parseNdjson, startGateway, type TestGateway } from '../helpers/gateway.js';
+import { loadFixture, startFakeOpenRouter, type FakeOpenRouter, type WriteMode } from '../fakes/fake-openrouter.js';
+import { parseNdjson, startGateway, startGatewayThroughIr, type TestGateway } from '../helpers/gateway.js';
 import { readFileSync } from 'node:fs';
 
 const MID = 'fixture/malformed-mid-stream';
@@ -29,28 +24,18 @@ let openRouter: FakeOpenRouter;
 let ollama: FakeOllama;
 let gateway: TestGateway;
 /** A gateway whose OpenRouter adapter has no passthrough: /v1 chat goes through the IR. */
-let irApp: FastifyInstance;
+let irGateway: TestGateway;
 let irUrl: string;
 
 beforeAll(async () => {
   openRouter = await startFakeOpenRouter();
   ollama = await startFakeOllama();
   gateway = await startGateway(openRouter.baseUrl, { OLLAMA_BASE_URL: ollama.baseUrl });
-  const baseUrl = openRouter.baseUrl;
-  const config = loadConfig({ overrides: { OPENROUTER_API_KEY: FAKE_API_KEY, OPENROUTER_BASE_URL: baseUrl, PORT: 0, LOG_LEVEL: 'silent' }, envFile: false, readProcessEnv: false });
-  const { forwardOpenAiChat: _passthrough, ...withoutPassthrough } = createOpenRouterAdapter({
-    apiKey: FAKE_API_KEY, baseUrl, connectTimeoutMs: 2000, headersTimeoutMs: 5000, bodyTimeoutMs: 5000, appUrl: 'http://test', appTitle: 'test',
-  });
-  const adapter: BackendAdapter = withoutPassthrough;
-  irApp = await buildApp({ config, adapters: [adapter], logger: false });
-  await irApp.listen({ host: '127.0.0.1', port: 0 });
-  await irApp.catalog.start();
-  const address = irApp.server.address();
-  irUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
+  irGateway = await startGatewayThroughIr(openRouter.baseUrl);
+  irUrl = irGateway.url;
 });
 afterAll(async () => {
-  irApp?.server.closeAllConnections();
-  await Promise.all([gateway?.close(), irApp?.close()]);
+  await Promise.all([gateway?.close(), irGateway?.close()]);
   await Promise.all([openRouter?.close(), ollama?.close()]);
 });
 

@@ -3,17 +3,11 @@
  * /v1/completions (always through the IR): Ollama 0.32.6+'s exact SSE sequence, the
  * non-stream objects, errors before and after the first byte, abort propagation.
  */
-import type { FastifyInstance } from 'fastify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { OpenAiChatCompletion, OpenAiChatCompletionChunk, OpenAiCompletion, OpenAiErrorResponse } from '../../schemas/openai.js';
-import type { BackendAdapter } from '../../src/adapters/adapter.js';
-import { createOpenRouterAdapter } from '../../src/adapters/openrouter/index.js';
-import { buildApp } from '../../src/app.js';
-import { loadConfig } from '../../src/config.js';
 import {
   DEFAULT_MODELS,
-  FAKE_API_KEY,
   SSE_COMMENT,
   sseChunk,
   startFakeOpenRouter,
@@ -21,40 +15,26 @@ import {
   type FakeModel,
   type FakeOpenRouter,
 } from '../fakes/fake-openrouter.js';
-import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { startGateway, startGatewayThroughIr, type TestGateway } from '../helpers/gateway.js';
 
 const IR_MODELS: FakeModel[] = 'abcdefgh'.split('').map((letter) => ({ id: `ir/m-${letter}`, context_length: 8192, tools: true, reasoning: true, created: 1600000000 }));
 
 let fake: FakeOpenRouter;
 /** A gateway whose OpenRouter adapter has no passthrough: everything goes through the IR. */
-let irApp: FastifyInstance;
+let irGateway: TestGateway;
 let irUrl: string;
 let gateway: TestGateway;
 
-async function startIrGateway(baseUrl: string): Promise<void> {
-  const config = loadConfig({ overrides: { OPENROUTER_API_KEY: FAKE_API_KEY, OPENROUTER_BASE_URL: baseUrl, PORT: 0, LOG_LEVEL: 'silent' }, envFile: false, readProcessEnv: false });
-  const { forwardOpenAiChat, ...withoutPassthrough } = createOpenRouterAdapter({
-    apiKey: FAKE_API_KEY, baseUrl, connectTimeoutMs: 2000, headersTimeoutMs: 5000, bodyTimeoutMs: 5000, appUrl: 'http://test', appTitle: 'test',
-  });
-  expect(forwardOpenAiChat).toBeTypeOf('function');
-  const adapter: BackendAdapter = withoutPassthrough;
-  irApp = await buildApp({ config, adapters: [adapter], logger: false });
-  await irApp.listen({ host: '127.0.0.1', port: 0 });
-  await irApp.catalog.start();
-  const address = irApp.server.address();
-  irUrl = `http://127.0.0.1:${typeof address === 'object' && address !== null ? address.port : 0}`;
-}
-
 beforeAll(async () => {
   fake = await startFakeOpenRouter({ models: [...DEFAULT_MODELS, ...IR_MODELS] });
-  await startIrGateway(fake.baseUrl);
+  irGateway = await startGatewayThroughIr(fake.baseUrl);
+  irUrl = irGateway.url;
   gateway = await startGateway(fake.baseUrl);
 });
 afterAll(async () => {
   // After an abort, the client may keep a connection it never sent a request on; close() would wait for it.
-  irApp?.server.closeAllConnections();
   gateway?.app.server.closeAllConnections();
-  await Promise.all([irApp?.close(), gateway?.close()]);
+  await Promise.all([irGateway?.close(), gateway?.close()]);
   await fake?.close();
 });
 

@@ -13,6 +13,7 @@ import { startFakeOllama, type FakeOllama } from '../fakes/fake-ollama.js';
 import { loadFixture, startFakeOpenRouter, type FakeOpenRouter, type WriteMode } from '../fakes/fake-openrouter.js';
 import { parseNdjson, startGateway, startGatewayThroughIr, type TestGateway } from '../helpers/gateway.js';
 import { readFileSync } from 'node:fs';
+import { dataEvents } from '../helpers/sse.js';
 
 const MID = 'fixture/malformed-mid-stream';
 const BEFORE = 'fixture/malformed-before-start';
@@ -42,15 +43,6 @@ afterAll(async () => {
 async function post(url: string, path: string, body: Record<string, unknown>) {
   const response = await request(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
-}
-
-/** The SSE data payloads, parsed (`[DONE]` kept as a string). */
-function dataEvents(text: string): any[] {
-  return text
-    .split(/\r?\n\r?\n/)
-    .filter((event) => event.startsWith('data:'))
-    .map((event) => event.replace(/^data: ?/, ''))
-    .map((data) => (data === '[DONE]' ? data : JSON.parse(data)));
 }
 
 function scriptBoth(writeMode: WriteMode): void {

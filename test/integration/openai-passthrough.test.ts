@@ -21,6 +21,7 @@ import {
   type FakeOpenRouter,
 } from '../fakes/fake-openrouter.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { dataEvents } from '../helpers/sse.js';
 
 const OA_MODELS: FakeModel[] = 'abcdefghijklmnopqrstuvwxyz'.split('').map((letter) => ({
   id: `oa/m-${letter}`,
@@ -69,15 +70,6 @@ async function post(body: Record<string, unknown>, on: TestGateway = gateway) {
 
 const withUsage = { stream_options: { include_usage: true } };
 const stream = (model: string, extra: Record<string, unknown> = {}, on?: TestGateway) => post({ model, messages: user, stream: true, ...extra }, on);
-
-/** The SSE data payloads, parsed (comments skipped, `[DONE]` kept as a string). */
-function dataEvents(text: string): any[] {
-  return text
-    .split(/\r?\n\r?\n/)
-    .filter((event) => event.startsWith('data:'))
-    .map((event) => event.replace(/^data: ?/, ''))
-    .map((data) => (data === '[DONE]' ? data : JSON.parse(data)));
-}
 
 /** The upstream's bytes as the client gets them: the same, but for the model named as the client named it. */
 function echoed(upstream: string, model: string): string {

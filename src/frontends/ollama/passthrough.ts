@@ -201,16 +201,21 @@ const COUNT_FIELDS = /"(prompt_eval_count|eval_count)":(\d+)/g;
  */
 function meterOllamaAnswer(body: Readable, usage: RequestUsage): void {
   usage.upstreamAccepted();
-  let tail: Buffer = Buffer.alloc(0);
+  // The last reads, just enough to hold TAIL_BYTES: kept by reference, joined once at the end.
+  const recent: Buffer[] = [];
+  let recentBytes = 0;
   body.on('data', (chunk: Buffer) => {
     let lines = 0;
     for (let index = chunk.indexOf(LINE_FEED); index !== -1; index = chunk.indexOf(LINE_FEED, index + 1)) lines++;
     usage.addOutputPieces(lines);
-    tail = chunk.length >= TAIL_BYTES ? chunk.subarray(chunk.length - TAIL_BYTES) : Buffer.concat([tail, chunk]).subarray(-TAIL_BYTES);
+    recent.push(chunk);
+    recentBytes += chunk.length;
+    while (recentBytes - recent[0]!.length >= TAIL_BYTES) recentBytes -= recent.shift()!.length;
   });
   body.once('end', () => {
     const counts: Record<string, number> = {};
-    for (const match of tail.toString('utf8').matchAll(COUNT_FIELDS)) counts[match[1]!] = Number(match[2]);
+    const tail = Buffer.concat(recent).subarray(-TAIL_BYTES).toString('utf8');
+    for (const match of tail.matchAll(COUNT_FIELDS)) counts[match[1]!] = Number(match[2]);
     const reported: Usage = {};
     if (counts.prompt_eval_count !== undefined) reported.inputTokens = counts.prompt_eval_count;
     if (counts.eval_count !== undefined) reported.outputTokens = counts.eval_count;

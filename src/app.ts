@@ -30,6 +30,7 @@ import { isOllamaAdapter } from './frontends/ollama/passthrough.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
 import { loggerOptions, type LogDestination } from './logger.js';
+import { UsageEvents } from './usage/usage-record.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -39,6 +40,8 @@ declare module 'fastify' {
     fastAnswers: FastAnswers;
     /** A key generated at start-up (`--generate-key` with no keys on a non-loopback bind), to print once. */
     generatedKey: string | undefined;
+    /** Every answered request's record (usage-record.ts), for the ledger, budgets, metrics and log line. */
+    usageEvents: UsageEvents;
   }
 }
 
@@ -130,6 +133,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const catalog = new ModelCatalog({ adapters, ttlSeconds: config.CATALOG_TTL_SECONDS, log: app.log });
   app.decorate('catalog', catalog);
   app.decorate('openUpstreamCalls', new OpenUpstreamCalls());
+  app.decorate('usageEvents', new UsageEvents((error) => app.log.error({ err: error }, 'a usage subscriber failed')));
 
   const watchers: FileWatcher[] = [];
   // Redacted from upstream text and logs while this app runs (see core/secrets.ts).

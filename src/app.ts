@@ -30,7 +30,7 @@ import { isOllamaAdapter } from './frontends/ollama/passthrough.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
 import { loggerOptions, type LogDestination } from './logger.js';
-import { UsageEvents } from './usage/usage-record.js';
+import { UsageEvents, type UsageLedgerHealth } from './usage/usage-record.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -42,6 +42,8 @@ declare module 'fastify' {
     generatedKey: string | undefined;
     /** Every answered request's record (usage-record.ts), for the ledger, budgets, metrics and log line. */
     usageEvents: UsageEvents;
+    /** The ledger's health for readiness; undefined when usage is not recorded (`--no-usage`). */
+    usageLedgerHealth: UsageLedgerHealth | undefined;
   }
 }
 
@@ -134,6 +136,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('catalog', catalog);
   app.decorate('openUpstreamCalls', new OpenUpstreamCalls());
   app.decorate('usageEvents', new UsageEvents((error) => app.log.error({ err: error }, 'a usage subscriber failed')));
+  app.decorate('usageLedgerHealth', undefined);
 
   const watchers: FileWatcher[] = [];
   // Redacted from upstream text and logs while this app runs (see core/secrets.ts).

@@ -81,3 +81,8 @@ export class UsageEvents {
     }
   }
 }
+
+/** Whether the ledger can take records, for `/health/ready` (set by the ledger when usage is recorded). */
+export interface UsageLedgerHealth {
+  health(): { writable: boolean; reason?: string };
+}

@@ -3,7 +3,6 @@
  * Everything that can go wrong between a client and an upstream ends up here.
  */
 import { redactSecrets } from './core/secrets.js';
-import { LineTooLongError } from './streaming/line-splitter.js';
 
 export const errorCodes = {
   BAD_REQUEST: 400,
@@ -151,6 +150,14 @@ export function fromTransportError(upstreamName: string, error: unknown): Gatewa
         return new GatewayError('CLIENT_CLOSED', 'the client closed the connection', { cause: error });
       }
       return new GatewayError('UPSTREAM_UNAVAILABLE', `cannot reach ${upstreamName}: ${detail}`, { cause: error });
+  }
+}
+
+/** An upstream stream line longer than the line splitter's limit. */
+export class LineTooLongError extends Error {
+  constructor(limit: number) {
+    super(`an upstream line exceeded ${limit} bytes`);
+    this.name = 'LineTooLongError';
   }
 }
 

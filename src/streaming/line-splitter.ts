@@ -7,17 +7,12 @@
  * buffer can be released) and joined once when its terminator arrives; only the new bytes
  * of a read are searched. So a line arriving in many reads costs time linear in its length.
  */
+import { LineTooLongError } from '../errors.js';
+
 const LINE_FEED = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
 
 export const DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024;
-
-export class LineTooLongError extends Error {
-  constructor(limit: number) {
-    super(`an upstream line exceeded ${limit} bytes`);
-    this.name = 'LineTooLongError';
-  }
-}
 
 /**
  * The unfinished start of a line, held across reads: a list of copied pieces and their total

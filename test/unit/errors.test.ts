@@ -3,8 +3,7 @@
  * adapters' decoders and the /v1 SSE relay.
  */
 import { describe, expect, it } from 'vitest';
-import { fromMidStreamError, fromStreamErrorValue, GatewayError } from '../../src/errors.js';
-import { LineTooLongError } from '../../src/streaming/line-splitter.js';
+import { fromMidStreamError, fromStreamErrorValue, GatewayError, LineTooLongError } from '../../src/errors.js';
 
 describe('fromMidStreamError', () => {
   it('says the answer broke off, not that the upstream cannot be reached', () => {

@@ -1,5 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { LineSplitter, LineTooLongError } from '../../src/streaming/line-splitter.js';
+import { LineTooLongError } from '../../src/errors.js';
+import { LineSplitter } from '../../src/streaming/line-splitter.js';
 import { byteAtATime, everyBoundary } from '../helpers/chunking.js';
 import { countCopiedBytes } from '../helpers/copied-bytes.js';
 

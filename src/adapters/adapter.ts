@@ -4,7 +4,7 @@
  */
 import type { FastifyBaseLogger } from 'fastify';
 import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../core/types.js';
-import type { BodyPiece } from '../streaming/decode-stream.js';
+import type { BodyPiece } from '../core/body-piece.js';
 
 export interface CallContext {
   /** Fires when the client hangs up; aborts the upstream call. */

@@ -4,7 +4,7 @@
  * (the cap, a failure) returns the body's iterator, which destroys or aborts it.
  */
 import { fromMidStreamError, GatewayError } from '../errors.js';
-import { joinPiece, type BodyPiece } from '../streaming/decode-stream.js';
+import { joinPiece, type BodyPiece } from '../core/body-piece.js';
 
 /** The largest JSON answer read into memory. */
 export const MAX_JSON_BYTES = 64 * 1024 * 1024;

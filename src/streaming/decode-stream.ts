@@ -15,6 +15,7 @@
  * A plain iterator rather than an async generator: it runs once per upstream read, so it
  * costs one promise per read and nothing more.
  */
+import { joinPiece, type BodyPiece } from '../core/body-piece.js';
 import type { ChatEvent, ChatEventBatch } from '../core/types.js';
 
 /** A dialect's pure, synchronous stream decoder. */
@@ -34,18 +35,6 @@ export function appendDelta(batch: ChatEvent[], type: 'text-delta' | 'reasoning-
   const last = batch[batch.length - 1];
   if (last !== undefined && last.type === type) last.text += text;
   else batch.push({ type, text });
-}
-
-/** What a body yields: one chunk, or every chunk of one network read. */
-export type BodyPiece = Uint8Array | readonly Uint8Array[];
-
-/**
- * One body piece as one buffer. The many small chunks of one read (undici hands over one per
- * HTTP chunk) cost one copy here, and then one pass of the decoder instead of one per chunk.
- */
-export function joinPiece(piece: BodyPiece): Uint8Array {
-  if (!Array.isArray(piece)) return piece as Uint8Array;
-  return piece.length === 1 ? piece[0]! : Buffer.concat(piece);
 }
 
 const DONE: IteratorResult<ChatEventBatch> = { done: true, value: undefined };

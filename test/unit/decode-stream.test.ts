@@ -9,7 +9,8 @@ import { describe, expect, it } from 'vitest';
 import { decodeOllamaStream } from '../../src/adapters/ollama/stream.js';
 import { decodeOpenRouterStream } from '../../src/adapters/openrouter/stream.js';
 import type { ChatEventBatch } from '../../src/core/types.js';
-import { FIRST_EVENT_SLICE_BYTES, type BodyPiece, type DecodedStream } from '../../src/streaming/decode-stream.js';
+import type { BodyPiece } from '../../src/core/body-piece.js';
+import { FIRST_EVENT_SLICE_BYTES, type DecodedStream } from '../../src/streaming/decode-stream.js';
 import { byteAtATime, fromPieces } from '../helpers/chunking.js';
 import { normalizeEvents } from '../helpers/events.js';
 

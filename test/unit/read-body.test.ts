@@ -3,7 +3,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { readBodyText } from '../../src/http/read-body.js';
-import type { BodyPiece } from '../../src/streaming/decode-stream.js';
+import type { BodyPiece } from '../../src/core/body-piece.js';
 
 function body(pieces: BodyPiece[], failure?: Error): AsyncIterable<BodyPiece> & { returned: boolean } {
   const state = {

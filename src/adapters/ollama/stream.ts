@@ -19,9 +19,11 @@
  * - `/api/generate` lines (`response`, top-level `thinking` and `tool_calls`) decode the
  *   same way, so a raw generate passthrough can reuse this decoder.
  */
-import { GatewayError, fromMidStreamError, fromStreamErrorValue } from '../../errors.js';
-import { DecodedStream, appendDelta, type BodyPiece, type ChatDecoder } from '../../streaming/decode-stream.js';
+import { GatewayError, fromStreamErrorValue } from '../../errors.js';
+import type { BodyPiece } from '../../core/body-piece.js';
+import { DecodedStream, appendDelta } from '../../streaming/decode-stream.js';
 import { LineSplitter } from '../../streaming/line-splitter.js';
+import { FramedDecoder, type FrameHandler } from '../../streaming/framed-decoder.js';
 import { createToolCallId } from '../../core/ids.js';
 import type { ChatEvent, FinishReason, Usage } from '../../core/types.js';
 
@@ -57,7 +59,7 @@ interface OllamaToolCallFields {
 }
 
 /** The state of one Ollama chat (or generate) stream. */
-export class OllamaLineAccumulator {
+export class OllamaLineAccumulator implements FrameHandler {
   private toolCallCount = 0;
   /** Upstream ids already emitted: a call repeated in the final line is not emitted twice. */
   private readonly emittedIds = new Set<string>();
@@ -68,7 +70,7 @@ export class OllamaLineAccumulator {
    * Handles one NDJSON line; pushes resulting events into `batch`. `unterminated` marks the
    * bytes after the last newline at end of stream: if they do not parse, the stream was cut.
    */
-  handleLine(line: string, batch: ChatEvent[], unterminated = false): void {
+  handleFrame(line: string, batch: ChatEvent[], unterminated = false): void {
     if (this.ended) return;
     // Ollama sends no blank lines, but a proxy in between may add one; it carries nothing.
     if (line.trim() === '') return;
@@ -162,36 +164,6 @@ function unreadableLine(): GatewayError {
   return new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent an unreadable stream line`);
 }
 
-/** Ollama's NDJSON, decoded as bytes arrive: one JSON parse per line. */
-export class OllamaStreamDecoder implements ChatDecoder {
-  private readonly lines = new LineSplitter();
-  private readonly accumulator = new OllamaLineAccumulator();
-
-  get ended(): boolean {
-    return this.accumulator.ended;
-  }
-
-  push(chunk: Uint8Array, batch: ChatEvent[]): void {
-    for (const line of this.lines.push(chunk)) {
-      this.accumulator.handleLine(line, batch);
-      if (this.accumulator.ended) return;
-    }
-  }
-
-  end(batch: ChatEvent[]): void {
-    // The last line may lack its newline (a non-stream object, or a proxy that trims).
-    for (const line of this.lines.flush()) {
-      this.accumulator.handleLine(line, batch, true);
-      if (this.accumulator.ended) return;
-    }
-    this.accumulator.end(batch);
-  }
-
-  fail(error: unknown, batch: ChatEvent[]): void {
-    this.accumulator.fail(batch, error instanceof GatewayError ? error : fromMidStreamError(UPSTREAM, error));
-  }
-}
-
 /**
  * Decodes an Ollama `/api/chat` (or `/api/generate`) NDJSON body. `isAborted` tells a client
  * hang-up (stop quietly) from a transport failure (an in-band error event).
@@ -202,5 +174,6 @@ export function decodeOllamaStream(
   /** Told, once, whether the answer was read to its end (the connection can be reused) or abandoned. */
   release?: (completed: boolean) => void,
 ): DecodedStream {
-  return new DecodedStream(body, new OllamaStreamDecoder(), isAborted, release);
+  // NDJSON: one JSON parse per line.
+  return new DecodedStream(body, new FramedDecoder(new LineSplitter(), new OllamaLineAccumulator(), UPSTREAM), isAborted, release);
 }

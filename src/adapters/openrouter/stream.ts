@@ -10,7 +10,8 @@
  * a finish reason becomes an `error` event.
  */
 import { GatewayError, fromMidStreamError, fromStreamErrorValue } from '../../errors.js';
-import { DecodedStream, appendDelta, type BodyPiece, type ChatDecoder } from '../../streaming/decode-stream.js';
+import type { BodyPiece } from '../../core/body-piece.js';
+import { DecodedStream, appendDelta, type ChatDecoder } from '../../streaming/decode-stream.js';
 import { SseDecoder } from '../../streaming/sse-decoder.js';
 import { TextChunkShape } from './text-chunk-shape.js';
 import type { ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';

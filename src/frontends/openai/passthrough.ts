@@ -22,7 +22,7 @@
  */
 import type { Usage } from '../../core/types.js';
 import { GatewayError, fromMidStreamError, fromUpstreamStatus, statusFromUpstreamCode } from '../../errors.js';
-import { joinPiece, type BodyPiece } from '../../streaming/decode-stream.js';
+import { joinPiece, type BodyPiece } from '../../core/body-piece.js';
 import { DEFAULT_MAX_LINE_BYTES, PendingLine } from '../../streaming/line-splitter.js';
 import { openAiErrorEvent } from './encode.js';
 import { ModelEcho } from './model-echo.js';

@@ -65,7 +65,7 @@ describe('OpenAiChunkAccumulator with the learned shape', () => {
     const batch: ChatEvent[] = [];
     const parse = vi.spyOn(JSON, 'parse');
     try {
-      for (const data of datas) accumulator.handleData(data, batch);
+      for (const data of datas) accumulator.handleFrame(data, batch);
       accumulator.end(batch);
       return { events: normalizeEvents([batch]), parses: parse.mock.calls.length };
     } finally {

@@ -9,10 +9,11 @@
  * error event, an unreadable event (not JSON, or JSON but not an object) or an end without
  * a finish reason becomes an `error` event.
  */
-import { GatewayError, fromMidStreamError, fromStreamErrorValue } from '../../errors.js';
+import { GatewayError, fromStreamErrorValue } from '../../errors.js';
 import type { BodyPiece } from '../../core/body-piece.js';
-import { DecodedStream, appendDelta, type ChatDecoder } from '../../streaming/decode-stream.js';
+import { DecodedStream, appendDelta } from '../../streaming/decode-stream.js';
 import { SseDecoder } from '../../streaming/sse-decoder.js';
+import { FramedDecoder, type FrameHandler } from '../../streaming/framed-decoder.js';
 import { TextChunkShape } from './text-chunk-shape.js';
 import type { ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';
 import { createToolCallId } from '../../core/ids.js';
@@ -73,7 +74,7 @@ export function mapUsage(usage: Record<string, unknown>): Usage {
 }
 
 /** The state of one OpenAI-style chat stream (OpenRouter speaks this dialect). */
-export class OpenAiChunkAccumulator {
+export class OpenAiChunkAccumulator implements FrameHandler {
   private readonly toolCalls = new Map<number, PendingToolCall>();
   private lastToolIndex = -1;
   private finishReason: FinishReason | undefined;
@@ -85,7 +86,7 @@ export class OpenAiChunkAccumulator {
   constructor(private readonly upstreamName: string) {}
 
   /** Handles one SSE data payload; pushes resulting events into `batch`. */
-  handleData(data: string, batch: ChatEvent[]): void {
+  handleFrame(data: string, batch: ChatEvent[]): void {
     if (this.ended) return;
     const text = this.textShape.textOf(data);
     if (text !== undefined) {
@@ -235,32 +236,6 @@ function reasoningDetailsText(details: unknown): string {
   return text;
 }
 
-/** OpenRouter's SSE, decoded as bytes arrive: SSE framing, then one JSON parse per event. */
-export class OpenRouterStreamDecoder implements ChatDecoder {
-  private readonly events = new SseDecoder();
-  private readonly accumulator = new OpenAiChunkAccumulator(UPSTREAM);
-
-  get ended(): boolean {
-    return this.accumulator.ended;
-  }
-
-  push(chunk: Uint8Array, batch: ChatEvent[]): void {
-    for (const data of this.events.push(chunk)) {
-      this.accumulator.handleData(data, batch);
-      if (this.accumulator.ended) return;
-    }
-  }
-
-  end(batch: ChatEvent[]): void {
-    for (const data of this.events.flush()) this.accumulator.handleData(data, batch);
-    this.accumulator.end(batch);
-  }
-
-  fail(error: unknown, batch: ChatEvent[]): void {
-    this.accumulator.fail(batch, error instanceof GatewayError ? error : fromMidStreamError(UPSTREAM, error));
-  }
-}
-
 /**
  * Decodes an OpenRouter SSE body. `isAborted` tells a client hang-up (stop quietly) from
  * a transport failure (an in-band error event).
@@ -271,5 +246,6 @@ export function decodeOpenRouterStream(
   /** Told, once, whether the answer was read to its end (the connection can be reused) or abandoned. */
   release?: (completed: boolean) => void,
 ): DecodedStream {
-  return new DecodedStream(body, new OpenRouterStreamDecoder(), isAborted, release);
+  // SSE framing, then one JSON parse per event.
+  return new DecodedStream(body, new FramedDecoder(new SseDecoder(), new OpenAiChunkAccumulator(UPSTREAM), UPSTREAM), isAborted, release);
 }

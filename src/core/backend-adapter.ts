@@ -1,15 +1,16 @@
 /**
- * The contract every backend implements. Routes talk only to this interface, so a second
- * backend plugs in without touching them.
+ * The ports between the gateway and its backends. The catalog and the front ends talk only
+ * to these interfaces; each adapter under adapters/ implements them.
  */
-import type { FastifyBaseLogger } from 'fastify';
-import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../core/types.js';
-import type { BodyPiece } from '../core/body-piece.js';
+import type { Readable } from 'node:stream';
+import type { BodyPiece } from './body-piece.js';
+import type { Log } from './log.js';
+import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from './types.js';
 
 export interface CallContext {
   /** Fires when the client hangs up; aborts the upstream call. */
   signal: AbortSignal;
-  log: FastifyBaseLogger;
+  log: Log;
 }
 
 export interface BackendAdapter {
@@ -43,4 +44,33 @@ export interface ForwardedResponse {
   upstream: string;
   /** The response body as it arrives (see UpstreamBody). Read it to the end, or release it. */
   body: AsyncIterable<BodyPiece> & { release(completed: boolean): void };
+}
+
+export type RawHeaders = Record<string, string | string[] | undefined>;
+
+export interface RawResponse {
+  statusCode: number;
+  /** The upstream's headers without hop-by-hop ones (the gateway frames its own answer). */
+  headers: RawHeaders;
+  /** The upstream body, byte for byte. The caller must consume or destroy it. */
+  body: Readable;
+}
+
+/** Per-call timeouts for the passthrough: a non-stream pull or create answers only when done. */
+export interface RawTimeouts {
+  headersTimeoutMs?: number;
+  bodyTimeoutMs?: number;
+}
+
+/** A backend that is an Ollama server: native routes pass through to it as they are. */
+export interface OllamaAdapter extends BackendAdapter {
+  /**
+   * Sends a request to the upstream as it is and returns whatever Ollama answered, any status
+   * included. Only transport failures throw (GatewayError). `path` includes the query string.
+   */
+  forwardRaw(method: string, path: string, headers: RawHeaders, body: Buffer | Readable | undefined, signal?: AbortSignal, timeouts?: RawTimeouts): Promise<RawResponse>;
+}
+
+export function isOllamaAdapter(adapter: BackendAdapter): adapter is OllamaAdapter {
+  return typeof (adapter as Partial<OllamaAdapter>).forwardRaw === 'function';
 }

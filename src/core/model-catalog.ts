@@ -9,8 +9,8 @@
  * Readers get an immutable snapshot; anything derived from it (the /api/tags body) is
  * memoised per snapshot by its consumer.
  */
-import type { FastifyBaseLogger } from 'fastify';
-import type { BackendAdapter } from '../adapters/adapter.js';
+import type { Log } from './log.js';
+import type { BackendAdapter } from './backend-adapter.js';
 import { GatewayError } from '../errors.js';
 import { checkCatalogConfig } from './catalog-config-check.js';
 import { allowAllModels, type ModelFilter } from './model-filter.js';
@@ -41,7 +41,7 @@ export interface CatalogSnapshot {
 export interface ModelCatalogOptions {
   adapters: BackendAdapter[];
   ttlSeconds: number;
-  log: FastifyBaseLogger;
+  log: Log;
   now?: () => number;
   /** First retry delay after a failure, doubled on each further failure up to the TTL (default 1 s). */
   retryBaseMs?: number;
@@ -96,7 +96,7 @@ interface Backend {
 export class ModelCatalog {
   private readonly backends: Backend[];
   private readonly ttlMs: number;
-  private readonly log: FastifyBaseLogger;
+  private readonly log: Log;
   private readonly now: () => number;
   private readonly retryBaseMs: number;
   private readonly random: () => number;

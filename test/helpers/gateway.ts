@@ -4,7 +4,7 @@
  */
 import type { FastifyInstance } from 'fastify';
 import { buildApp } from '../../src/app.js';
-import type { BackendAdapter } from '../../src/adapters/adapter.js';
+import type { BackendAdapter } from '../../src/core/backend-adapter.js';
 import { createOpenRouterAdapter } from '../../src/adapters/openrouter/index.js';
 import { loadConfig } from '../../src/config.js';
 import type { Config } from '../../schemas/config.js';

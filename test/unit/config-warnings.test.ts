@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import type { BackendAdapter } from '../../src/adapters/adapter.js';
+import type { BackendAdapter } from '../../src/core/backend-adapter.js';
 import { closestName } from '../../src/core/closest-name.js';
 import { ModelCatalog } from '../../src/core/model-catalog.js';
 import { parseModelFilter } from '../../src/core/model-filter.js';

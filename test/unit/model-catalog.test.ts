@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import pino from 'pino';
-import type { BackendAdapter } from '../../src/adapters/adapter.js';
+import type { BackendAdapter } from '../../src/core/backend-adapter.js';
 import { ModelCatalog } from '../../src/core/model-catalog.js';
 import { parseModelFilter } from '../../src/core/model-filter.js';
 import { parseModelsConfig } from '../../src/core/models-config.js';

@@ -11,9 +11,8 @@ import { clientLeft } from '../../streaming/client-abort.js';
 import { readBodyText } from '../../http/read-body.js';
 import { openUpstreamStream } from '../../http/upstream-body.js';
 import { trackingConnector } from '../../http/upstream-sockets.js';
-import type { Readable } from 'node:stream';
 import { Agent, request, type Dispatcher } from 'undici';
-import type { BackendAdapter, CallContext } from '../adapter.js';
+import type { CallContext, OllamaAdapter, RawHeaders, RawResponse } from '../../core/backend-adapter.js';
 import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../../core/types.js';
 import { GatewayError, fromTransportError, upstreamErrorMessage } from '../../errors.js';
 import { toOllamaChatBody, toOllamaEmbedBody } from './request.js';
@@ -35,30 +34,6 @@ export interface OllamaAdapterOptions {
   bodyTimeoutMs: number;
   /** How many `/api/show` calls run at once while listing. */
   showConcurrency?: number;
-}
-
-export type RawHeaders = Record<string, string | string[] | undefined>;
-
-export interface RawResponse {
-  statusCode: number;
-  /** The upstream's headers without hop-by-hop ones (the gateway frames its own answer). */
-  headers: RawHeaders;
-  /** The upstream body, byte for byte. The caller must consume or destroy it. */
-  body: Readable;
-}
-
-/** Per-call timeouts for the passthrough: a non-stream pull or create answers only when done. */
-export interface RawTimeouts {
-  headersTimeoutMs?: number;
-  bodyTimeoutMs?: number;
-}
-
-export interface OllamaAdapter extends BackendAdapter {
-  /**
-   * Sends a request to the upstream as it is and returns whatever Ollama answered, any status
-   * included. Only transport failures throw (GatewayError). `path` includes the query string.
-   */
-  forwardRaw(method: string, path: string, headers: RawHeaders, body: Buffer | Readable | undefined, signal?: AbortSignal, timeouts?: RawTimeouts): Promise<RawResponse>;
 }
 
 /** Connection-level headers (RFC 9110 §7.6.1): meaningful for one hop only, never forwarded. */

@@ -4,7 +4,7 @@
  */
 import { clientLeft } from '../../streaming/client-abort.js';
 import { OpenRouterEmbeddingResponse, OpenRouterModelList } from '#schemas/openrouter.js';
-import type { BackendAdapter, CallContext, ForwardedResponse } from '../adapter.js';
+import type { BackendAdapter, CallContext, ForwardedResponse } from '../../core/backend-adapter.js';
 import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
 import { UpstreamClient } from '../../http/upstream-client.js';

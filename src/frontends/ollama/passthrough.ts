@@ -8,8 +8,7 @@
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import type { OllamaAdapter, RawHeaders, RawTimeouts } from '../../adapters/ollama/index.js';
-import type { BackendAdapter } from '../../adapters/adapter.js';
+import { isOllamaAdapter, type OllamaAdapter, type RawHeaders, type RawTimeouts } from '../../core/backend-adapter.js';
 import type { CatalogEntry } from '../../core/model-catalog.js';
 import { lookupKey } from '../../core/model-names.js';
 import { fromMidStreamError } from '../../errors.js';
@@ -18,10 +17,6 @@ import type { Usage } from '../../core/types.js';
 import type { RequestUsage } from '../../usage/request-usage.js';
 
 const CLIENT_CREDENTIALS = ['authorization', 'x-api-key', 'api-key', 'cookie'];
-
-export function isOllamaAdapter(adapter: BackendAdapter): adapter is OllamaAdapter {
-  return typeof (adapter as Partial<OllamaAdapter>).forwardRaw === 'function';
-}
 
 /**
  * Byte-for-byte passthrough is possible when the upstream would see exactly what the client

@@ -33,8 +33,8 @@ import {
 } from './encode.js';
 import { psEntry, showBody, tagsBody } from './models.js';
 import { canonicalizeOllamaBody } from './go-json-keys.js';
-import { canPassThrough, forwardToOllama, isOllamaAdapter, limitedUpload, type ForwardBody } from './passthrough.js';
-import type { OllamaAdapter } from '../../adapters/ollama/index.js';
+import { canPassThrough, forwardToOllama, limitedUpload, type ForwardBody } from './passthrough.js';
+import { isOllamaAdapter, type OllamaAdapter } from '../../core/backend-adapter.js';
 import { chatRequestFromGenerate, chatRequestFromOllama, keepAliveMilliseconds } from './translate.js';
 import { encodeGenerateContext } from './generate-context.js';
 

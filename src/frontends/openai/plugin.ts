@@ -18,7 +18,7 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { OpenAiChatRequest, OpenAiCompletionRequest, OpenAiEmbeddingsRequest } from '#schemas/openai.js';
 import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
-import type { CallContext } from '../../adapters/adapter.js';
+import type { CallContext } from '../../core/backend-adapter.js';
 import { collectChat } from '../../core/collect.js';
 import { checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
 import { countSseEvents } from '../../usage/request-usage.js';

@@ -3,13 +3,12 @@
  * Order: adapters → model catalog (+ models filter) → front ends → error and 404 handlers.
  */
 import { OpenUpstreamCalls } from './streaming/client-abort.js';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accessControlPlugin } from './auth/access-control.js';
 import { createKey, recordForPlainKey } from './auth/api-keys.js';
 import { KeyRing } from './auth/key-ring.js';
 import { parseKeysFile } from './auth/keys-file.js';
-import { isAllowedHost, isLoopbackAddress } from './auth/origins.js';
+import { isLoopbackAddress } from './auth/origins.js';
 import type { Config } from '#schemas/config.js';
 import { isOllamaAdapter, type BackendAdapter } from './core/backend-adapter.js';
 import { createOllamaAdapter } from './adapters/ollama/index.js';
@@ -21,7 +20,6 @@ import { registerSecrets, type SecretRegistration } from './core/secrets.js';
 import { watchFileSetting, type FileWatcher } from './core/watched-file.js';
 import { GatewayError, toOllamaErrorBody, toOpenAiErrorBody } from './errors.js';
 import { answerClientError } from './http/client-errors.js';
-import { FastAnswers } from './http/fast-answers.js';
 import { parseJsonBody } from './http/json-body.js';
 import { sendGatewayError, toGatewayError } from './http/request-errors.js';
 import { MALFORMED_URL_MESSAGE, hasMalformedUrl, isOpenAiUrl, rewriteRequestUrl } from './http/request-url.js';
@@ -35,8 +33,6 @@ declare module 'fastify' {
   interface FastifyInstance {
     catalog: ModelCatalog;
     keyRing: KeyRing;
-    /** Cached answers served before Fastify's pipeline (GET /api/tags). */
-    fastAnswers: FastAnswers;
     /** A key generated at start-up (`--generate-key` with no keys on a non-loopback bind), to print once. */
     generatedKey: string | undefined;
     /** Every answered request's record (usage-record.ts), for the ledger, budgets, metrics and log line. */
@@ -81,21 +77,12 @@ function serverTimeouts(config: Config) {
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
-  // Set once the app is built; until then every request goes to Fastify.
-  let fastAnswers: FastAnswers | undefined;
   const timeouts = serverTimeouts(config);
   // Errors outside the /v1 plugin (which has its own handlers) in the dialect of the URL.
   const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, errorBodyFor(request.url));
   const app = Fastify({
-    serverFactory: (handler) => {
-      // What Fastify does for its own HTTP/1 server, with cached answers in front.
-      const { requestTimeout, headersTimeout, connectionsCheckingInterval, keepAliveTimeout } = timeouts;
-      const server = createServer({ requestTimeout, headersTimeout, connectionsCheckingInterval, keepAliveTimeout }, (request: IncomingMessage, response: ServerResponse) => {
-        if (fastAnswers?.answer(request, response) !== true) handler(request, response);
-      });
-      server.setTimeout(timeouts.connectionTimeout);
-      return server;
-    },
+    // Given to node:http's createServer (Fastify sets the other three itself).
+    http: { headersTimeout: timeouts.headersTimeout, connectionsCheckingInterval: timeouts.connectionsCheckingInterval, requestTimeout: timeouts.requestTimeout },
     logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL, options.logDestination),
     bodyLimit: config.BODY_LIMIT_BYTES,
     requestTimeout: timeouts.requestTimeout,
@@ -152,16 +139,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('keyRing', keyRing);
   app.decorate('generatedKey', generatedKey);
   const checkHostHeader = isLoopbackAddress(config.HOST);
-  const answers = new FastAnswers({
-    // What the access-control hooks would let through without doing anything. Read from the
-    // raw header list: `request.headers` would build an object for every request.
-    needsNoChecks: (request) => !keyRing.enabled && passesOriginAndHost(request.rawHeaders, checkHostHeader),
-    log: app.log,
-  });
-  app.decorate('fastAnswers', answers);
   app.addHook('preClose', async () => {
     closing = true;
-    answers.disable();
   });
   await app.register(accessControlPlugin, {
     keyRing,
@@ -227,8 +206,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(ollamaFrontend, { catalog, config, ...(upstreamOllama === undefined ? {} : { upstreamOllama }) });
   await app.register(openAiFrontend, { prefix: '/v1', catalog, config });
 
-  fastAnswers = answers;
-
   app.addHook('onClose', async () => {
     for (const watcher of watchers) watcher.close();
     catalog.stop();
@@ -241,27 +218,6 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 /** The error body of the dialect a URL is answered in: OpenAI's under /v1, Ollama's elsewhere. */
 function errorBodyFor(url: string): (error: GatewayError) => unknown {
   return isOpenAiUrl(url) ? toOpenAiErrorBody : toOllamaErrorBody;
-}
-
-/**
- * Whether the access-control hooks would let a request through untouched: no Origin header,
- * and (when Host is checked) an allowed first Host header, as `request.headers` has it. Reads
- * the raw header list (name, value, name, value, …) without building anything: it runs for
- * every request the cached answers may take.
- */
-function passesOriginAndHost(rawHeaders: readonly string[], checkHost: boolean): boolean {
-  let host: string | undefined;
-  for (let index = 0; index < rawHeaders.length; index += 2) {
-    const name = rawHeaders[index]!;
-    if (name.length === 6 && isHeaderName(name, 'origin')) return false;
-    if (name.length === 4 && host === undefined && isHeaderName(name, 'host')) host = rawHeaders[index + 1];
-  }
-  return !checkHost || isAllowedHost(host);
-}
-
-/** `name` is `lowerCaseName` in any case; the lower-case spelling (undici, most clients) is compared without a copy. */
-function isHeaderName(name: string, lowerCaseName: string): boolean {
-  return name === lowerCaseName || name.toLowerCase() === lowerCaseName;
 }
 
 /**

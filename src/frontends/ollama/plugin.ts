@@ -74,20 +74,6 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
   const tagsFor = (request: FastifyRequest, snapshot: CatalogSnapshot): Buffer =>
     tagsBodies(snapshot, request.apiKey?.models === undefined ? undefined : request.apiKey.id, (entry) => mayUseModel(request, entry));
 
-  // The open gateway's model list, straight from the snapshot's cached bytes (see fast-answers.ts).
-  // The current snapshot's body is kept here too: a request costs one comparison.
-  let openSnapshot: CatalogSnapshot | undefined;
-  let openBody: Buffer | undefined;
-  app.fastAnswers.get('/api/tags', JSON_TYPE, () => {
-    const snapshot = catalog.freshSnapshot();
-    if (snapshot === undefined) return undefined;
-    if (snapshot !== openSnapshot) {
-      openBody = tagsBodies(snapshot, undefined, () => true);
-      openSnapshot = snapshot;
-    }
-    return openBody;
-  });
-
   // Read every JSON body the way the upstream Ollama would (see go-json-keys.ts).
   app.addHook('preValidation', async (request) => canonicalizeOllamaBody(request.body));
 

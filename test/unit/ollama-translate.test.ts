@@ -2,12 +2,12 @@ import { describe, expect, it } from 'vitest';
 import {
   chatRequestFromGenerate,
   chatRequestFromOllama,
-  keepAliveMilliseconds,
   samplingFromOptions,
   toMessages,
   toReasoning,
   toResponseFormat,
 } from '../../src/frontends/ollama/translate.js';
+import { keepAliveMilliseconds } from '../../src/frontends/keep-alive.js';
 import { toOpenRouterChatBody } from '../../src/adapters/openrouter/request.js';
 import { OllamaChatRequest } from '../../schemas/ollama.js';
 

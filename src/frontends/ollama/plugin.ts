@@ -35,7 +35,8 @@ import { psEntry, showBody, tagsBody } from './models.js';
 import { canonicalizeOllamaBody } from './go-json-keys.js';
 import { canPassThrough, forwardToOllama, limitedUpload, type ForwardBody } from './passthrough.js';
 import { isOllamaAdapter, type OllamaAdapter } from '../../core/backend-adapter.js';
-import { chatRequestFromGenerate, chatRequestFromOllama, keepAliveMilliseconds } from './translate.js';
+import { chatRequestFromGenerate, chatRequestFromOllama } from './translate.js';
+import { keepAliveMilliseconds } from '../keep-alive.js';
 import { encodeGenerateContext } from './generate-context.js';
 
 export interface OllamaFrontendOptions {

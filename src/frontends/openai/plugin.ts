@@ -31,7 +31,7 @@ import { readBodyText } from '../../http/read-body.js';
 import { listingCache, parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
 import { abortOnClientClose, clientLeft } from '../../streaming/client-abort.js';
 import { sendEncodedStream, sendStream } from '../../streaming/send-stream.js';
-import { keepAliveMilliseconds } from '../ollama/translate.js';
+import { keepAliveMilliseconds } from '../keep-alive.js';
 import {
   OpenAiChatStreamEncoder,
   OpenAiCompletionStreamEncoder,

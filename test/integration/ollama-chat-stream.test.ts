@@ -339,6 +339,14 @@ describe('load and unload', () => {
     const unload = OllamaGenerateResponse.parse(JSON.parse((await generate({ model: 'openai/gpt-4o', prompt: '', keep_alive: 0 })).text));
     expect(unload.done_reason).toBe('unload');
   });
+
+  it('generate with images and no prompt is asked upstream, not a load', async () => {
+    const before = fake.chatRequests().length;
+    const pixel = 'iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+    const parsed = OllamaGenerateResponse.parse(JSON.parse((await generate({ model: 'openai/gpt-4o', images: [pixel], stream: false })).text));
+    expect(parsed.done_reason).toBe('stop');
+    expect(fake.chatRequests().length).toBe(before + 1);
+  });
 });
 
 describe('default upstream answer', () => {

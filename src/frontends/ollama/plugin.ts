@@ -130,41 +130,31 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
   app.post('/api/chat', async (request, reply) => {
     const body = parseBody(OllamaChatRequest, request.body);
     if (!body.model) throw new GatewayError('BAD_REQUEST', 'model is required');
-    const entry = await catalog.resolve(body.model);
-    assertModelAccess(request, entry, body.model);
-    const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
-    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) {
-      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage: meterRequest(request, reply) });
-    }
-    if (!body.messages || body.messages.length === 0) {
-      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'chat', keepAliveMs === 0));
-    }
-    const chatRequest = applyModelDefaults(chatRequestFromOllama(body, entry.info.id), entry.defaults);
-    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined, body.think);
-    return answer(request, reply, { catalog, entry, keepAliveMs, model: body.model, endpoint: 'chat', stream: body.stream !== false, chatRequest });
+    return chatOrGenerate(request, reply, catalog, {
+      endpoint: 'chat',
+      model: body.model,
+      keepAlive: body.keep_alive,
+      stream: body.stream,
+      think: body.think,
+      hasInput: (body.messages?.length ?? 0) > 0,
+      toChatRequest: (upstreamModel) => chatRequestFromOllama(body, upstreamModel),
+    });
   });
 
   app.post('/api/generate', async (request, reply) => {
     const body = parseBody(OllamaGenerateRequest, request.body);
     if (!body.model) throw new GatewayError('MODEL_NOT_FOUND', "model '' not found");
-    const entry = await catalog.resolve(body.model);
-    assertModelAccess(request, entry, body.model);
-    const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
-    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) {
-      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage: meterRequest(request, reply) });
-    }
-    if (!body.prompt && !(body.images && body.images.length > 0)) {
-      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      return reply.type(JSON_TYPE).send(ollamaLoadObject(body.model, 'generate', keepAliveMs === 0));
-    }
-    const chatRequest = applyModelDefaults(chatRequestFromGenerate(body, entry.info.id), entry.defaults);
-    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined, body.think);
-    // As in Ollama, raw mode returns no context.
-    const contextOf = body.raw ? undefined : (text: string) => encodeGenerateContext(chatRequest.messages, text);
-    return answer(request, reply, { catalog, entry, keepAliveMs, model: body.model, endpoint: 'generate', stream: body.stream !== false, chatRequest, contextOf });
+    return chatOrGenerate(request, reply, catalog, {
+      endpoint: 'generate',
+      model: body.model,
+      keepAlive: body.keep_alive,
+      stream: body.stream,
+      think: body.think,
+      hasInput: Boolean(body.prompt) || (body.images?.length ?? 0) > 0,
+      toChatRequest: (upstreamModel) => chatRequestFromGenerate(body, upstreamModel),
+      // As in Ollama, raw mode returns no context.
+      contextFor: body.raw ? undefined : (chatRequest) => (text) => encodeGenerateContext(chatRequest.messages, text),
+    });
   });
 
   app.post('/api/embed', async (request, reply) => {
@@ -249,6 +239,47 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     for (const route of MODEL_MANAGEMENT_ROUTES.filter((candidate) => candidate.url.startsWith('/api/blobs'))) {
       blobs.route({ method: route.method, url: route.url, bodyLimit: Number.MAX_SAFE_INTEGER, onRequest: adminOnly, handler: forwardManagement(route) });
     }
+  });
+}
+
+/** What /api/chat and /api/generate differ in; the rest of their path is one. */
+interface ModelTurn {
+  endpoint: OllamaEndpoint;
+  model: string;
+  keepAlive: Parameters<typeof keepAliveMilliseconds>[0];
+  stream: boolean | null | undefined;
+  think: Parameters<typeof checkChatCapabilities>[3];
+  /** False when there is nothing to answer: the call only loads (or unloads) the model, as in Ollama. */
+  hasInput: boolean;
+  toChatRequest: (upstreamModel: string) => ChatRequest;
+  /** Generate's `context` from the answer's text, given the request that was sent. */
+  contextFor?: ((chatRequest: ChatRequest) => (answer: string) => number[]) | undefined;
+}
+
+/** A model's own Ollama passes the call through; otherwise a load answer, or the chat upstream. */
+async function chatOrGenerate(request: FastifyRequest, reply: FastifyReply, catalog: ModelCatalog, turn: ModelTurn): Promise<FastifyReply> {
+  const entry = await catalog.resolve(turn.model);
+  assertModelAccess(request, entry, turn.model);
+  const keepAliveMs = keepAliveMilliseconds(turn.keepAlive);
+  if (canPassThrough(entry, turn.model) && isOllamaAdapter(entry.adapter)) {
+    catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
+    return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage: meterRequest(request, reply) });
+  }
+  if (!turn.hasInput) {
+    catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
+    return reply.type(JSON_TYPE).send(ollamaLoadObject(turn.model, turn.endpoint, keepAliveMs === 0));
+  }
+  const chatRequest = applyModelDefaults(turn.toChatRequest(entry.info.id), entry.defaults);
+  checkChatCapabilities(entry, turn.model, chatRequest.tools !== undefined, turn.think);
+  return answer(request, reply, {
+    catalog,
+    entry,
+    keepAliveMs,
+    model: turn.model,
+    endpoint: turn.endpoint,
+    stream: turn.stream !== false,
+    chatRequest,
+    contextOf: turn.contextFor?.(chatRequest),
   });
 }
 

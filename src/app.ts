@@ -17,7 +17,7 @@ import { ModelCatalog } from './core/model-catalog.js';
 import { parseModelFilter } from './core/model-filter.js';
 import { parseModelsConfig } from './core/models-config.js';
 import { registerSecrets, type SecretRegistration } from './core/secrets.js';
-import { watchFileSetting, type FileWatcher } from './core/watched-file.js';
+import { watchFileSetting, type FileWatcher } from './files/watched-file.js';
 import { GatewayError, toOllamaErrorBody, toOpenAiErrorBody } from './errors.js';
 import { answerClientError } from './http/client-errors.js';
 import { parseJsonBody } from './http/json-body.js';

@@ -10,7 +10,7 @@ import { PassThrough } from 'node:stream';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { FILE_POLL_INTERVAL_MS, watchFileSetting, type FileWatcher, type WatchOptions } from '../../src/core/watched-file.js';
+import { FILE_POLL_INTERVAL_MS, watchFileSetting, type FileWatcher, type WatchOptions } from '../../src/files/watched-file.js';
 import { startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 

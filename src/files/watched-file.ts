@@ -9,7 +9,7 @@
  */
 import { readFileSync, statSync, type Stats } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { FastifyBaseLogger } from 'fastify';
+import type { Log } from '../core/log.js';
 import { GatewayError } from '../errors.js';
 
 export interface FileWatcher {
@@ -31,7 +31,7 @@ export interface WatchOptions<T> {
   /** Parses the text; throws on a file that cannot be used at all. */
   parse: (text: string) => T;
   apply: (value: T) => void;
-  log: FastifyBaseLogger;
+  log: Log;
   /** What applying an empty file means, for the warning when that happens ("every model is served"). */
   emptyMeaning?: string;
   /** Called after each value applied from a changed file. */

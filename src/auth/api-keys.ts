@@ -7,8 +7,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import picomatch from 'picomatch';
-
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+import { ALPHANUMERIC, randomString } from '../core/ids.js';
 
 /** What a key may do beyond using models. `admin`: model management on an upstream Ollama. */
 export const KEY_SCOPES = ['admin'] as const;
@@ -33,16 +32,6 @@ export interface KeyRecord {
   scopes?: KeyScope[];
 }
 
-export function randomString(length: number): string {
-  const bytes = randomBytes(length * 2);
-  let result = '';
-  for (let index = 0; result.length < length && index < bytes.length; index++) {
-    const byte = bytes[index]!;
-    if (byte < 248) result += ALPHABET[byte % ALPHABET.length]; // 248 = 4 × 62: no modulo bias
-  }
-  return result.length === length ? result : result + randomString(length - result.length);
-}
-
 export function hashKey(key: string): string {
   return `sha256:${createHash('sha256').update(key, 'utf8').digest('hex')}`;
 }
@@ -53,8 +42,8 @@ export interface NewKey {
 }
 
 export function createKey(options: { name: string; models?: string[]; expiresAt?: string; scopes?: KeyScope[]; now?: Date }): NewKey {
-  const id = randomString(8).toLowerCase();
-  const key = `obk_${id}_${randomString(32)}`;
+  const id = randomString(8);
+  const key = `obk_${id}_${randomString(32, ALPHANUMERIC)}`;
   const record: KeyRecord = { id, name: options.name, hash: hashKey(key), createdAt: (options.now ?? new Date()).toISOString() };
   if (options.models !== undefined && options.models.length > 0) record.models = options.models;
   if (options.expiresAt !== undefined) record.expiresAt = options.expiresAt;

@@ -12,7 +12,7 @@
  * An error after the first byte is one `data: {"error":{…}}` event and the end: never `[DONE]`.
  */
 import type { StreamEncoder } from '../../streaming/encode-stream.js';
-import { randomAlphanumeric } from '../../core/ids.js';
+import { randomString } from '../../core/ids.js';
 import type { ChatEvent, ChatEventBatch, ChatResult, FinishReason, ToolCall, Usage } from '../../core/types.js';
 import { GatewayError, toOpenAiErrorBody } from '../../errors.js';
 
@@ -32,11 +32,11 @@ export interface OpenAiStreamMeta {
 }
 
 export function newChatCompletionMeta(model: string, includeUsage = false): OpenAiStreamMeta {
-  return { id: `chatcmpl-${randomAlphanumeric(24)}`, created: Math.floor(Date.now() / 1000), model, includeUsage };
+  return { id: `chatcmpl-${randomString(24)}`, created: Math.floor(Date.now() / 1000), model, includeUsage };
 }
 
 export function newCompletionMeta(model: string, includeUsage = false): OpenAiStreamMeta {
-  return { id: `cmpl-${randomAlphanumeric(24)}`, created: Math.floor(Date.now() / 1000), model, includeUsage };
+  return { id: `cmpl-${randomString(24)}`, created: Math.floor(Date.now() / 1000), model, includeUsage };
 }
 
 export function toOpenAiFinishReason(reason: FinishReason, hadToolCalls: boolean): OpenAiFinishReason {

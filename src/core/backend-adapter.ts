@@ -5,12 +5,14 @@
 import type { Readable } from 'node:stream';
 import type { BodyPiece } from './body-piece.js';
 import type { Log } from './log.js';
-import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from './types.js';
+import type { AnswerOrigin, ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from './types.js';
 
 export interface CallContext {
   /** Fires when the client hangs up; aborts the upstream call. */
   signal: AbortSignal;
   log: Log;
+  /** Told once who answers (the model, the generation id), as soon as the upstream names it. */
+  onOrigin?: (origin: AnswerOrigin) => void;
 }
 
 export interface BackendAdapter {

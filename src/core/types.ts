@@ -77,8 +77,29 @@ export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' |
 export interface Usage {
   inputTokens?: number;
   outputTokens?: number;
+  /** Of the output, the tokens spent reasoning (OpenAI's `completion_tokens_details.reasoning_tokens`). */
+  reasoningTokens?: number;
+  /** Of the input, the tokens read from the provider's prompt cache (`prompt_tokens_details.cached_tokens`). */
+  cachedTokens?: number;
   /** Cost in USD as reported by the upstream (OpenRouter's `usage.cost`). */
   cost?: number;
+}
+
+/**
+ * Who answered, as the upstream says it: told once per call (`CallContext.onOrigin`), as soon
+ * as the upstream's first words name it, never per chunk.
+ */
+export interface AnswerOrigin {
+  /** The model that answers, as the upstream names it (OpenRouter's `model`: another one when it fell back). */
+  modelServed?: string;
+  /** The upstream's id for the generation (OpenRouter's `gen-…`). */
+  generationId?: string;
+}
+
+/** A model's price in USD per million tokens. */
+export interface ModelPrice {
+  prompt: number;
+  completion: number;
 }
 
 /**
@@ -133,4 +154,6 @@ export interface ModelInfo {
   createdAt?: number;
   capabilities: Capability[];
   description?: string;
+  /** What the backend charges for it, when it says (OpenRouter's `pricing`). */
+  price?: ModelPrice;
 }

@@ -17,16 +17,16 @@ async function decode(pieces: Buffer[]): Promise<unknown[]> {
 const expectations: Record<string, unknown[]> = {
   text: [
     { type: 'text-delta', text: 'Bonjour le monde — ça va ? 🌍✓' },
-    { type: 'finish', reason: 'stop', usage: { inputTokens: 9, outputTokens: 3, cost: 0.0000036 } },
+    { type: 'finish', reason: 'stop', usage: { inputTokens: 9, outputTokens: 3, cachedTokens: 0, reasoningTokens: 0, cost: 0.0000036 } },
   ],
-  'usage-shape-2': [{ type: 'text-delta', text: 'Hi' }, { type: 'finish', reason: 'stop', usage: { inputTokens: 9, outputTokens: 3, cost: 0.0000036 } }],
-  'usage-shape-3': [{ type: 'text-delta', text: 'Hi there' }, { type: 'finish', reason: 'stop', usage: { inputTokens: 9, outputTokens: 3, cost: 0.0000036 } }],
+  'usage-shape-2': [{ type: 'text-delta', text: 'Hi' }, { type: 'finish', reason: 'stop', usage: { inputTokens: 9, outputTokens: 3, cachedTokens: 0, reasoningTokens: 0, cost: 0.0000036 } }],
+  'usage-shape-3': [{ type: 'text-delta', text: 'Hi there' }, { type: 'finish', reason: 'stop', usage: { inputTokens: 9, outputTokens: 3, cachedTokens: 0, reasoningTokens: 0, cost: 0.0000036 } }],
   'no-usage': [{ type: 'text-delta', text: 'Hi' }, { type: 'finish', reason: 'stop' }],
   length: [{ type: 'text-delta', text: 'The answer is' }, { type: 'finish', reason: 'length', usage: { inputTokens: 5, outputTokens: 3 } }],
   reasoning: [
     { type: 'reasoning-delta', text: 'Two plus two is four.' },
     { type: 'text-delta', text: '4' },
-    { type: 'finish', reason: 'stop', usage: { inputTokens: 14, outputTokens: 20 } },
+    { type: 'finish', reason: 'stop', usage: { inputTokens: 14, outputTokens: 20, reasoningTokens: 12 } },
   ],
   'tool-call': [
     { type: 'tool-call', index: 0, call: { id: 'call_9fK2', name: 'get_weather', arguments: '{"city":"Paris"}' } },
@@ -119,6 +119,13 @@ describe('decodeOpenRouterStream rules', () => {
         'data: {"choices":[{"delta":{},"finish_reason":null}],"usage":{"prompt_tokens":1,"completion_tokens":1}}\n\n',
     );
     expect(await decode([stream])).toEqual([{ type: 'text-delta', text: 'x' }, { type: 'finish', reason: 'length', usage: { inputTokens: 1, outputTokens: 1 } }]);
+  });
+
+  it('tells who answers once, from the first chunk parsed: the model served and the generation id', async () => {
+    const origins: unknown[] = [];
+    const stream = decodeOpenRouterStream(fromPieces([fixture('text')]), () => false, undefined, (origin) => origins.push(origin));
+    for await (const _batch of stream) void _batch;
+    expect(origins).toEqual([{ modelServed: 'openai/gpt-4o', generationId: 'gen-1767225600-Xq3kP9aLmN2bR7tYc4Dz' }]);
   });
 
   it('maps a stop whose native reason is max_tokens to length', async () => {

@@ -131,17 +131,18 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
         signal: context.signal,
       });
       // A client hang-up before the first pull is covered by the abort signal.
-      return decodeOllamaStream(body, () => clientLeft(context.signal), (completed) => body.release(completed));
+      return decodeOllamaStream(body, () => clientLeft(context.signal), (completed) => body.release(completed), context.onOrigin);
     },
 
     async embed(embedRequest: EmbedRequest, context: CallContext): Promise<EmbedResult> {
       const answer = await readJson('POST', '/api/embed', toOllamaEmbedBody(embedRequest), context.signal);
-      const { embeddings, prompt_eval_count: promptEvalCount } = (answer ?? {}) as { embeddings?: unknown; prompt_eval_count?: unknown };
+      const { embeddings, prompt_eval_count: promptEvalCount, model } = (answer ?? {}) as { embeddings?: unknown; prompt_eval_count?: unknown; model?: unknown };
       if (!Array.isArray(embeddings) || !embeddings.every(Array.isArray)) {
         throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent an embeddings answer without vectors`);
       }
       const result: EmbedResult = { embeddings: embeddings as number[][] };
       if (typeof promptEvalCount === 'number') result.usage = { inputTokens: promptEvalCount };
+      if (typeof model === 'string') context.onOrigin?.({ modelServed: model });
       return result;
     },
 

@@ -25,7 +25,7 @@ import { DecodedStream, appendDelta } from '../../streaming/decode-stream.js';
 import { LineSplitter } from '../../streaming/line-splitter.js';
 import { FramedDecoder, type FrameHandler } from '../../streaming/framed-decoder.js';
 import { createToolCallId } from '../../core/ids.js';
-import type { ChatEvent, FinishReason, Usage } from '../../core/types.js';
+import type { AnswerOrigin, ChatEvent, FinishReason, Usage } from '../../core/types.js';
 
 const UPSTREAM = 'Ollama';
 
@@ -44,6 +44,7 @@ interface OllamaMessageFields {
 
 /** One line of `/api/chat` (`message`) or `/api/generate` (`response`, top-level fields). */
 interface OllamaStreamLine extends Omit<OllamaMessageFields, 'content'> {
+  model?: unknown;
   message?: OllamaMessageFields | null;
   response?: unknown;
   done?: unknown;
@@ -66,6 +67,9 @@ export class OllamaLineAccumulator implements FrameHandler {
   /** Set once a terminal event (finish or error) has been emitted. */
   ended = false;
 
+  /** `onOrigin` is told, once, the model the answer's first line names. */
+  constructor(private onOrigin?: (origin: AnswerOrigin) => void) {}
+
   /**
    * Handles one NDJSON line; pushes resulting events into `batch`. `unterminated` marks the
    * bytes after the last newline at end of stream: if they do not parse, the stream was cut.
@@ -86,6 +90,10 @@ export class OllamaLineAccumulator implements FrameHandler {
       return;
     }
     const chunk = parsed as OllamaStreamLine;
+    if (this.onOrigin !== undefined && typeof chunk.model === 'string') {
+      this.onOrigin({ modelServed: chunk.model });
+      this.onOrigin = undefined;
+    }
     if (chunk.error !== undefined && chunk.error !== null) {
       this.fail(batch, fromStreamErrorValue(UPSTREAM, chunk.error, MID_STREAM_ERROR_STATUS));
       return;
@@ -173,7 +181,9 @@ export function decodeOllamaStream(
   isAborted: () => boolean = () => false,
   /** Told, once, whether the answer was read to its end (the connection can be reused) or abandoned. */
   release?: (completed: boolean) => void,
+  /** Told, once, the model the answer's first line names. */
+  onOrigin?: (origin: AnswerOrigin) => void,
 ): DecodedStream {
   // NDJSON: one JSON parse per line.
-  return new DecodedStream(body, new FramedDecoder(new LineSplitter(), new OllamaLineAccumulator(), UPSTREAM), isAborted, release);
+  return new DecodedStream(body, new FramedDecoder(new LineSplitter(), new OllamaLineAccumulator(onOrigin), UPSTREAM), isAborted, release);
 }

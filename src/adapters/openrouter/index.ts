@@ -10,6 +10,7 @@ import { GatewayError } from '../../errors.js';
 import { UpstreamClient } from '../../http/upstream-client.js';
 import { toOpenRouterChatBody, toOpenRouterEmbedBody } from './request.js';
 import { decodeOpenRouterStream } from './stream.js';
+import { originFromOpenAi, usageFromOpenAi } from '../../core/openai-answer.js';
 import { toModelInfos } from './models.js';
 import { notAModelList, wrongUrlError } from '../model-list-url.js';
 
@@ -84,7 +85,7 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Back
     async streamChat(request: ChatRequest, context: CallContext): Promise<ChatStream> {
       const body = await client.openStream('/chat/completions', toOpenRouterChatBody(request), context.signal);
       // A client hang-up before the first pull is covered by the abort signal.
-      return decodeOpenRouterStream(body, () => clientLeft(context.signal), (completed) => body.release(completed));
+      return decodeOpenRouterStream(body, () => clientLeft(context.signal), (completed) => body.release(completed), context.onOrigin);
     },
 
     async forwardOpenAiChat(body: Record<string, unknown>, context: CallContext): Promise<ForwardedResponse> {
@@ -98,12 +99,9 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Back
       if (!parsed.success) throw new GatewayError('UPSTREAM_BAD_RESPONSE', 'OpenRouter sent an embeddings answer without vectors');
       const ordered = [...parsed.data.data].sort((left, right) => (left.index ?? 0) - (right.index ?? 0));
       const result: EmbedResult = { embeddings: ordered.map((item) => item.embedding) };
-      const usage = parsed.data.usage;
-      if (usage) {
-        result.usage = {};
-        if (typeof usage.prompt_tokens === 'number') result.usage.inputTokens = usage.prompt_tokens;
-        if (typeof usage.cost === 'number') result.usage.cost = usage.cost;
-      }
+      if (parsed.data.usage) result.usage = usageFromOpenAi(parsed.data.usage);
+      const origin = originFromOpenAi(parsed.data);
+      if (origin !== undefined) context.onOrigin?.(origin);
       return result;
     },
 

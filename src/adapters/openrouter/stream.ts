@@ -15,7 +15,8 @@ import { DecodedStream, appendDelta } from '../../streaming/decode-stream.js';
 import { SseDecoder } from '../../streaming/sse-decoder.js';
 import { FramedDecoder, type FrameHandler } from '../../streaming/framed-decoder.js';
 import { TextChunkShape } from './text-chunk-shape.js';
-import type { ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';
+import type { AnswerOrigin, ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';
+import { finishReasonFromOpenAi, originFromOpenAi, usageFromOpenAi } from '../../core/openai-answer.js';
 import { createToolCallId } from '../../core/ids.js';
 
 const UPSTREAM = 'OpenRouter';
@@ -42,35 +43,11 @@ interface ChunkChoice {
 }
 
 interface StreamChunk {
+  id?: unknown;
+  model?: unknown;
   choices?: ChunkChoice[];
   usage?: Record<string, unknown> | null;
   error?: unknown;
-}
-
-export function mapFinishReason(raw: string, nativeReason: unknown): FinishReason | 'error' {
-  switch (raw) {
-    case 'stop':
-      return nativeReason === 'max_tokens' || nativeReason === 'MAX_TOKENS' ? 'length' : 'stop';
-    case 'length':
-      return 'length';
-    case 'tool_calls':
-    case 'function_call':
-      return 'tool-calls';
-    case 'content_filter':
-      return 'content-filter';
-    case 'error':
-      return 'error';
-    default:
-      return 'other';
-  }
-}
-
-export function mapUsage(usage: Record<string, unknown>): Usage {
-  const result: Usage = {};
-  if (typeof usage.prompt_tokens === 'number') result.inputTokens = usage.prompt_tokens;
-  if (typeof usage.completion_tokens === 'number') result.outputTokens = usage.completion_tokens;
-  if (typeof usage.cost === 'number') result.cost = usage.cost;
-  return result;
 }
 
 /** The state of one OpenAI-style chat stream (OpenRouter speaks this dialect). */
@@ -82,8 +59,12 @@ export class OpenAiChunkAccumulator implements FrameHandler {
   private readonly textShape = new TextChunkShape();
   /** Set once a terminal event (finish or error) has been emitted. */
   ended = false;
+  /** Still to be told who answers (the first chunk parsed says it). */
+  private onOrigin: ((origin: AnswerOrigin) => void) | undefined;
 
-  constructor(private readonly upstreamName: string) {}
+  constructor(private readonly upstreamName: string, onOrigin?: (origin: AnswerOrigin) => void) {
+    this.onOrigin = onOrigin;
+  }
 
   /** Handles one SSE data payload; pushes resulting events into `batch`. */
   handleFrame(data: string, batch: ChatEvent[]): void {
@@ -109,9 +90,10 @@ export class OpenAiChunkAccumulator implements FrameHandler {
       this.fail(batch, this.unreadableEvent());
       return;
     }
+    if (this.onOrigin !== undefined) this.tellOrigin(chunk);
     const choice = chunk.choices?.[0];
     const onlyText = choice === undefined ? undefined : this.handleChoice(choice, batch);
-    if (chunk.usage) this.usage = mapUsage(chunk.usage);
+    if (chunk.usage) this.usage = usageFromOpenAi(chunk.usage);
     if (chunk.error !== undefined && chunk.error !== null) {
       this.fail(batch, fromStreamErrorValue(this.upstreamName, chunk.error, 502));
     } else if (choice?.finish_reason === 'error') {
@@ -135,6 +117,15 @@ export class OpenAiChunkAccumulator implements FrameHandler {
     if (this.ended) return;
     this.ended = true;
     batch.push({ type: 'error', error });
+  }
+
+  /** Every chunk names the generation and the model that answers: the first one parsed is told, once. */
+  private tellOrigin(chunk: StreamChunk): void {
+    const origin = originFromOpenAi(chunk);
+    if (origin === undefined) return;
+    const onOrigin = this.onOrigin!;
+    this.onOrigin = undefined;
+    onOrigin(origin);
   }
 
   private unreadableEvent(): GatewayError {
@@ -183,7 +174,7 @@ export class OpenAiChunkAccumulator implements FrameHandler {
     if (finishReason !== undefined && finishReason !== null) {
       onlyText = undefined;
       if (typeof finishReason === 'string' && finishReason !== 'error' && this.finishReason === undefined) {
-        const mapped = mapFinishReason(finishReason, choice.native_finish_reason);
+        const mapped = finishReasonFromOpenAi(finishReason, choice.native_finish_reason);
         if (mapped !== 'error') this.finishReason = mapped;
       }
     }
@@ -245,7 +236,9 @@ export function decodeOpenRouterStream(
   isAborted: () => boolean = () => false,
   /** Told, once, whether the answer was read to its end (the connection can be reused) or abandoned. */
   release?: (completed: boolean) => void,
+  /** Told, once, the model and generation id the answer's first chunk names. */
+  onOrigin?: (origin: AnswerOrigin) => void,
 ): DecodedStream {
   // SSE framing, then one JSON parse per event.
-  return new DecodedStream(body, new FramedDecoder(new SseDecoder(), new OpenAiChunkAccumulator(UPSTREAM), UPSTREAM), isAborted, release);
+  return new DecodedStream(body, new FramedDecoder(new SseDecoder(), new OpenAiChunkAccumulator(UPSTREAM, onOrigin), UPSTREAM), isAborted, release);
 }

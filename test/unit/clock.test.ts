@@ -16,6 +16,18 @@ describe('timestamps', () => {
     }
   });
 
+  it('says the millisecond and nothing finer: calls within one millisecond get the same stamp, zeros below it', () => {
+    vi.useFakeTimers({ toFake: ['Date'], now: Date.UTC(2026, 10, 23, 15, 4, 5, 67) });
+    try {
+      const stamps = [nowRfc3339Nano(), nowRfc3339Nano(), nowRfc3339Nano()];
+      expect(stamps).toEqual(Array(3).fill('2026-11-23T15:04:05.067000000Z'));
+      vi.setSystemTime(Date.UTC(2026, 10, 23, 15, 4, 5, 68));
+      expect(nowRfc3339Nano()).toBe('2026-11-23T15:04:05.068000000Z');
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it('formats a fixed instant the same way', () => {
     expect(toRfc3339Nano(Date.UTC(2025, 0, 16, 4, 0, 0, 5))).toBe('2025-01-16T04:00:00.005000000Z');
   });

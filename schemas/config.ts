@@ -58,6 +58,8 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_RPM: z.coerce.number().int().min(0).default(0),
   /** Default per-key tokens per minute (from reported usage); 0 = no limit. */
   RATE_LIMIT_TPM: z.coerce.number().int().min(0).default(0),
+  /** /metrics without a key even when keys are configured (else it needs an admin key). */
+  METRICS_PUBLIC: z.boolean().default(false),
   /** Extra allowed browser origins, comma-separated (as Ollama's OLLAMA_ORIGINS). */
   OLLAMA_ORIGINS: z.string().optional(),
   /** On SIGINT/SIGTERM, how long open streams may take to finish before they are cut. */

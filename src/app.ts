@@ -3,6 +3,8 @@
  * Order: adapters → model catalog (+ models filter) → front ends → error and 404 handlers.
  */
 import { OpenUpstreamCalls } from './streaming/client-abort.js';
+import { ActiveStreams } from './streaming/active-streams.js';
+import { observabilityPlugin } from './observability/plugin.js';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accessControlPlugin } from './auth/access-control.js';
 import { createKey, recordForPlainKey } from './auth/api-keys.js';
@@ -107,7 +109,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Every route, for telling 405 from 404 (route-methods.ts).
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
-  // First of all hooks: a URL that does not decode is refused before any key is checked.
+  // /metrics, /health/*, and the hook that counts every request: before the hooks that refuse some.
+  await app.register(observabilityPlugin, { metricsPublic: config.METRICS_PUBLIC });
+  // First of the hooks that refuse: a URL that does not decode is refused before any key is checked.
   let closing = false;
   app.addHook('onRequest', (request, reply, done) => {
     if (closing) {
@@ -121,6 +125,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const catalog = new ModelCatalog({ adapters, ttlSeconds: config.CATALOG_TTL_SECONDS, log: app.log });
   app.decorate('catalog', catalog);
   app.decorate('openUpstreamCalls', new OpenUpstreamCalls());
+  app.decorate('activeStreams', new ActiveStreams());
   app.decorate('usageEvents', new UsageEvents((error) => app.log.error({ err: error }, 'a usage subscriber failed')));
   app.decorate('usageLedgerHealth', undefined);
 
@@ -146,6 +151,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     keyRing,
     checkHostHeader,
     origins: config.OLLAMA_ORIGINS?.split(',') ?? [],
+    publicRoutes: config.METRICS_PUBLIC ? ['/metrics'] : [],
     defaultLimits: {
       ...(config.RATE_LIMIT_RPM > 0 ? { requestsPerMinute: config.RATE_LIMIT_RPM } : {}),
       ...(config.RATE_LIMIT_TPM > 0 ? { tokensPerMinute: config.RATE_LIMIT_TPM } : {}),

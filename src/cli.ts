@@ -42,6 +42,7 @@ export const FLAGS = {
   'generate-key': { key: 'BRIDGE_GENERATE_KEY', type: 'boolean', describe: 'with no keys on a non-loopback address, generate a key for this run and print it once (env BRIDGE_GENERATE_KEY; set in the Docker image)' },
   'rate-limit-rpm': { key: 'RATE_LIMIT_RPM', type: 'number', describe: 'default requests per minute per key, or per client address when no keys are configured; listing and show are not counted; 0 = none (env RATE_LIMIT_RPM)' },
   'rate-limit-tpm': { key: 'RATE_LIMIT_TPM', type: 'number', describe: 'default tokens per minute per key, or per client address when no keys are configured; 0 = none (env RATE_LIMIT_TPM)' },
+  'metrics-public': { key: 'METRICS_PUBLIC', type: 'boolean', describe: 'serve /metrics without a key even when keys are configured; otherwise it needs an admin key (env METRICS_PUBLIC)' },
   origins: { key: 'OLLAMA_ORIGINS', type: 'string', describe: 'extra allowed browser origins, comma-separated (env OLLAMA_ORIGINS)' },
   'shutdown-grace': { key: 'SHUTDOWN_GRACE_MS', type: 'number', describe: 'ms open answers may take to finish on SIGINT/SIGTERM (env SHUTDOWN_GRACE_MS, default 10000)' },
 } as const satisfies Record<string, { key: keyof Config; type: 'string' | 'number' | 'boolean'; describe: string }>;

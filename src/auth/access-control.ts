@@ -40,10 +40,12 @@ export interface AccessControlOptions {
   origins: readonly string[];
   /** Limits for keys that do not set their own, and for each client address when no keys are configured. */
   defaultLimits: Limits;
+  /** More GET/HEAD paths served without a key (`/metrics` with --metrics-public). */
+  publicRoutes?: readonly string[];
 }
 
-/** Liveness and version probes stay public: clients call them before they know about keys. */
-const PUBLIC_ROUTES = new Set(['/', '/api/version']);
+/** Liveness, readiness and version probes stay public: clients and orchestrators call them before they know about keys. */
+const PUBLIC_ROUTES = new Set(['/', '/api/version', '/health/live', '/health/ready']);
 
 const ALLOWED_HEADERS = [
   'Authorization', 'Content-Type', 'User-Agent', 'Accept', 'X-Requested-With', 'OpenAI-Beta', 'X-API-Key', 'api-key',
@@ -54,6 +56,7 @@ const ALLOWED_HEADERS = [
 
 async function accessControl(app: FastifyInstance, options: AccessControlOptions): Promise<void> {
   const allowOrigin = originChecker(options.origins);
+  const publicRoutes = new Set([...PUBLIC_ROUTES, ...(options.publicRoutes ?? [])]);
   const limiter = new RateLimiter();
   const limitsAddresses = options.defaultLimits.requestsPerMinute !== undefined || options.defaultLimits.tokensPerMinute !== undefined;
   app.decorateRequest('apiKey', undefined);
@@ -98,7 +101,7 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
     if (request.method === 'OPTIONS' || (!options.keyRing.enabled && !limitsAddresses)) return;
     if (options.keyRing.enabled) {
       const path = request.url.split('?', 1)[0]!;
-      if (PUBLIC_ROUTES.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return;
+      if (publicRoutes.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return;
       authenticate(request, reply);
     }
     if (request.method === 'HEAD' || request.routeOptions.config?.unmetered === true) return;

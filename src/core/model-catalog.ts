@@ -230,6 +230,18 @@ export class ModelCatalog {
   }
 
   /**
+   * What `resolve` would find in the current snapshot (exact name, or the one model with that
+   * short name), without fetching or throwing: undefined when nothing or several match.
+   */
+  find(name: string): CatalogEntry | undefined {
+    const snapshot = this.current;
+    if (snapshot === undefined) return undefined;
+    const key = lookupKey(name);
+    const candidates = snapshot.byShortKey.get(key);
+    return snapshot.byKey.get(key) ?? (candidates?.length === 1 ? candidates[0] : undefined);
+  }
+
+  /**
    * A client asked for a model the models filter hides: the client keeps Ollama's "not
    * found", and the log says why (once per name until the filter changes), naming the line
    * that excluded it.

@@ -36,6 +36,7 @@ function takeOver(reply: FastifyReply, contentType: string): ServerResponse {
   const response = reply.raw;
   reply.hijack();
   response.writeHead(200, { ...(reply.getHeaders() as Record<string, string | string[] | number>), 'content-type': contentType, 'cache-control': 'no-cache' });
+  reply.server.activeStreams.track(response);
   // Fastify still logs "request completed" when the response finishes.
   return response;
 }

@@ -67,6 +67,7 @@ export async function forwardToOllama(
   // A listener starts the body flowing at the next tick: it is piped before then, in this tick.
   if (metered) meterOllamaAnswer(upstream.body, usage);
   const streamed = upstream.statusCode === 200 && String(upstream.headers['content-type'] ?? '').startsWith('application/x-ndjson');
+  if (streamed) reply.server.activeStreams.track(reply.raw);
   return reply.send(streamed ? endingWithErrorLine(upstream.body) : metered ? pipedAsIs(upstream.body) : upstream.body);
 }
 

@@ -1,0 +1,137 @@
+/**
+ * The gateway's Prometheus metrics: one Registry per app (tests run many apps in one process),
+ * fed by the request counter hook and by the usage records, plus gauges read on each scrape.
+ * Every label set is bounded: routes are route patterns, a model the catalog does not list is
+ * `other`, a key is its name (the configured keys).
+ */
+import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import { errorCodes } from '../errors.js';
+import type { UsageRecord } from '../usage/usage-record.js';
+import { processMetricsText } from './process-metrics.js';
+
+export interface MetricsSources {
+  /** The catalog's listed name for a model name a client sent; undefined when it lists none. */
+  catalogName(model: string): string | undefined;
+  /** How many models each backend's last good list holds. */
+  catalogModels(): ReadonlyArray<{ name: string; models: number }>;
+  /** Answers streaming now. */
+  activeStreams(): number;
+}
+
+/** The model label of every model the catalog does not list. */
+export const OTHER_MODEL = 'other';
+
+/** Seconds: a cached answer's first token is well under a second; a large model's cold start, tens. */
+const TIME_TO_FIRST_TOKEN_BUCKETS = [0.1, 0.25, 0.5, 1, 2, 3, 5, 8, 13, 20, 30, 60];
+/** Seconds: from an embedding's tens of milliseconds to a long reasoning answer's minutes. */
+const REQUEST_DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120, 300, 600];
+
+export class GatewayMetrics {
+  readonly registry = new Registry();
+  private readonly requests: Counter<'route' | 'status' | 'model'>;
+  private readonly tokens: Counter<'model' | 'key' | 'type'>;
+  private readonly cost: Counter<'model' | 'key'>;
+  private readonly timeToFirstToken: Histogram;
+  private readonly duration: Histogram;
+  private readonly upstreamErrors: Counter<'backend' | 'status'>;
+
+  constructor(private readonly sources: MetricsSources) {
+    const registers = [this.registry];
+    this.requests = new Counter({
+      name: 'ollama_bridge_requests_total',
+      help: 'Requests answered, by route pattern, status and model (empty when the request names none)',
+      labelNames: ['route', 'status', 'model'],
+      registers,
+    });
+    this.tokens = new Counter({
+      name: 'ollama_bridge_tokens_total',
+      help: 'Tokens spent upstream (as reported, else estimated), by model, client key name and type (prompt or completion)',
+      labelNames: ['model', 'key', 'type'],
+      registers,
+    });
+    this.cost = new Counter({
+      name: 'ollama_bridge_cost_usd_total',
+      help: 'Cost in USD as the upstream reports it (or from the models config price), by model and client key name',
+      labelNames: ['model', 'key'],
+      registers,
+    });
+    this.timeToFirstToken = new Histogram({
+      name: 'ollama_bridge_time_to_first_token_seconds',
+      help: 'From the request to the first answer token relayed, for answers that had one',
+      buckets: TIME_TO_FIRST_TOKEN_BUCKETS,
+      registers,
+    });
+    this.duration = new Histogram({
+      name: 'ollama_bridge_request_duration_seconds',
+      help: 'From the request to the end of its answer, for requests that go upstream (chat, generate, embeddings, passthrough)',
+      buckets: REQUEST_DURATION_BUCKETS,
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'ollama_bridge_upstream_errors_total',
+      help: 'Answers that failed upstream (error status, in-band error, timeout, unreachable), by backend and the status it stands for',
+      labelNames: ['backend', 'status'],
+      registers,
+    });
+    new Gauge({
+      name: 'ollama_bridge_active_streams',
+      help: 'Streamed answers open now',
+      registers,
+      collect(this: Gauge) {
+        this.set(sources.activeStreams());
+      },
+    });
+    new Gauge({
+      name: 'ollama_bridge_catalog_models',
+      help: "Models in each backend's last good model list (before the models filter)",
+      labelNames: ['backend'],
+      registers,
+      collect(this: Gauge<'backend'>) {
+        for (const backend of sources.catalogModels()) this.set({ backend: backend.name }, backend.models);
+      },
+    });
+  }
+
+  /** The model label: the catalog's name for it, `other` when it lists none, empty for no model. */
+  modelLabel(model: string | undefined): string {
+    if (model === undefined || model === '') return '';
+    return this.sources.catalogName(model) ?? OTHER_MODEL;
+  }
+
+  /** One answered request (every request, recorded or not). */
+  countRequest(route: string, status: number, model: string | undefined): void {
+    this.requests.inc({ route, status: String(status), model: this.modelLabel(model) });
+  }
+
+  /** What one request spent and how long it took (a usage record). */
+  recordUsage(record: UsageRecord): void {
+    const model = this.modelLabel(record.modelRequested);
+    const key = record.keyName ?? '';
+    if (record.promptTokens > 0) this.tokens.inc({ model, key, type: 'prompt' }, record.promptTokens);
+    if (record.completionTokens > 0) this.tokens.inc({ model, key, type: 'completion' }, record.completionTokens);
+    if (record.costUsd > 0) this.cost.inc({ model, key }, record.costUsd);
+    if (record.timeToFirstTokenMs !== undefined) this.timeToFirstToken.observe(record.timeToFirstTokenMs / 1000);
+    this.duration.observe(record.durationMs / 1000);
+    const errorStatus = upstreamErrorStatus(record);
+    if (errorStatus !== undefined) this.upstreamErrors.inc({ backend: record.backend ?? '', status: String(errorStatus) });
+  }
+
+  readonly contentType = this.registry.contentType;
+
+  /** The exposition: the process's metrics, then the gateway's. */
+  async text(): Promise<string> {
+    return (await processMetricsText()) + (await this.registry.metrics());
+  }
+}
+
+/**
+ * The status an upstream failure stands for, or undefined when the record is not one: a
+ * gateway error of an `UPSTREAM_…` code (in-band ones too: the status their code maps to), or
+ * an error status relayed from a backend as it was (the passthrough, which sets no code).
+ */
+function upstreamErrorStatus(record: UsageRecord): number | undefined {
+  const code = record.errorCode;
+  if (code === undefined) return record.backend !== undefined && record.status >= 400 ? record.status : undefined;
+  if (!code.startsWith('UPSTREAM_')) return undefined;
+  return record.status >= 400 ? record.status : ((errorCodes as Record<string, number>)[code] ?? 502);
+}

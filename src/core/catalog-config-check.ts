@@ -83,7 +83,7 @@ function withPrefix(prefix: string, name: string | undefined): string | undefine
 
 function modelsConfigProblems(input: ConfigCheckInput, caveat: string): ConfigProblem[] {
   const { modelsConfig: config, modelsConfigPath: path, served, ids } = input;
-  if (config.aliases.size === 0 && config.defaults.size === 0) return [];
+  if (config.aliases.size === 0 && config.overrideNames.size === 0) return [];
   const where = (keyPath: string): string => {
     const line = config.lines.get(keyPath);
     return `models config${path === undefined ? '' : ` ${path}`}${line === undefined ? '' : ` line ${line}`} (${keyPath})`;

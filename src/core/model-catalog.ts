@@ -16,7 +16,7 @@ import { checkCatalogConfig } from './catalog-config-check.js';
 import { allowAllModels, type ModelFilter } from './model-filter.js';
 import { listedName, lookupKey, shortKey } from './model-names.js';
 import { emptyModelsConfig, type ModelDefaults, type ModelsConfig } from './models-config.js';
-import type { ModelInfo } from './types.js';
+import type { ModelInfo, ModelPrice } from './types.js';
 
 export interface CatalogEntry {
   /** The name it is listed under (`openai/gpt-4o:latest`, or an alias such as `coder:latest`). */
@@ -26,6 +26,8 @@ export interface CatalogEntry {
   adapter: BackendAdapter;
   /** Per-model overrides from the models config. */
   defaults?: ModelDefaults;
+  /** The price the models config gives it (else the backend's, `info.price`). */
+  price?: ModelPrice;
   /** Set on alias entries: the alias as configured. */
   alias?: string;
 }
@@ -429,7 +431,7 @@ export class ModelCatalog {
       if (list === undefined) byShortKey.set(short, [entry]);
       else list.push(entry);
     };
-    const { defaults, aliases } = this.modelsConfig;
+    const { defaults, prices, aliases } = this.modelsConfig;
     const collisions: string[] = [];
     // Backends are ordered by preference (PREFER_BACKEND): the first one keeps a name both have.
     for (const { adapter, models } of answered) {
@@ -445,6 +447,8 @@ export class ModelCatalog {
         const entry: CatalogEntry = { name, info, adapter };
         const modelDefaults = defaults.get(key) ?? defaults.get(shortKey(key));
         if (modelDefaults !== undefined) entry.defaults = modelDefaults;
+        const price = prices.get(key) ?? prices.get(shortKey(key));
+        if (price !== undefined) entry.price = price;
         add(entry);
       }
     }
@@ -458,6 +462,8 @@ export class ModelCatalog {
       const entry: CatalogEntry = { name: listedName(alias), info: targetEntry.info, adapter: targetEntry.adapter, alias };
       const aliasDefaults = defaults.get(aliasKey) ?? targetEntry.defaults;
       if (aliasDefaults !== undefined) entry.defaults = aliasDefaults;
+      const aliasPrice = prices.get(aliasKey) ?? targetEntry.price;
+      if (aliasPrice !== undefined) entry.price = aliasPrice;
       add(entry);
     }
     const collisionReport = collisions.join(', ');

@@ -9,6 +9,7 @@
  *       temperature: 0.2               # any Ollama option: the default when a request has none
  *       num_predict: 2048
  *       think: false
+ *       price: { prompt: 0.2, completion: 0.6 }   # USD per million tokens, for the usage record
  *
  * Precedence: the client's request > the model's override > upstream defaults. Pure.
  */
@@ -16,7 +17,7 @@ import { LineCounter, isMap, isScalar, parseDocument, type Node } from 'yaml';
 import { closestName, didYouMean } from './closest-name.js';
 import { samplingFromOptions, toReasoning } from './ollama-options.js';
 import { lookupKey } from './model-names.js';
-import type { ReasoningRequest, SamplingOptions } from './types.js';
+import type { ModelPrice, ReasoningRequest, SamplingOptions } from './types.js';
 
 export interface ModelDefaults {
   sampling: SamplingOptions;
@@ -31,6 +32,8 @@ export interface ModelsConfig {
   /** lookup key of an id, alias or short name → its defaults. */
   defaults: Map<string, ModelDefaults>;
   /** lookup key of an override → its name as written (`gtp-4o`), for the catalog's warnings. */
+  /** lookup key of an id, alias or short name → its price (`price:`), which wins over the backend's. */
+  prices: Map<string, ModelPrice>;
   overrideNames: Map<string, string>;
   /** Key path (`models.gtp-4o`, `aliases.coder`) → its line in the file. */
   lines: Map<string, number>;
@@ -38,7 +41,7 @@ export interface ModelsConfig {
   problems: string[];
 }
 
-export const emptyModelsConfig: ModelsConfig = { aliases: new Map(), defaults: new Map(), overrideNames: new Map(), lines: new Map(), problems: [] };
+export const emptyModelsConfig: ModelsConfig = { aliases: new Map(), defaults: new Map(), prices: new Map(), overrideNames: new Map(), lines: new Map(), problems: [] };
 
 /** The options an override may set that change something (Ollama's names). */
 const EFFECTIVE_OPTIONS = [
@@ -69,7 +72,7 @@ export function parseModelsConfig(text: string): ModelsConfig {
   const unknown = Object.keys(unknownKeys);
   if (unknown.length > 0) throw new Error(`unknown top-level key(s): ${unknown.join(', ')} (expected aliases, models)`);
   const lines = keyLines(parsed.contents, (offset) => lineCounter.linePos(offset).line);
-  const config: ModelsConfig = { aliases: new Map(), defaults: new Map(), overrideNames: new Map(), lines, problems: [] };
+  const config: ModelsConfig = { aliases: new Map(), defaults: new Map(), prices: new Map(), overrideNames: new Map(), lines, problems: [] };
   const where = (path: string): string => {
     const line = lines.get(path);
     return line === undefined ? path : `line ${line} (${path})`;
@@ -80,7 +83,8 @@ export function parseModelsConfig(text: string): ModelsConfig {
     config.aliases.set(lookupKey(alias), { alias, target: target.trim() });
   }
   for (const [name, value] of Object.entries(asMapping(models, 'models'))) {
-    const settings = asMapping(value ?? {}, `models.${name}`);
+    // A price changes no request: a model with only a price still passes through as it is.
+    const { price, ...settings } = asMapping(value ?? {}, `models.${name}`);
     const key = lookupKey(name);
     const earlier = config.overrideNames.get(key);
     if (earlier !== undefined) config.problems.push(`${where(`models.${name}`)}: the same model as ${where(`models.${earlier}`)}; this one is used`);
@@ -91,7 +95,8 @@ export function parseModelsConfig(text: string): ModelsConfig {
         ? `${where(path)}: "${option}" is an Ollama runtime option that changes nothing here; ignored`
         : `${where(path)}: unknown option "${option}"; ignored${didYouMean(closestName(option, EFFECTIVE_OPTIONS))}`);
     }
-    config.defaults.set(key, toDefaults(name, settings));
+    if (price !== undefined) config.prices.set(key, toPrice(name, price));
+    if (price === undefined || Object.keys(settings).length > 0) config.defaults.set(key, toDefaults(name, settings));
     config.overrideNames.set(key, name);
   }
   return config;
@@ -131,6 +136,19 @@ function toDefaults(name: string, settings: Record<string, unknown>): ModelDefau
   }
   return defaults;
 }
+}
+
+/** `price: { prompt, completion }`, each in USD per million tokens. */
+function toPrice(name: string, value: unknown): ModelPrice {
+  const { prompt, completion, ...unknownKeys } = asMapping(value, `models.${name}.price`);
+  const unknown = Object.keys(unknownKeys);
+  if (unknown.length > 0) throw new Error(`models.${name}.price: unknown key(s) ${unknown.join(', ')} (expected prompt, completion: USD per million tokens)`);
+  for (const [field, amount] of [['prompt', prompt], ['completion', completion]] as const) {
+    if (typeof amount !== 'number' || !Number.isFinite(amount) || amount < 0) {
+      throw new Error(`models.${name}.price.${field} must be a number of USD per million tokens, 0 or more`);
+    }
+  }
+  return { prompt: prompt as number, completion: completion as number };
 
 function asMapping(value: unknown, where: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where} must be a mapping`);

@@ -83,6 +83,16 @@ describe('model catalog', () => {
     expect((await catalog.resolve('qwen/qwen3-coder')).defaults).toEqual({ sampling: {}, contextLength: 500 });
   });
 
+  it('gives a model the price the models config sets, and an alias its target price unless it has its own', async () => {
+    const catalog = await catalogOf();
+    catalog.setModelsConfig(parseModelsConfig('aliases:\n  coder: qwen/qwen3-coder\n  cheap: qwen/qwen3-coder\nmodels:\n  qwen3-coder:\n    price: { prompt: 0.2, completion: 0.8 }\n  cheap:\n    price: { prompt: 0, completion: 0 }\n'));
+    expect((await catalog.resolve('qwen/qwen3-coder')).price).toEqual({ prompt: 0.2, completion: 0.8 });
+    expect((await catalog.resolve('qwen/qwen3-coder')).defaults).toBeUndefined();
+    expect((await catalog.resolve('coder')).price).toEqual({ prompt: 0.2, completion: 0.8 });
+    expect((await catalog.resolve('cheap')).price).toEqual({ prompt: 0, completion: 0 });
+    expect((await catalog.resolve('openai/gpt-4o')).price).toBeUndefined();
+  });
+
   it('says why it cannot serve before the first catalog arrives, then fills when the upstream answers', async () => {
     let up = false;
     const adapter = stubAdapter(async () => {

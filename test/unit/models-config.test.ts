@@ -40,6 +40,19 @@ models:
     expect(() => parseModelsConfig('models:\n  m:\n    think: maybe')).toThrow('invalid think value');
   });
 
+  it('reads a price in USD per million tokens; a price alone overrides nothing, so such a model still passes through', () => {
+    const config = parseModelsConfig('models:\n  llama3.2:\n    price: { prompt: 0.1, completion: 0.4 }\n  coder:\n    temperature: 0\n    price: { prompt: 0, completion: 2 }\n');
+    expect(config.prices.get('llama3.2:latest')).toEqual({ prompt: 0.1, completion: 0.4 });
+    expect(config.defaults.has('llama3.2:latest')).toBe(false);
+    expect(config.prices.get('coder:latest')).toEqual({ prompt: 0, completion: 2 });
+    expect(config.defaults.get('coder:latest')).toEqual({ sampling: { temperature: 0 } });
+    expect(config.problems).toEqual([]);
+    expect(() => parseModelsConfig('models:\n  m:\n    price: 3')).toThrow('models.m.price must be a mapping');
+    expect(() => parseModelsConfig('models:\n  m:\n    price: { prompt: 1 }')).toThrow('models.m.price.completion must be a number of USD per million tokens');
+    expect(() => parseModelsConfig('models:\n  m:\n    price: { prompt: -1, completion: 1 }')).toThrow('models.m.price.prompt must be a number');
+    expect(() => parseModelsConfig('models:\n  m:\n    price: { input: 1, prompt: 1, completion: 1 }')).toThrow('models.m.price: unknown key(s) input');
+  });
+
   it('the request wins over the override, which wins over nothing', () => {
     const request: ChatRequest = { model: 'm', messages: [], sampling: { temperature: 0.9, topK: undefined } };
     applyModelDefaults(request, { sampling: { temperature: 0.2, topK: 20, maxOutputTokens: 100 }, reasoning: { enabled: false } });

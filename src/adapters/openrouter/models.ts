@@ -3,7 +3,7 @@
  * (and counted) instead of failing the whole catalog.
  */
 import { OpenRouterModel } from '#schemas/openrouter.js';
-import type { Capability, ModelInfo } from '../../core/types.js';
+import type { Capability, ModelInfo, ModelPrice } from '../../core/types.js';
 
 export interface ParsedModels {
   models: ModelInfo[];
@@ -51,7 +51,25 @@ export function toModelInfo(model: OpenRouterModel, backend: string): ModelInfo 
   if (model.description) info.description = model.description;
   const parameterSize = parameterSizeOf(model);
   if (parameterSize !== undefined) info.parameterSize = parameterSize;
+  const price = priceOf(model.pricing);
+  if (price !== undefined) info.price = price;
   return info;
+}
+
+/**
+ * OpenRouter's `pricing` (USD per token, as decimal strings) → USD per million tokens. A
+ * price it does not state as a number (`-1` for a router whose price depends on the model it
+ * picks) is no price.
+ */
+function priceOf(pricing: Record<string, unknown> | null | undefined): ModelPrice | undefined {
+  const perToken = (value: unknown): number | undefined => {
+    const number = typeof value === 'string' && value.trim() !== '' ? Number(value) : typeof value === 'number' ? value : Number.NaN;
+    return Number.isFinite(number) && number >= 0 ? number : undefined;
+  };
+  const prompt = perToken(pricing?.prompt);
+  const completion = perToken(pricing?.completion);
+  if (prompt === undefined || completion === undefined) return undefined;
+  return { prompt: prompt * 1_000_000, completion: completion * 1_000_000 };
 }
 
 /**

@@ -1,19 +1,10 @@
 /**
- * Ollama's option vocabulary → the internal sampling and reasoning settings. It is the
- * format of request `options`/`think` and of the per-model overrides in the models config.
+ * Ollama's option vocabulary → the internal sampling settings. It is the format of request
+ * `options` and of the per-model overrides in the models config (`think` is core/reasoning.ts's).
  * Pure.
  */
 import { GatewayError } from '../errors.js';
-import type { ReasoningEffort, ReasoningRequest, SamplingOptions } from './types.js';
-
-const THINK_LEVELS = new Set(['low', 'medium', 'high', 'max']);
-
-export function toReasoning(think: boolean | string | null | undefined): ReasoningRequest | undefined {
-  if (think === undefined || think === null) return undefined;
-  if (typeof think === 'boolean') return { enabled: think };
-  if (THINK_LEVELS.has(think)) return { enabled: true, effort: think as ReasoningEffort };
-  throw new GatewayError('BAD_REQUEST', `invalid think value: ${JSON.stringify(think)} (must be "high", "medium", "low", "max", true, or false)`);
-}
+import type { SamplingOptions } from './types.js';
 
 /** Ollama `options` with an OpenRouter meaning; unknown ones are ignored, never an error. */
 export function samplingFromOptions(options: Record<string, unknown> | undefined): SamplingOptions {

@@ -113,6 +113,16 @@ describe('chat completions through the IR', () => {
     expect(sent).not.toHaveProperty('think');
   });
 
+  it('refuses an effort it does not know with a 400 in OpenAI\'s dialect, before anything goes upstream (names on Object.prototype too)', async () => {
+    const before = fake.chatRequests().length;
+    for (const effort of ['extreme', 'constructor']) {
+      const response = await post('/chat/completions', { model: 'ir/m-a', messages: user, reasoning_effort: effort });
+      expect(response.status, effort).toBe(400);
+      expect(OpenAiErrorResponse.parse(JSON.parse(response.text)).error.message).toContain(`invalid reasoning effort: "${effort}"`);
+    }
+    expect(fake.chatRequests().length).toBe(before);
+  });
+
   it('answers an error before the first token with its status, after it in-band without [DONE]', async () => {
     const early = await post('/chat/completions', { model: 'fixture/error-legacy', messages: user, stream: true });
     expect(early.status).toBe(429);

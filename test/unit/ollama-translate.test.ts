@@ -4,9 +4,9 @@ import {
   chatRequestFromOllama,
   samplingFromOptions,
   toMessages,
-  toReasoning,
   toResponseFormat,
 } from '../../src/frontends/ollama/translate.js';
+import { toReasoning } from '../../src/core/reasoning.js';
 import { keepAliveMilliseconds } from '../../src/frontends/keep-alive.js';
 import { toOpenRouterChatBody } from '../../src/adapters/openrouter/request.js';
 import { OllamaChatRequest } from '../../schemas/ollama.js';
@@ -40,11 +40,11 @@ describe('Ollama request → ChatRequest', () => {
   });
 
   it('maps think booleans and levels, and rejects other values in Ollama words', () => {
-    expect(toReasoning(true)).toEqual({ enabled: true });
-    expect(toReasoning(false)).toEqual({ enabled: false });
-    expect(toReasoning('high')).toEqual({ enabled: true, effort: 'high' });
-    expect(toReasoning(undefined)).toBeUndefined();
-    expect(() => toReasoning('extreme')).toThrow('invalid think value: "extreme" (must be "high", "medium", "low", "max", true, or false)');
+    expect(toReasoning({ think: true })).toEqual({ enabled: true });
+    expect(toReasoning({ think: false })).toEqual({ enabled: false });
+    expect(toReasoning({ think: 'high' })).toEqual({ enabled: true, effort: 'high' });
+    expect(toReasoning({ think: undefined })).toBeUndefined();
+    expect(() => toReasoning({ think: 'extreme' })).toThrow('invalid think value: "extreme" (must be "high", "medium", "low", "max", true, or false)');
   });
 
   it('turns bare base64 images into data URLs with the MIME type sniffed from the bytes', () => {

@@ -6,8 +6,8 @@ import {
   embeddingsEncoding,
   embeddingsInput,
   toBase64Embedding,
-  toReasoning,
 } from '../../src/frontends/openai/translate.js';
+import { toReasoning } from '../../src/core/reasoning.js';
 import { toPassthroughBody } from '../../src/frontends/openai/passthrough-body.js';
 import { toOpenRouterChatBody } from '../../src/adapters/openrouter/request.js';
 
@@ -71,8 +71,10 @@ describe('OpenAI chat request → ChatRequest', () => {
     expect(translate({ think: true, reasoning_effort: 'none' }).reasoning).toEqual({ enabled: false });
   });
 
-  it('rejects an unknown reasoning effort with a 400', () => {
-    expect(() => toReasoning({ reasoning_effort: 'extreme' })).toThrow(expect.objectContaining({ statusCode: 400, message: expect.stringContaining('invalid reasoning effort') }));
+  it('rejects an unknown reasoning effort with a 400, names of Object.prototype included', () => {
+    for (const effort of ['extreme', 'constructor', 'toString', '__proto__']) {
+      expect(() => toReasoning({ reasoning_effort: effort }), effort).toThrow(expect.objectContaining({ statusCode: 400, message: expect.stringContaining('invalid reasoning effort') }));
+    }
   });
 
   it('keeps image_url data URLs (object or bare string form) next to the text', () => {

@@ -22,7 +22,7 @@ export function toOpenRouterChatBody(request: ChatRequest): JsonObject {
     if (request.toolChoice !== undefined) body.tool_choice = request.toolChoice;
   }
   if (request.responseFormat !== undefined) body.response_format = toResponseFormat(request.responseFormat);
-  if (request.reasoning !== undefined) body.reasoning = toReasoning(request.reasoning);
+  if (request.reasoning !== undefined) body.reasoning = reasoningToWire(request.reasoning);
   Object.assign(body, samplingToWire(request.sampling, OPENAI_SAMPLING_FIELDS));
   return body;
 }
@@ -72,7 +72,7 @@ function toResponseFormat(format: ResponseFormat): JsonObject {
   };
 }
 
-function toReasoning(reasoning: ReasoningRequest): JsonObject {
+function reasoningToWire(reasoning: ReasoningRequest): JsonObject {
   if (!reasoning.enabled) return { enabled: false };
   if (reasoning.effort === undefined) return { enabled: true };
   // OpenRouter rejected "max" in 2026; its strongest level everywhere is "xhigh".

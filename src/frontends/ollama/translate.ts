@@ -5,12 +5,13 @@ import type { OllamaChatRequest, OllamaGenerateRequest, OllamaMessage } from '#s
 import { GatewayError } from '../../errors.js';
 import { createToolCallId } from '../../core/ids.js';
 import { toImageUrl } from '../../core/image-data-url.js';
-import { samplingFromOptions, toReasoning } from '../../core/ollama-options.js';
+import { samplingFromOptions } from '../../core/ollama-options.js';
+import { toReasoning } from '../../core/reasoning.js';
 import type { ChatMessage, ChatRequest, ResponseFormat, ToolCall } from '../../core/types.js';
 import { fromFunctionTools } from '../../core/function-tools.js';
 import { decodeGenerateContext } from './generate-context.js';
 
-export { samplingFromOptions, toReasoning };
+export { samplingFromOptions };
 
 export function chatRequestFromOllama(body: OllamaChatRequest, upstreamModel: string): ChatRequest {
   const request: ChatRequest = {
@@ -45,7 +46,7 @@ export function chatRequestFromGenerate(body: OllamaGenerateRequest, upstreamMod
 function withCommonFields(request: ChatRequest, body: OllamaChatRequest | OllamaGenerateRequest): ChatRequest {
   const format = toResponseFormat(body.format);
   if (format !== undefined) request.responseFormat = format;
-  const reasoning = toReasoning(body.think);
+  const reasoning = toReasoning({ think: body.think });
   if (reasoning !== undefined) request.reasoning = reasoning;
   if (body.keep_alive !== undefined && body.keep_alive !== null) request.keepAlive = body.keep_alive;
   return request;

@@ -19,7 +19,7 @@
  */
 import type { OpenAiChatRequest } from '#schemas/openai.js';
 import type { ModelDefaults } from '../../core/models-config.js';
-import { toReasoning } from '../../core/ollama-options.js';
+import { toReasoning } from '../../core/reasoning.js';
 import { OPENAI_SAMPLING_FIELDS, samplingToWire } from '../../core/sampling-fields.js';
 import type { ReasoningRequest } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
@@ -74,7 +74,7 @@ export function toPassthroughBody(
   }
   const hasReasoning = isSet(raw.reasoning) || isSet(raw.reasoning_effort) || isSet(raw.include_reasoning);
   if (!hasReasoning) {
-    const reasoning = toReasoning(parsed.think) ?? defaults?.reasoning;
+    const reasoning = toReasoning({ think: parsed.think }) ?? defaults?.reasoning;
     if (reasoning !== undefined) body.reasoning_effort = effortOf(reasoning);
   }
   if (typeof body.reasoning_effort === 'string') body.reasoning_effort = clampEffort(body.reasoning_effort);

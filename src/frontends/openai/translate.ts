@@ -15,27 +15,15 @@ import { createToolCallId } from '../../core/ids.js';
 import type {
   ChatMessage,
   ChatRequest,
-  ReasoningRequest,
   ResponseFormat,
   SamplingOptions,
   ToolCall,
 } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
-import { toReasoning as reasoningFromThink } from '../../core/ollama-options.js';
+import { toReasoning } from '../../core/reasoning.js';
 import { fromFunctionTools } from '../../core/function-tools.js';
 
 type ContentPart = Exclude<OpenAiMessage['content'], string | null | undefined>[number];
-
-const EFFORTS: Record<string, ReasoningRequest> = {
-  none: { enabled: false },
-  minimal: { enabled: true, effort: 'minimal' },
-  low: { enabled: true, effort: 'low' },
-  medium: { enabled: true, effort: 'medium' },
-  high: { enabled: true, effort: 'high' },
-  xhigh: { enabled: true, effort: 'xhigh' },
-  max: { enabled: true, effort: 'max' },
-  ultra: { enabled: true, effort: 'max' },
-};
 
 export function chatRequestFromOpenAi(body: OpenAiChatRequest, upstreamModel: string): ChatRequest {
   const request: ChatRequest = {
@@ -158,26 +146,6 @@ export function toResponseFormat(format: OpenAiChatRequest['response_format'] | 
   return result;
 }
 
-/**
- * `reasoning_effort`, else `reasoning.effort`, else `reasoning.enabled` / `reasoning.max_tokens`,
- * else Ollama's `think`. An effort the table does not know is a 400, as in Ollama.
- */
-export function toReasoning(body: Pick<OpenAiChatRequest, 'reasoning_effort' | 'reasoning' | 'think'>): ReasoningRequest | undefined {
-  const effort = body.reasoning_effort ?? body.reasoning?.effort;
-  if (effort !== undefined && effort !== null) {
-    const mapped = EFFORTS[effort.toLowerCase()];
-    if (mapped === undefined) {
-      throw new GatewayError(
-        'BAD_REQUEST',
-        `invalid reasoning effort: ${JSON.stringify(effort)} (must be "none", "minimal", "low", "medium", "high", "xhigh" or "max")`,
-      );
-    }
-    return { ...mapped };
-  }
-  if (typeof body.reasoning?.enabled === 'boolean') return { enabled: body.reasoning.enabled };
-  if (typeof body.reasoning?.max_tokens === 'number') return { enabled: body.reasoning.max_tokens > 0 };
-  return reasoningFromThink(body.think);
-}
 
 export function toSampling(
   body: Pick<OpenAiChatRequest, 'temperature' | 'top_p' | 'top_k' | 'min_p' | 'seed' | 'stop' | 'frequency_penalty' | 'presence_penalty' | 'repetition_penalty'>,

@@ -15,8 +15,7 @@
  */
 import { LineCounter, isMap, isScalar, parseDocument, type Node } from 'yaml';
 import { closestName, didYouMean } from './closest-name.js';
-import { samplingFromOptions } from './ollama-options.js';
-import { toReasoning } from './reasoning.js';
+import { samplingFromOptions, toReasoning } from './ollama-options.js';
 import { lookupKey } from './model-names.js';
 import type { ModelPrice, ReasoningRequest, SamplingOptions } from './types.js';
 
@@ -32,9 +31,9 @@ export interface ModelsConfig {
   aliases: Map<string, { alias: string; target: string }>;
   /** lookup key of an id, alias or short name → its defaults. */
   defaults: Map<string, ModelDefaults>;
-  /** lookup key of an override → its name as written (`gtp-4o`), for the catalog's warnings. */
   /** lookup key of an id, alias or short name → its price (`price:`), which wins over the backend's. */
   prices: Map<string, ModelPrice>;
+  /** lookup key of an override → its name as written (`gtp-4o`), for the catalog's warnings. */
   overrideNames: Map<string, string>;
   /** Key path (`models.gtp-4o`, `aliases.coder`) → its line in the file. */
   lines: Map<string, number>;
@@ -124,7 +123,7 @@ function toDefaults(name: string, settings: Record<string, unknown>): ModelDefau
   let defaults: ModelDefaults;
   try {
     defaults = { sampling: samplingFromOptions(options) };
-    const reasoning = toReasoning({ think: think as boolean | string | null | undefined });
+    const reasoning = toReasoning(think as boolean | string | null | undefined);
     if (reasoning !== undefined) defaults.reasoning = reasoning;
   } catch (error) {
     throw new Error(`models.${name}: ${(error as Error).message}`);
@@ -136,7 +135,6 @@ function toDefaults(name: string, settings: Record<string, unknown>): ModelDefau
     defaults.contextLength = contextLength;
   }
   return defaults;
-}
 }
 
 /** `price: { prompt, completion }`, each in USD per million tokens. */
@@ -150,6 +148,7 @@ function toPrice(name: string, value: unknown): ModelPrice {
     }
   }
   return { prompt: prompt as number, completion: completion as number };
+}
 
 function asMapping(value: unknown, where: string): Record<string, unknown> {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new Error(`${where} must be a mapping`);

@@ -25,7 +25,9 @@ COPY --from=build /app/dist ./dist
 COPY models-filter.txt.example .env.example ./
 USER node
 EXPOSE 11434
+# Liveness, not readiness: an OpenRouter outage would make /health/ready 503 in every
+# container at once, and restarting them mends nothing. Orchestrators can probe /health/ready.
 HEALTHCHECK --interval=30s --timeout=5s --start-period=10s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.BRIDGE_PORT||((process.env.OLLAMA_HOST||'').match(/:(\\d+)$/)||[])[1]||11434)+'/api/version').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.BRIDGE_PORT||((process.env.OLLAMA_HOST||'').match(/:(\\d+)$/)||[])[1]||11434)+'/health/live').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 ENTRYPOINT ["node", "dist/cli.js"]
 CMD ["serve"]

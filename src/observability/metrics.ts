@@ -63,7 +63,7 @@ export class GatewayMetrics {
     });
     this.duration = new Histogram({
       name: 'ollama_bridge_request_duration_seconds',
-      help: 'From the request to the end of its answer, for requests that go upstream (chat, generate, embeddings, passthrough)',
+      help: 'From the request to the end of its answer, for requests on routes that spend upstream (chat, generate, embeddings, passthrough), refused ones included',
       buckets: REQUEST_DURATION_BUCKETS,
       registers,
     });

@@ -64,6 +64,12 @@ export const ConfigSchema = z.object({
   OLLAMA_ORIGINS: z.string().optional(),
   /** On SIGINT/SIGTERM, how long open streams may take to finish before they are cut. */
   SHUTDOWN_GRACE_MS: milliseconds.default(10_000),
+  /** Record every answered request in the usage database (`--no-usage`, USAGE=false: off). */
+  USAGE: z.boolean().default(true),
+  /** The usage database (SQLite); default ~/.ollama-bridge/usage.db. */
+  USAGE_DB: z.string().optional(),
+  /** Days of per-request detail kept (whole UTC days); the daily totals are kept for ever. */
+  USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

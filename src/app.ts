@@ -30,6 +30,8 @@ import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
 import { loggerOptions, type LogDestination } from './logger.js';
 import { UsageEvents, type UsageLedgerHealth } from './usage/usage-record.js';
+import { startUsageLedger } from './usage/ledger/start-usage-ledger.js';
+import type { UsageLedger } from './usage/ledger/usage-ledger.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -41,6 +43,8 @@ declare module 'fastify' {
     usageEvents: UsageEvents;
     /** The ledger's health for readiness; undefined when usage is not recorded (`--no-usage`). */
     usageLedgerHealth: UsageLedgerHealth | undefined;
+    /** The usage ledger (every record, written in batches; spend per key); undefined with `--no-usage`. */
+    usageLedger: UsageLedger | undefined;
   }
 }
 
@@ -127,7 +131,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('openUpstreamCalls', new OpenUpstreamCalls());
   app.decorate('activeStreams', new ActiveStreams());
   app.decorate('usageEvents', new UsageEvents((error) => app.log.error({ err: error }, 'a usage subscriber failed')));
-  app.decorate('usageLedgerHealth', undefined);
+  const usageLedger = startUsageLedger(config, app.usageEvents, app.log);
+  app.decorate('usageLedger', usageLedger);
+  app.decorate('usageLedgerHealth', usageLedger);
+  // Runs after the server has closed, so the answers that were open have given their records.
+  app.addHook('onClose', async () => usageLedger?.close());
 
   const watchers: FileWatcher[] = [];
   // Redacted from upstream text and logs while this app runs (see core/secrets.ts).
@@ -138,6 +146,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     keys = setUpKeys(config, watchers, app.log, secrets);
   } catch (error) {
     secrets.release();
+    usageLedger?.close();
     throw error;
   }
   const { keyRing, generatedKey } = keys;

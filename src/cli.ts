@@ -12,6 +12,8 @@ import { loadConfigWithSources, type LoadedConfig } from './config.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import { closestName } from './core/closest-name.js';
 import { DEFAULT_KEYS_FILE, KeysCommandError, createKeyCommand, listKeysCommand, revokeKeyCommand } from './auth/keys-command.js';
+import { usageDbPath } from './usage/ledger/usage-db-path.js';
+import { UsageCommandError, usageCommand } from './usage/ledger/usage-command.js';
 import { StartupError, startServer, stopOnSignals } from './server.js';
 import { PACKAGE_VERSION } from './startup/package-version.js';
 
@@ -45,6 +47,9 @@ export const FLAGS = {
   'metrics-public': { key: 'METRICS_PUBLIC', type: 'boolean', describe: 'serve /metrics without a key even when keys are configured; otherwise it needs an admin key (env METRICS_PUBLIC)' },
   origins: { key: 'OLLAMA_ORIGINS', type: 'string', describe: 'extra allowed browser origins, comma-separated (env OLLAMA_ORIGINS)' },
   'shutdown-grace': { key: 'SHUTDOWN_GRACE_MS', type: 'number', describe: 'ms open answers may take to finish on SIGINT/SIGTERM (env SHUTDOWN_GRACE_MS, default 10000)' },
+  usage: { key: 'USAGE', type: 'boolean', describe: 'record every answered request in the usage database; --no-usage turns it off (env USAGE=false; default on)' },
+  'usage-db': { key: 'USAGE_DB', type: 'string', describe: 'the usage database, a SQLite file (env USAGE_DB, default ~/.ollama-bridge/usage.db; /data/usage.db in the Docker image)' },
+  'usage-retention-days': { key: 'USAGE_RETENTION_DAYS', type: 'number', describe: 'days of per-request detail kept in the usage database, at least 1; daily totals are kept for ever (env USAGE_RETENTION_DAYS, default 90)' },
 } as const satisfies Record<string, { key: keyof Config; type: 'string' | 'number' | 'boolean'; describe: string }>;
 
 type FlagName = keyof typeof FLAGS;
@@ -141,6 +146,25 @@ export async function main(argv: string[]): Promise<void> {
           print(keysCommand(() => revokeKeyCommand(keysFileFrom(args), args.key)));
         })
         .demandCommand(1, 'name a keys command: create, list or revoke'))
+    .command('usage', 'report requests, tokens and cost from the usage database (its daily totals; works while the gateway runs)', (command) =>
+      command
+        .option('usage-db', { type: 'string', describe: 'the usage database, as serve writes it (env USAGE_DB, default ~/.ollama-bridge/usage.db)' })
+        .option('since', { type: 'string', describe: 'first day, YYYY-MM-DD (UTC; default the 1st of this month)' })
+        .option('until', { type: 'string', describe: 'last day, YYYY-MM-DD (UTC; default today)' })
+        .option('by', { type: 'string', array: true, describe: 'group by key, model and/or day: repeat it or separate with commas, in the order wanted (default key,model)' })
+        .option('key', { type: 'string', describe: "only this key's requests (its name at the time of the request)" })
+        .option('json', { type: 'boolean', describe: 'print one JSON object: since, until, rows, total' })
+        .option('csv', { type: 'boolean', describe: 'print the rows as CSV' })
+        .conflicts('json', 'csv'), (args) => {
+      print(usageCommand({
+        dbPath: usageDbPath(configFrom(args).config.USAGE_DB),
+        ...(args.since === undefined ? {} : { since: args.since }),
+        ...(args.until === undefined ? {} : { until: args.until }),
+        ...(args.by === undefined ? {} : { by: args.by.map(String) }),
+        ...(args.key === undefined ? {} : { keyName: args.key }),
+        format: args.json === true ? 'json' : args.csv === true ? 'csv' : 'table',
+      }));
+    })
     .example('OPENROUTER_API_KEY=sk-or-... $0 --models-filter models-filter.txt', 'serve the models listed in models-filter.txt')
     .example('$0 keys create --name laptop --models "openai/*"', 'create a client key for OpenAI models only')
     .strict()
@@ -161,7 +185,7 @@ class UsageError extends Error {}
 function withSuggestion(message: string): string {
   const unknown = /^Unknown arguments?: (.+)$/.exec(message);
   if (unknown === null) return message;
-  const known = [...Object.keys(FLAGS), 'dotenv', 'help', 'version', 'name', 'models', 'expires', 'rpm', 'tpm', 'scopes', 'admin'];
+  const known = [...Object.keys(FLAGS), 'dotenv', 'help', 'version', 'name', 'models', 'expires', 'rpm', 'tpm', 'scopes', 'admin', 'since', 'until', 'by', 'key', 'json', 'csv'];
   const hints = unknown[1]!.split(', ').map((name) => {
     const suggestion = closestName(name.replace(/^-+/, ''), known);
     return suggestion === undefined ? undefined : `--${name.replace(/^-+/, '')}: did you mean --${suggestion}?`;
@@ -174,7 +198,7 @@ main(hideBin(process.argv)).catch((error: unknown) => {
     process.stderr.write(`ollama-bridge: ${error.message}\n`);
     process.exit(2);
   }
-  if (error instanceof UsageError || error instanceof KeysCommandError) {
+  if (error instanceof UsageError || error instanceof KeysCommandError || error instanceof UsageCommandError) {
     process.stderr.write(`ollama-bridge: ${error.message}\n`);
     process.exit(2);
   }

@@ -30,7 +30,8 @@ const running: RunningCli[] = [];
 export function spawnCli(args: string[], options: SpawnCliOptions = {}): RunningCli {
   const child = spawn(process.execPath, ['--conditions=source', '--import', TSX_LOADER, CLI_SOURCE, ...args], {
     cwd: options.cwd ?? REPO_ROOT,
-    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), TMPDIR: process.env.TMPDIR ?? tmpdir(), ...options.env },
+    // USAGE=false: a served gateway writes no usage database into the home directory unless a test names one.
+    env: { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? tmpdir(), TMPDIR: process.env.TMPDIR ?? tmpdir(), USAGE: 'false', ...options.env },
     stdio: ['pipe', 'pipe', 'pipe'],
   });
   let stdout = '';

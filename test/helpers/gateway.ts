@@ -30,7 +30,8 @@ export async function startGateway(
   options: StartGatewayOptions = {},
 ): Promise<TestGateway> {
   const config = loadConfig({
-    overrides: { OPENROUTER_API_KEY: FAKE_API_KEY, OPENROUTER_BASE_URL: openRouterUrl, PORT: 0, LOG_LEVEL: 'silent', ...overrides },
+    // No usage database unless a test asks for one (USAGE: true and a USAGE_DB in a temp dir): never the user's home.
+    overrides: { OPENROUTER_API_KEY: FAKE_API_KEY, OPENROUTER_BASE_URL: openRouterUrl, PORT: 0, LOG_LEVEL: 'silent', USAGE: false, ...overrides },
     envFile: false,
     readProcessEnv: false,
   });

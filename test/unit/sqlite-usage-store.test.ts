@@ -104,16 +104,32 @@ describe('SQLite usage store', () => {
     ]);
   });
 
-  it('a batch that fails writes nothing: neither detail nor totals', () => {
+  it('a batch that fails writes nothing, neither detail nor totals, and says so in its health', () => {
     const store = open();
-    const broken = usageRecord({ clientAddress: null as unknown as string });
-    expect(() => store.append([usageRecord(), broken])).toThrow();
-    expect(store.health()).toEqual({ writable: false, reason: expect.stringMatching(/^the last write to the usage database failed: NOT NULL constraint failed/) });
+    const blocker = new Database(path);
+    blocker.exec('BEGIN IMMEDIATE');
+    expect(() => store.append([usageRecord(), usageRecord({ startedAt: Date.parse('2026-05-05T00:00:00Z') })])).toThrow(/database is locked/);
+    expect(store.health()).toEqual({ writable: false, reason: 'the last write to the usage database failed: database is locked' });
+    blocker.exec('COMMIT');
+    blocker.close();
     expect(store.report({ sinceDay: '2026-05-01', untilDay: '2026-05-31', by: [] })[0]!.requests).toBe(0);
     expect(store.detailDays()).toEqual([]);
-    store.append([usageRecord()]);
+    expect(store.append([usageRecord()])).toEqual([]);
     expect(store.health()).toEqual({ writable: true });
     expect(store.report({ sinceDay: '2026-05-01', untilDay: '2026-05-31', by: [] })[0]!.requests).toBe(1);
+  });
+
+  it('skips and returns a record whose fields cannot be stored, and writes the others', () => {
+    const store = open();
+    const missing = usageRecord({ clientAddress: undefined as unknown as string });
+    const notFinite = usageRecord({ costUsd: Number.NaN });
+    const wrongType = usageRecord({ keyName: 42 as unknown as string });
+    expect(store.append([missing, usageRecord(), notFinite, wrongType])).toEqual([
+      { record: missing, problem: 'client_address is missing' },
+      { record: notFinite, problem: 'cost_usd is NaN, not a finite number' },
+      { record: wrongType, problem: 'key_name is a number, not a text' },
+    ]);
+    expect(store.report({ sinceDay: '2026-05-01', untilDay: '2026-05-31', by: [] })[0]).toMatchObject({ requests: 1, costUsd: 0.001 });
   });
 
   it('reports by day, key and model, in the order asked, between two days inclusive, for one key', () => {

@@ -9,30 +9,42 @@ import type { UsageRecord } from '../usage-record.js';
 
 const PREFIX = 'request_detail_';
 
-/** The columns of a detail table and how a record fills each (booleans as 0/1, absent fields as NULL). */
-const DETAIL_COLUMNS: ReadonlyArray<readonly [name: string, type: string, value: (record: UsageRecord) => string | number | null]> = [
-  ['started_at', 'INTEGER NOT NULL', (record) => record.startedAt],
-  ['key_id', 'TEXT', (record) => record.keyId ?? null],
-  ['key_name', 'TEXT', (record) => record.keyName ?? null],
-  ['client_address', 'TEXT NOT NULL', (record) => record.clientAddress],
-  ['method', 'TEXT NOT NULL', (record) => record.method],
-  ['route', 'TEXT NOT NULL', (record) => record.route],
-  ['model_requested', 'TEXT', (record) => record.modelRequested ?? null],
-  ['model_served', 'TEXT', (record) => record.modelServed ?? null],
-  ['backend', 'TEXT', (record) => record.backend ?? null],
-  ['status', 'INTEGER NOT NULL', (record) => record.status],
-  ['outcome', 'TEXT NOT NULL', (record) => record.outcome],
-  ['finish_reason', 'TEXT', (record) => record.finishReason ?? null],
-  ['error_code', 'TEXT', (record) => record.errorCode ?? null],
-  ['prompt_tokens', 'INTEGER NOT NULL', (record) => record.promptTokens],
-  ['completion_tokens', 'INTEGER NOT NULL', (record) => record.completionTokens],
-  ['reasoning_tokens', 'INTEGER', (record) => record.reasoningTokens ?? null],
-  ['cached_tokens', 'INTEGER', (record) => record.cachedTokens ?? null],
-  ['tokens_estimated', 'INTEGER NOT NULL', (record) => (record.tokensEstimated ? 1 : 0)],
-  ['cost_usd', 'REAL NOT NULL', (record) => record.costUsd],
-  ['generation_id', 'TEXT', (record) => record.generationId ?? null],
-  ['time_to_first_token_ms', 'REAL', (record) => record.timeToFirstTokenMs ?? null],
-  ['duration_ms', 'REAL NOT NULL', (record) => record.durationMs],
+type ColumnValue = string | number | null;
+
+/** A column of a detail table: its SQL type, whether a record must fill it, and how it does. */
+interface DetailColumn {
+  name: string;
+  kind: 'INTEGER' | 'REAL' | 'TEXT';
+  required: boolean;
+  value: (record: UsageRecord) => ColumnValue;
+}
+
+const column = (name: string, kind: DetailColumn['kind'], required: boolean, value: DetailColumn['value']): DetailColumn => ({ name, kind, required, value });
+
+/** Booleans as 0/1, absent fields as NULL. */
+const DETAIL_COLUMNS: readonly DetailColumn[] = [
+  column('started_at', 'INTEGER', true, (record) => record.startedAt),
+  column('key_id', 'TEXT', false, (record) => record.keyId ?? null),
+  column('key_name', 'TEXT', false, (record) => record.keyName ?? null),
+  column('client_address', 'TEXT', true, (record) => record.clientAddress),
+  column('method', 'TEXT', true, (record) => record.method),
+  column('route', 'TEXT', true, (record) => record.route),
+  column('model_requested', 'TEXT', false, (record) => record.modelRequested ?? null),
+  column('model_served', 'TEXT', false, (record) => record.modelServed ?? null),
+  column('backend', 'TEXT', false, (record) => record.backend ?? null),
+  column('status', 'INTEGER', true, (record) => record.status),
+  column('outcome', 'TEXT', true, (record) => record.outcome),
+  column('finish_reason', 'TEXT', false, (record) => record.finishReason ?? null),
+  column('error_code', 'TEXT', false, (record) => record.errorCode ?? null),
+  column('prompt_tokens', 'INTEGER', true, (record) => record.promptTokens),
+  column('completion_tokens', 'INTEGER', true, (record) => record.completionTokens),
+  column('reasoning_tokens', 'INTEGER', false, (record) => record.reasoningTokens ?? null),
+  column('cached_tokens', 'INTEGER', false, (record) => record.cachedTokens ?? null),
+  column('tokens_estimated', 'INTEGER', true, (record) => (record.tokensEstimated ? 1 : 0)),
+  column('cost_usd', 'REAL', true, (record) => record.costUsd),
+  column('generation_id', 'TEXT', false, (record) => record.generationId ?? null),
+  column('time_to_first_token_ms', 'REAL', false, (record) => record.timeToFirstTokenMs ?? null),
+  column('duration_ms', 'REAL', true, (record) => record.durationMs),
 ];
 
 /** The detail table of a day (`2026-05-01` → `request_detail_20260501`). */
@@ -50,15 +62,33 @@ export function detailDays(database: Database.Database): string[] {
 }
 
 export function createDetailTable(database: Database.Database, day: string): void {
-  const columns = DETAIL_COLUMNS.map(([name, type]) => `${name} ${type}`).join(', ');
+  const columns = DETAIL_COLUMNS.map(({ name, kind, required }) => `${name} ${kind}${required ? ' NOT NULL' : ''}`).join(', ');
   database.exec(`CREATE TABLE IF NOT EXISTS ${detailTableName(day)} (${columns})`);
 }
 
 /** The INSERT of one record into a day's table, and the values it binds. */
 export function detailInsertSql(day: string): string {
-  return `INSERT INTO ${detailTableName(day)} (${DETAIL_COLUMNS.map(([name]) => name).join(', ')}) VALUES (${DETAIL_COLUMNS.map(() => '?').join(', ')})`;
+  return `INSERT INTO ${detailTableName(day)} (${DETAIL_COLUMNS.map(({ name }) => name).join(', ')}) VALUES (${DETAIL_COLUMNS.map(() => '?').join(', ')})`;
 }
 
-export function detailValues(record: UsageRecord): Array<string | number | null> {
-  return DETAIL_COLUMNS.map(([, , value]) => value(record));
+/**
+ * The values of a record's row, or why it cannot be stored (a field of the wrong type, a
+ * number that is not finite): such a record is a bug upstream of the ledger, and is skipped
+ * rather than failing the batch it came in.
+ */
+export function detailValues(record: UsageRecord): ColumnValue[] | { problem: string } {
+  const values: ColumnValue[] = [];
+  for (const { name, kind, required, value } of DETAIL_COLUMNS) {
+    const field = value(record);
+    if (field === null || field === undefined) {
+      if (required) return { problem: `${name} is missing` };
+      values.push(null);
+    } else if (kind === 'TEXT' ? typeof field !== 'string' : typeof field !== 'number' || !Number.isFinite(field)) {
+      const found = kind !== 'TEXT' && typeof field === 'number' ? String(field) : `a ${typeof field}`;
+      return { problem: `${name} is ${found}, not ${kind === 'TEXT' ? 'a text' : 'a finite number'}` };
+    } else {
+      values.push(field);
+    }
+  }
+  return values;
 }

@@ -10,7 +10,7 @@ import type { UsageRecord } from '../usage-record.js';
 import { createDetailTable, detailDays, detailInsertSql, detailTableName, detailValues } from './detail-tables.js';
 import { migrate, schemaVersion, SCHEMA_VERSION } from './migrations.js';
 import { dayOf, dayStartMs } from './usage-days.js';
-import type { StoreHealth, UsageReportQuery, UsageReportRow, UsageStore } from './usage-store.js';
+import type { RejectedRecord, StoreHealth, UsageReportQuery, UsageReportRow, UsageStore } from './usage-store.js';
 
 /** A usage database that cannot be opened or used; the message names the file and why. */
 export class UsageStoreError extends Error {
@@ -20,7 +20,11 @@ export class UsageStoreError extends Error {
 export interface OpenUsageStoreOptions {
   /** Open for reading only (the `usage` report, `keys list`); the file must exist. */
   readonly?: boolean;
-  /** How long to wait for another connection's lock (ms). */
+  /**
+   * How long to wait for another connection's write lock (ms). It blocks the event loop, so
+   * a writer waits briefly (only another writer holds that lock in WAL mode; a failed flush
+   * is tried again a second later) and a reader longer. Default 250 to write, 5000 to read.
+   */
   busyTimeoutMs?: number;
 }
 
@@ -45,7 +49,7 @@ export function openSqliteUsageStore(path: string, options: OpenUsageStoreOption
   try {
     if (!readonly) createOwnerOnly(path);
     database = new Database(path, { readonly, fileMustExist: readonly });
-    database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? 5_000}`);
+    database.pragma(`busy_timeout = ${options.busyTimeoutMs ?? (readonly ? 5_000 : 250)}`);
     if (readonly) {
       const version = schemaVersion(database);
       if (version === 0) throw new UsageStoreError(`${path} is not a usage database (no ledger tables in it)`);
@@ -78,6 +82,7 @@ function reasonOf(error: unknown): string {
   if (code === 'ENOENT' || code === 'SQLITE_CANTOPEN') return 'no such file, or its folder cannot be written';
   if (code === 'EACCES' || code === 'EPERM' || code === 'SQLITE_READONLY') return 'permission denied';
   if (code === 'SQLITE_NOTADB') return 'the file is not a SQLite database';
+  if (code === 'EISDIR') return 'it is a directory';
   return (error as Error).message;
 }
 
@@ -99,21 +104,28 @@ export class SqliteUsageStore implements UsageStore {
         cost_usd = cost_usd + excluded.cost_usd`);
   }
 
-  append(records: readonly UsageRecord[]): void {
-    if (records.length === 0) return;
+  append(records: readonly UsageRecord[]): RejectedRecord[] {
+    const rejected: RejectedRecord[] = [];
+    if (records.length === 0) return rejected;
     const upsert = this.upsertRollup;
     if (upsert === undefined) throw new UsageStoreError('the usage database was opened read-only');
     try {
       this.database.transaction(() => {
         const rollups = new Map<string, Rollup>();
         for (const record of records) {
+          const values = detailValues(record);
+          if (!Array.isArray(values)) {
+            rejected.push({ record, problem: values.problem });
+            continue;
+          }
           const day = dayOf(record.startedAt);
-          this.detailInsert(day).run(detailValues(record));
+          this.detailInsert(day).run(values);
           addToRollup(rollups, day, record);
         }
         for (const rollup of rollups.values()) upsert.run(rollup);
       }).immediate();
       this.lastWriteError = undefined;
+      return rejected;
     } catch (error) {
       // A day's table created in the rolled-back transaction is gone with it.
       this.detailInserts.clear();

@@ -44,9 +44,19 @@ export interface StoreHealth {
   reason?: string;
 }
 
+/** A record the store could not keep, and why (never its content beyond a field's name and type). */
+export interface RejectedRecord {
+  record: UsageRecord;
+  problem: string;
+}
+
 export interface UsageStore {
-  /** Writes records in one transaction: their detail and their days' totals, or none of it. */
-  append(records: readonly UsageRecord[]): void;
+  /**
+   * Writes records in one transaction: their detail and their days' totals, or none of it
+   * (then it throws: the store is failing). A record whose fields cannot be stored is skipped
+   * and returned, and the others are written.
+   */
+  append(records: readonly UsageRecord[]): RejectedRecord[];
   /** Totals from the daily roll-ups (fast over months). */
   report(query: UsageReportQuery): UsageReportRow[];
   /** USD spent per key id since a time (Unix ms); requests without a key under ''. */

@@ -1,6 +1,6 @@
 # ollama-bridge: an Ollama-compatible gateway on port 11434.
 # docker build -t ollama-bridge .
-# docker run -e OPENROUTER_API_KEY=sk-or-... -p 127.0.0.1:11434:11434 ollama-bridge
+# docker run -e OPENROUTER_API_KEY=sk-or-... -p 127.0.0.1:11434:11434 -v ollama-bridge-data:/data ollama-bridge
 # or, from a secret mounted as a file: -e OPENROUTER_API_KEY_FILE=/run/secrets/openrouter
 
 FROM node:24-bookworm-slim AS build
@@ -17,12 +17,17 @@ FROM node:24-bookworm-slim
 # then generates one for the run and prints it once (see README, "Docker").
 ENV NODE_ENV=production \
     OLLAMA_HOST=0.0.0.0:11434 \
-    BRIDGE_GENERATE_KEY=true
+    BRIDGE_GENERATE_KEY=true \
+    USAGE_DB=/data/usage.db
 WORKDIR /app
 COPY package.json package-lock.json ./
 RUN npm ci --omit=dev && npm cache clean --force
 COPY --from=build /app/dist ./dist
 COPY models-filter.txt.example .env.example ./
+# The usage database lives in /data: a volume, so it outlives the container; owned by the
+# user the gateway runs as (a new named volume takes this ownership from the image).
+RUN mkdir -p /data && chown node:node /data && chmod 700 /data
+VOLUME /data
 USER node
 EXPOSE 11434
 # Liveness, not readiness: an OpenRouter outage would make /health/ready 503 in every

@@ -119,24 +119,29 @@ export function freePort(): Promise<number> {
 }
 
 /** Configuration keys the gateway reads from the environment: the bench sets its own by flag. */
-const GATEWAY_ENV = /^(OPENROUTER_|OLLAMA_|UPSTREAM_|MODELS_FILTER$|HOST$|PORT$|LOG_LEVEL$|BODY_LIMIT_BYTES$|CATALOG_TTL_SECONDS$|SHUTDOWN_GRACE_MS$|NODE_OPTIONS$)/;
+const GATEWAY_ENV = /^(OPENROUTER_|OLLAMA_|UPSTREAM_|USAGE|MODELS_FILTER$|HOST$|PORT$|LOG_LEVEL$|BODY_LIMIT_BYTES$|CATALOG_TTL_SECONDS$|SHUTDOWN_GRACE_MS$|NODE_OPTIONS$)/;
 
 export interface GatewayOptions {
   /** Extra node flags, e.g. ['--cpu-prof', '--cpu-prof-dir=/tmp/prof']. */
   nodeArgs?: string[];
+  /** Settings by environment (a build that does not know one ignores it, where a flag would stop it). */
+  env?: Record<string, string>;
   timeoutMs?: number;
 }
 
 /**
  * Starts the built gateway (`node dist/cli.js …`) on a free port, in an empty working
- * directory (no .env is read) with the gateway's own environment keys removed, and waits
- * until it answers GET /api/version.
+ * directory (no .env is read) with the gateway's own environment keys removed, its usage
+ * database in that directory, and waits until it answers GET /api/version.
  */
 export async function startGateway(name: string, args: string[], options: GatewayOptions = {}): Promise<Child> {
   installCleanup();
   const port = await freePort();
   const env: NodeJS.ProcessEnv = {};
   for (const [key, value] of Object.entries(process.env)) if (!GATEWAY_ENV.test(key)) env[key] = value;
+  // Usage recorded as users run it, in the run's scratch folder rather than the home directory.
+  env.USAGE_DB = join(gatewayCwd(), `${name}-usage.db`);
+  Object.assign(env, options.env);
   const child = spawn(
     process.execPath,
     [...(options.nodeArgs ?? []), gatewayCli, ...args, '--host', '127.0.0.1', '--port', String(port), '--log-level', 'warn'],

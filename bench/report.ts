@@ -77,6 +77,18 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
     limit: '≤ 2×',
     pass: cpuGateway && cpuProxy ? cpuRatio <= 2 : null,
   });
+  // --ledger: each gateway path with the usage ledger on, against the same path in a gateway with it off.
+  for (const on of results.cpu?.filter((result) => result.name.startsWith('gateway') && !result.name.endsWith(', usage off')) ?? []) {
+    const off = results.cpu?.find((result) => result.name === `${on.name}, usage off`);
+    if (off === undefined) continue;
+    const ratio = on.cpuMsPerAnswer.p50 / off.cpuMsPerAnswer.p50;
+    checks.push({
+      target: `CPU per answer, ${on.name}: usage ledger on vs off (p50)`,
+      measured: `${fmt(100 * (ratio - 1), 1)} % (${fmt(on.cpuMsPerAnswer.p50, 3)} vs ${fmt(off.cpuMsPerAnswer.p50, 3)} ms)`,
+      limit: '≤ +5 %',
+      pass: ratio <= 1.05,
+    });
+  }
   const slowProxy = find(results.slow, 'plain proxy');
   const slowGateway = find(results.slow, 'gateway');
   const streams = slowGateway?.streams ?? 0;

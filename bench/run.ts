@@ -13,6 +13,8 @@
  *     --gateway path/to/dist/cli.js (another build) --gateway-label "what it is" (for the report)
  *     --end-delay-ms 5 (the fake ends its response 5 ms after `data: [DONE]`)
  *     --no-nginx (leave out the nginx reference rows; they appear only where nginx is installed)
+ *     --ledger (the CPU phase also runs a second gateway with usage recording off: the usage
+ *       ledger's cost, on vs off side by side; every gateway records usage by default, as users run it)
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -57,6 +59,7 @@ const { values: args } = parseArgs({
     'end-delay-ms': { type: 'string' },
     'gateway-label': { type: 'string' },
     'no-nginx': { type: 'boolean', default: false },
+    ledger: { type: 'boolean', default: false },
   },
   strict: true,
 });
@@ -84,6 +87,7 @@ const settings = {
   abortRounds: quick ? 1 : 3,
   abortProfile: '',
   nginx: '',
+  usageLedger: args.ledger ? 'on (off in the "usage off" rows)' : 'on',
 };
 const fast: StreamProfile = { chunks: num(args.chunks, 256), chunkChars: num(args['chunk-chars'], 16), paceMs: num(args['pace-ms'], 0) };
 const slow: StreamProfile = { chunks: num(args['slow-chunks'], 100), chunkChars: fast.chunkChars, paceMs: num(args['slow-pace-ms'], 20) };
@@ -184,6 +188,11 @@ async function main(): Promise<void> {
     nodeArgs: args['cpu-prof'] === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${args['cpu-prof']}`],
   });
   const catalog = await waitForCatalog(gateway);
+  // --ledger: the same gateway without the usage ledger, for the CPU phase's on/off rows.
+  const gatewayWithoutUsage = args.ledger && phases.has('cpu')
+    ? await startGateway('gateway-usage-off', ['--api-key', 'sk-bench', '--openrouter-url', `${fakeOpenRouter.url}/api/v1`], { env: { USAGE: 'false' } })
+    : undefined;
+  if (gatewayWithoutUsage !== undefined) await waitForCatalog(gatewayWithoutUsage);
   log(`gateway pid ${gateway.pid} serves ${catalog.models} models; plain proxy pid ${proxy.pid}; fake OpenRouter pid ${fakeOpenRouter.pid}; ${nginx ? `nginx pid ${nginx.pid} (reference)` : `nginx ${settings.nginx}: no reference rows`}`);
 
   const model = `bench/${profileName(fast)}`;
@@ -231,6 +240,10 @@ async function main(): Promise<void> {
         { target: viaProxy, pid: proxy.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
         { target: viaGateway, pid: gateway.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
         { target: viaRelay, pid: gateway.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
+        ...(gatewayWithoutUsage === undefined ? [] : [
+          { target: { ...viaGateway, name: `${viaGateway.name}, usage off`, url: `${gatewayWithoutUsage.url}/api/chat` }, pid: gatewayWithoutUsage.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
+          { target: { ...viaRelay, name: `${viaRelay.name}, usage off`, url: `${gatewayWithoutUsage.url}/v1/chat/completions` }, pid: gatewayWithoutUsage.pid, upstreamPid: fakeOpenRouter.pid, upstreamUrl: fakeOpenRouter.url },
+        ]),
       ],
       { concurrency: settings.cpuConcurrency, answersPerRound: settings.cpuAnswersPerRound, rounds: settings.cpuRounds, warmupAnswers: settings.cpuConcurrency * 2 },
     );

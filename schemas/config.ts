@@ -58,6 +58,10 @@ export const ConfigSchema = z.object({
   RATE_LIMIT_RPM: z.coerce.number().int().min(0).default(0),
   /** Default per-key tokens per minute (from reported usage); 0 = no limit. */
   RATE_LIMIT_TPM: z.coerce.number().int().min(0).default(0),
+  /** Default USD a key may spend per budget period (a key's own budget overrides it); without keys, the gateway's; 0 = none. */
+  BUDGET_USD: z.coerce.number().min(0).default(0),
+  /** The period of the default budget, calendar UTC (a week starts on Monday). */
+  BUDGET_PERIOD: z.enum(['day', 'week', 'month', 'total']).default('month'),
   /** /metrics without a key even when keys are configured (else it needs an admin key). */
   METRICS_PUBLIC: z.boolean().default(false),
   /** Extra allowed browser origins, comma-separated (as Ollama's OLLAMA_ORIGINS). */

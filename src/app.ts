@@ -7,6 +7,7 @@ import { ActiveStreams } from './streaming/active-streams.js';
 import { observabilityPlugin } from './observability/plugin.js';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accessControlPlugin } from './auth/access-control.js';
+import { Budgets, defaultBudgetFrom } from './auth/budgets.js';
 import { createKey, recordForPlainKey } from './auth/api-keys.js';
 import { KeyRing } from './auth/key-ring.js';
 import { parseKeysFile } from './auth/keys-file.js';
@@ -32,6 +33,7 @@ import { loggerOptions, type LogDestination } from './logger.js';
 import { UsageEvents, type UsageLedgerHealth } from './usage/usage-record.js';
 import { startUsageLedger } from './usage/ledger/start-usage-ledger.js';
 import type { UsageLedger } from './usage/ledger/usage-ledger.js';
+import { KeySpend } from './usage/key-spend.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -56,6 +58,8 @@ export interface BuildAppOptions {
   logger?: boolean;
   /** Where log lines go (default stdout); tests capture them to check redaction. */
   logDestination?: LogDestination;
+  /** The wall clock (Unix ms) of budget periods; tests move it past a period's end. */
+  now?: () => number;
 }
 
 const APP_URL = 'https://github.com/ollama-bridge/ollama-bridge';
@@ -136,6 +140,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('usageLedgerHealth', usageLedger);
   // Runs after the server has closed, so the answers that were open have given their records.
   app.addHook('onClose', async () => usageLedger?.close());
+  // Each key's spend in its budget period: what the ledger holds, then every answered request's cost.
+  const keySpend = new KeySpend(options.now);
+  if (usageLedger !== undefined) keySpend.seed((sinceMs) => usageLedger.spendByKey(sinceMs));
+  app.usageEvents.subscribe((record) => keySpend.record(record));
 
   const watchers: FileWatcher[] = [];
   // Redacted from upstream text and logs while this app runs (see core/secrets.ts).
@@ -165,6 +173,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       ...(config.RATE_LIMIT_RPM > 0 ? { requestsPerMinute: config.RATE_LIMIT_RPM } : {}),
       ...(config.RATE_LIMIT_TPM > 0 ? { tokensPerMinute: config.RATE_LIMIT_TPM } : {}),
     },
+    budgets: new Budgets(keySpend, defaultBudgetFrom(config)),
   });
 
   if (config.MODELS_FILTER !== undefined) {

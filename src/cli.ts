@@ -11,7 +11,8 @@ import { existsSync } from 'node:fs';
 import { loadConfigWithSources, type LoadedConfig } from './config.js';
 import { GatewayError, isGatewayError } from './errors.js';
 import { closestName } from './core/closest-name.js';
-import { DEFAULT_KEYS_FILE, KeysCommandError, createKeyCommand, listKeysCommand, revokeKeyCommand } from './auth/keys-command.js';
+import { DEFAULT_KEYS_FILE, KeysCommandError, createKeyCommand, listKeysWithLedger, revokeKeyCommand } from './auth/keys-command.js';
+import { defaultBudgetFrom } from './auth/budgets.js';
 import { usageDbPath } from './usage/ledger/usage-db-path.js';
 import { UsageCommandError, usageCommand } from './usage/ledger/usage-command.js';
 import { StartupError, startServer, stopOnSignals } from './server.js';
@@ -44,6 +45,8 @@ export const FLAGS = {
   'generate-key': { key: 'BRIDGE_GENERATE_KEY', type: 'boolean', describe: 'with no keys on a non-loopback address, generate a key for this run and print it once (env BRIDGE_GENERATE_KEY; set in the Docker image)' },
   'rate-limit-rpm': { key: 'RATE_LIMIT_RPM', type: 'number', describe: 'default requests per minute per key, or per client address when no keys are configured; listing and show are not counted; 0 = none (env RATE_LIMIT_RPM)' },
   'rate-limit-tpm': { key: 'RATE_LIMIT_TPM', type: 'number', describe: 'default tokens per minute per key, or per client address when no keys are configured; 0 = none (env RATE_LIMIT_TPM)' },
+  'budget-usd': { key: 'BUDGET_USD', type: 'number', describe: "default USD a key may spend per budget period (a key's own budget wins), or the whole gateway's when no keys are configured; past it, 402; 0 = none (env BUDGET_USD)" },
+  'budget-period': { key: 'BUDGET_PERIOD', type: 'string', describe: 'period of the default budget, calendar UTC: day, week (from Monday), month or total (env BUDGET_PERIOD, default month)' },
   'metrics-public': { key: 'METRICS_PUBLIC', type: 'boolean', describe: 'serve /metrics without a key even when keys are configured; otherwise it needs an admin key (env METRICS_PUBLIC)' },
   origins: { key: 'OLLAMA_ORIGINS', type: 'string', describe: 'extra allowed browser origins, comma-separated (env OLLAMA_ORIGINS)' },
   'shutdown-grace': { key: 'SHUTDOWN_GRACE_MS', type: 'number', describe: 'ms open answers may take to finish on SIGINT/SIGTERM (env SHUTDOWN_GRACE_MS, default 10000)' },
@@ -72,9 +75,12 @@ function configFrom(args: Record<string, unknown>): LoadedConfig {
   return loadConfigWithSources({ overrides, envFile: typeof args.dotenv === 'string' ? args.dotenv : undefined, settingName });
 }
 
-/** The keys file: the one named, else the default one, which `keys create` writes and `serve` reads when it exists. */
+/**
+ * The keys file: the one named, else the default one, which `keys create` writes and `serve` reads when it exists.
+ * Only --keys-file is read as a setting: `keys create --budget-usd` is the key's own budget, not serve's default.
+ */
 function keysFileFrom(args: Record<string, unknown>): string {
-  return configFrom(args).config.BRIDGE_KEYS_FILE ?? DEFAULT_KEYS_FILE;
+  return configFrom({ 'keys-file': args['keys-file'], dotenv: args.dotenv }).config.BRIDGE_KEYS_FILE ?? DEFAULT_KEYS_FILE;
 }
 
 /** serve: the same default keys file as `keys create`, so keys made without --keys-file are never ignored. */
@@ -125,6 +131,8 @@ export async function main(argv: string[]): Promise<void> {
             .option('expires', { type: 'string', describe: 'expiry date, e.g. 2027-01-31' })
             .option('rpm', { type: 'number', describe: "this key's requests per minute (overrides --rate-limit-rpm)" })
             .option('tpm', { type: 'number', describe: "this key's tokens per minute (overrides --rate-limit-tpm)" })
+            .option('budget-usd', { type: 'number', describe: "USD this key may spend per budget period (overrides serve's --budget-usd); past it, 402" })
+            .option('budget-period', { type: 'string', describe: 'the period of --budget-usd, calendar UTC: day, week (from Monday), month or total (default month)' })
             .option('scopes', { type: 'string', describe: 'comma-separated extra rights: admin = model management (pull, push, create, copy, delete, blobs) on an upstream Ollama' })
             .option('admin', { type: 'boolean', describe: 'the same as --scopes admin' })
             .option('keys-file', keysFileOption), (args) => {
@@ -135,11 +143,18 @@ export async function main(argv: string[]): Promise<void> {
             ...(args.expires === undefined ? {} : { expires: args.expires }),
             ...(args.rpm === undefined ? {} : { requestsPerMinute: args.rpm }),
             ...(args.tpm === undefined ? {} : { tokensPerMinute: args.tpm }),
+            ...(args.budgetUsd === undefined ? {} : { budgetUsd: args.budgetUsd }),
+            ...(args.budgetPeriod === undefined ? {} : { budgetPeriod: args.budgetPeriod }),
             scopes: [...(args.scopes === undefined ? [] : [args.scopes]), ...(args.admin === true ? ['admin'] : [])],
           })));
         })
-        .command('list', 'list keys (never shows a key)', (command) => command.option('keys-file', keysFileOption), (args) => {
-          print(keysCommand(() => listKeysCommand(keysFileFrom(args))));
+        .command('list', "list keys (never shows a key), each with its budget and what it spent in the budget's period", (command) =>
+          command.option('keys-file', keysFileOption).option('usage-db', { type: 'string', describe: 'the usage database to read spend from, as serve writes it (env USAGE_DB, default ~/.ollama-bridge/usage.db)' }), (args) => {
+          print(keysCommand(() => {
+            const { config } = configFrom(args);
+            const defaultBudget = defaultBudgetFrom(config);
+            return listKeysWithLedger(keysFileFrom(args), usageDbPath(config.USAGE_DB), defaultBudget === undefined ? {} : { defaultBudget });
+          }));
         })
         .command('revoke <key>', 'revoke a key by id or name', (command) =>
           command.positional('key', { type: 'string', demandOption: true, describe: 'the key id or name' }).option('keys-file', keysFileOption), (args) => {

@@ -11,6 +11,8 @@ export const errorCodes = {
   /** The key may not use this model, or the request's Origin/Host is not allowed. */
   FORBIDDEN: 403,
   RATE_LIMITED: 429,
+  /** The key's spending budget for the period is spent (`--budget-usd`, `keys create --budget-usd`). */
+  BUDGET_EXHAUSTED: 402,
   PAYLOAD_TOO_LARGE: 413,
   MODEL_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,
@@ -210,6 +212,8 @@ export function toOpenAiErrorBody(error: GatewayError): {
 function openAiErrorType(status: number): string {
   if (status === 400 || status === 413 || status === 422) return 'invalid_request_error';
   if (status === 401) return 'authentication_error';
+  // OpenAI's type for spent credit or quota (an exhausted budget here, OpenRouter's 402 passed through).
+  if (status === 402) return 'insufficient_quota';
   if (status === 403) return 'permission_error';
   if (status === 404) return 'not_found_error';
   if (status === 429) return 'rate_limit_error';

@@ -1,10 +1,11 @@
 /**
- * Who may use the gateway: DNS-rebinding guard, CORS, client keys, rate limits (per key, or
- * per client address when no keys are configured). Registered at the root (fastify-plugin),
- * so its hooks run before every route; errors are thrown as GatewayErrors and answered by the
- * dialect's error handler of the route (Ollama `{"error"}` on /api, OpenAI `{"error":{…}}` on
- * /v1). A route that costs nothing upstream says so with `config: { unmetered: true }`: it
- * spends no request budget and is never refused for one (HEAD and OPTIONS never are either).
+ * Who may use the gateway: DNS-rebinding guard, CORS, client keys, spending budgets (402),
+ * rate limits (per key, or per client address when no keys are configured). Registered at
+ * the root (fastify-plugin), so its hooks run before every route; errors are thrown as
+ * GatewayErrors and answered by the dialect's error handler of the route (Ollama `{"error"}`
+ * on /api, OpenAI `{"error":{…}}` on /v1). A route that costs nothing upstream says so with
+ * `config: { unmetered: true }`: it spends no request budget and is never refused for one
+ * (HEAD and OPTIONS never are either).
  */
 import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
@@ -14,6 +15,7 @@ import type { CatalogEntry } from '../core/model-catalog.js';
 import { presentedKeys } from './credentials.js';
 import type { KeyRing } from './key-ring.js';
 import { isAllowedHost, originChecker } from './origins.js';
+import type { Budgets } from './budgets.js';
 import { RateLimiter, type Limits } from './rate-limiter.js';
 import { GatewayError } from '../errors.js';
 
@@ -42,6 +44,8 @@ export interface AccessControlOptions {
   defaultLimits: Limits;
   /** More GET/HEAD paths served without a key (`/metrics` with --metrics-public). */
   publicRoutes?: readonly string[];
+  /** Spending budgets: a key whose budget is spent is refused (402) on every route that spends. */
+  budgets: Budgets;
 }
 
 /** Liveness, readiness and version probes stay public: clients and orchestrators call them before they know about keys. */
@@ -98,13 +102,18 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
   });
 
   app.addHook('onRequest', async (request, reply) => {
-    if (request.method === 'OPTIONS' || (!options.keyRing.enabled && !limitsAddresses)) return;
+    if (request.method === 'OPTIONS' || (!options.keyRing.enabled && !limitsAddresses && options.budgets.defaultBudget === undefined)) return;
     if (options.keyRing.enabled) {
       const path = request.url.split('?', 1)[0]!;
       if (publicRoutes.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return;
       authenticate(request, reply);
     }
     if (request.method === 'HEAD' || request.routeOptions.config?.unmetered === true) return;
+    const spent = options.budgets.refusal(request.apiKey);
+    if (spent !== undefined) {
+      request.log.info('budget spent: request refused');
+      throw spent;
+    }
     const budget = budgetOf(request);
     if (budget === undefined) return;
     const admission = limiter.admit(budget.subject, budget.limits);

@@ -7,6 +7,7 @@
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import picomatch from 'picomatch';
+import type { BudgetPeriod } from '../usage/budget-period.js';
 import { ALPHANUMERIC, randomString } from '../core/ids.js';
 
 /** What a key may do beyond using models. `admin`: model management on an upstream Ollama. */
@@ -30,6 +31,10 @@ export interface KeyRecord {
   tokensPerMinute?: number;
   /** Extra rights; absent = none (use models only). */
   scopes?: KeyScope[];
+  /** USD this key may spend per budget period (overrides the default budget). */
+  budgetUsd?: number;
+  /** The period `budgetUsd` covers (calendar UTC); absent = month. */
+  budgetPeriod?: BudgetPeriod;
 }
 
 export function hashKey(key: string): string {

@@ -7,6 +7,7 @@
 import { readFileSync, renameSync, writeFileSync } from 'node:fs';
 import { z } from 'zod';
 import { KEY_SCOPES, recordForPlainKey, unusableReason, type KeyRecord } from './api-keys.js';
+import { BUDGET_PERIODS } from '../usage/budget-period.js';
 
 export const KEYS_FILE_VERSION = 2;
 
@@ -19,6 +20,8 @@ const KeyRecordFields = {
   expiresAt: z.string().optional(),
   requestsPerMinute: z.number().int().positive().optional(),
   tokensPerMinute: z.number().int().positive().optional(),
+  budgetUsd: z.number().positive().finite().optional(),
+  budgetPeriod: z.enum(BUDGET_PERIODS).optional(),
 };
 
 const KeysFileSchema = z.discriminatedUnion('version', [
@@ -47,6 +50,8 @@ function decodeKeysFile(text: string): { records: KeyRecord[]; plaintext: boolea
       const path = issue === undefined || issue.path.length === 0 ? '' : `${issue.path.join('.')}: `;
       throw new Error(`not a keys file: ${path}${issue?.message ?? 'bad shape'}`);
     }
+    const periodAlone = parsed.data.keys.findIndex((key) => key.budgetPeriod !== undefined && key.budgetUsd === undefined);
+    if (periodAlone !== -1) throw new Error(`not a keys file: keys.${periodAlone}.budgetPeriod: a budget period needs budgetUsd`);
     return { records: parsed.data.keys as KeyRecord[], plaintext: false };
   }
   const keys = trimmed.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));

@@ -22,6 +22,8 @@ export interface StartGatewayOptions {
   adapters?: BackendAdapter[];
   /** Capture log lines (at the configured LOG_LEVEL) instead of discarding them. */
   logDestination?: NodeJS.WritableStream;
+  /** The wall clock of budget periods (Unix ms). */
+  now?: () => number;
 }
 
 export async function startGateway(
@@ -35,10 +37,10 @@ export async function startGateway(
     envFile: false,
     readProcessEnv: false,
   });
-  const adapters = options.adapters === undefined ? {} : { adapters: options.adapters };
+  const extras = { ...(options.adapters === undefined ? {} : { adapters: options.adapters }), ...(options.now === undefined ? {} : { now: options.now }) };
   const app = options.logDestination === undefined
-    ? await buildApp({ config, logger: false, ...adapters })
-    : await buildApp({ config, logDestination: options.logDestination, ...adapters });
+    ? await buildApp({ config, logger: false, ...extras })
+    : await buildApp({ config, logDestination: options.logDestination, ...extras });
   await app.listen({ host: '127.0.0.1', port: 0 });
   await app.catalog.start();
   const address = app.server.address();

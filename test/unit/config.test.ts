@@ -1,6 +1,7 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { loadConfig, loadConfigWithSources } from '../../src/config.js';
 
@@ -92,5 +93,19 @@ describe('configuration', () => {
     expect(() => loadConfig({ envFile: join(directory, 'nope.env'), readProcessEnv: false })).toThrow(/cannot read the settings file .*nope\.env: no such file/);
     writeFileSync(envFile, 'LOG_LEVEL=warn\n');
     expect(loadConfigWithSources({ envFile, readProcessEnv: false }).envFileRead).toBe(envFile);
+  });
+});
+
+describe('usage settings', () => {
+  it('on by default with 90 days of detail; USAGE=false turns it off; retention is at least a day', () => {
+    const defaults = loadConfig({ envFile: false, readProcessEnv: false });
+    expect([defaults.USAGE, defaults.USAGE_DB, defaults.USAGE_RETENTION_DAYS]).toEqual([true, undefined, 90]);
+    expect(loadConfig({ envFile: false, readProcessEnv: false, overrides: { USAGE: 'false', USAGE_DB: '/tmp/u.db' } })).toMatchObject({ USAGE: false, USAGE_DB: '/tmp/u.db' });
+    expect(() => loadConfig({ envFile: false, readProcessEnv: false, overrides: { USAGE_RETENTION_DAYS: 0 } })).toThrow(/USAGE_RETENTION_DAYS/);
+  });
+
+  it('.env.example loads, with usage on and the default database', () => {
+    const config = loadConfig({ envFile: fileURLToPath(new URL('../../.env.example', import.meta.url)), readProcessEnv: false });
+    expect([config.USAGE, config.USAGE_DB, config.USAGE_RETENTION_DAYS]).toEqual([true, undefined, 90]);
   });
 });

@@ -15,7 +15,8 @@
  */
 import { LineCounter, isMap, isScalar, parseDocument, type Node } from 'yaml';
 import { closestName, didYouMean } from './closest-name.js';
-import { samplingFromOptions, toReasoning } from './ollama-options.js';
+import { samplingFromOptions } from './ollama-options.js';
+import { toReasoning } from './reasoning.js';
 import { lookupKey } from './model-names.js';
 import type { ModelPrice, ReasoningRequest, SamplingOptions } from './types.js';
 
@@ -123,7 +124,7 @@ function toDefaults(name: string, settings: Record<string, unknown>): ModelDefau
   let defaults: ModelDefaults;
   try {
     defaults = { sampling: samplingFromOptions(options) };
-    const reasoning = toReasoning(think as boolean | string | null | undefined);
+    const reasoning = toReasoning({ think: think as boolean | string | null | undefined });
     if (reasoning !== undefined) defaults.reasoning = reasoning;
   } catch (error) {
     throw new Error(`models.${name}: ${(error as Error).message}`);

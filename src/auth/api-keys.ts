@@ -6,7 +6,7 @@
  * high-entropy, so a single SHA-256 is a sound hash for them (no password stretching needed).
  */
 import { createHash, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
-import picomatch from 'picomatch';
+import { parseModelList, type ModelListCheck } from '../core/model-filter.js';
 import type { BudgetPeriod } from '../usage/budget-period.js';
 import { ALPHANUMERIC, randomString } from '../core/ids.js';
 
@@ -99,26 +99,19 @@ export function unusableReason(record: KeyRecord): string | undefined {
   return undefined;
 }
 
-const accessMatchers = new WeakMap<KeyRecord, (names: readonly string[]) => boolean>();
+const accessLists = new WeakMap<KeyRecord, ModelListCheck>();
 
 /**
- * Whether a key may use a model, given the model's id and listed name. The key's globs work
- * as in the models filter: a glob without a slash also matches the part after the vendor.
- * Matchers are compiled once per key record.
+ * Whether a key may use a model, given the model's id and listed name. The key's entries are
+ * read as the models filter reads its lines (ids, short names, globs, `!` to exclude; the last
+ * entry that matches either name decides). Compiled once per key record.
  */
 export function keyAllowsModel(record: KeyRecord | undefined, names: readonly string[]): boolean {
   if (record?.models === undefined || record.models.length === 0) return true;
-  let matches = accessMatchers.get(record);
-  if (matches === undefined) {
-    const matchers = record.models.map((pattern) => {
-      const matcher = picomatch(pattern.toLowerCase().replace(/:latest$/, ''), { dot: true });
-      return pattern.includes('/') ? matcher : (name: string) => matcher(name) || matcher(name.slice(name.indexOf('/') + 1));
-    });
-    matches = (candidates) => candidates.some((name) => {
-      const key = name.toLowerCase().replace(/:latest$/, '');
-      return matchers.some((matcher) => matcher(key));
-    });
-    accessMatchers.set(record, matches);
+  let allows = accessLists.get(record);
+  if (allows === undefined) {
+    allows = parseModelList(record.models);
+    accessLists.set(record, allows);
   }
-  return matches(names);
+  return allows(names);
 }

@@ -7,7 +7,7 @@
  */
 import { hostname } from 'node:os';
 import { isIP } from 'node:net';
-import picomatch from 'picomatch';
+import { compileGlob } from '../core/glob.js';
 
 const DEFAULT_ORIGINS = [
   'http://localhost', 'https://localhost', 'http://localhost:*', 'https://localhost:*',
@@ -20,15 +20,15 @@ const DEFAULT_ORIGINS = [
 
 export type OriginCheck = (origin: string) => boolean;
 
-/** `extra`: the user's allow list (comma-separated, `*` wildcards, `*` alone = any origin). */
+/**
+ * `extra`: the user's allow list (comma-separated, `*` wildcards, `*` alone = any origin). As in
+ * Ollama, a `*` matches any characters, `/` and `.` included; case is ignored.
+ */
 export function originChecker(extra: readonly string[]): OriginCheck {
   const patterns = [...DEFAULT_ORIGINS, ...extra.map((origin) => origin.trim()).filter((origin) => origin !== '')];
   if (patterns.includes('*')) return () => true;
-  const matchers = patterns.map((pattern) => picomatch(pattern.toLowerCase(), { bash: true, dot: true }));
-  return (origin) => {
-    const lower = origin.toLowerCase();
-    return matchers.some((matcher) => matcher(lower));
-  };
+  const matchers = patterns.map((pattern) => compileGlob(pattern, { starCrossesSlash: true }));
+  return (origin) => matchers.some((matcher) => matcher(origin));
 }
 
 export function isLoopbackAddress(host: string): boolean {

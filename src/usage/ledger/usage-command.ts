@@ -10,7 +10,7 @@ import { REPORT_GROUPINGS, type ReportGrouping, type UsageReportRow, type UsageT
 
 export class UsageCommandError extends Error {}
 
-export type UsageFormat = 'table' | 'json' | 'csv';
+type UsageFormat = 'table' | 'json' | 'csv';
 
 export interface UsageCommandOptions {
   dbPath: string;
@@ -24,7 +24,7 @@ export interface UsageCommandOptions {
   now?: number;
 }
 
-export const DEFAULT_GROUPING: readonly ReportGrouping[] = ['key', 'model'];
+const DEFAULT_GROUPING: readonly ReportGrouping[] = ['key', 'model'];
 
 /** The text to print. */
 export function usageCommand(options: UsageCommandOptions): string {
@@ -94,7 +94,9 @@ function wireTotals(totals: UsageTotals): Record<string, number> {
   };
 }
 
-function wireRow(row: UsageReportRow, by: readonly ReportGrouping[]): Record<string, unknown> {
+type WireValue = string | number | null | undefined;
+
+function wireRow(row: UsageReportRow, by: readonly ReportGrouping[]): Record<string, WireValue> {
   return { ...Object.fromEntries(by.map((grouping) => [grouping, row[grouping]])), ...wireTotals(row) };
 }
 
@@ -105,7 +107,7 @@ function csv(rows: readonly UsageReportRow[], by: readonly ReportGrouping[]): st
 }
 
 /** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled; no key is an empty field. */
-function csvField(value: unknown): string {
+function csvField(value: WireValue): string {
   const text = value === null || value === undefined ? '' : String(value);
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text;
 }

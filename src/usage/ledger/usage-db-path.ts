@@ -3,7 +3,7 @@ import { homedir } from 'node:os';
 import { join } from 'node:path';
 
 /** `~/.ollama-bridge/usage.db`; the folder is created on first use, readable by the owner only. */
-export function defaultUsageDbPath(): string {
+function defaultUsageDbPath(): string {
   return join(homedir(), '.ollama-bridge', 'usage.db');
 }
 

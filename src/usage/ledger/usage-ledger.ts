@@ -26,8 +26,8 @@ export interface UsageLedgerOptions {
   now?: () => number;
 }
 
-export const FLUSH_INTERVAL_MS = 1_000;
-export const MAX_BUFFERED_RECORDS = 10_000;
+const FLUSH_INTERVAL_MS = 1_000;
+const MAX_BUFFERED_RECORDS = 10_000;
 
 export class UsageLedger implements UsageLedgerHealth {
   private buffer: UsageRecord[] = [];

@@ -3,6 +3,7 @@
  * Order: adapters → model catalog (+ models filter) → front ends → error and 404 handlers.
  */
 import { OpenUpstreamCalls } from './streaming/client-abort.js';
+import { directFramingWorks } from './streaming/chunk-framing-check.js';
 import { ActiveStreams } from './streaming/active-streams.js';
 import { observabilityPlugin } from './observability/plugin.js';
 import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
@@ -128,6 +129,10 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }
     done(hasMalformedUrl(request.raw) ? new GatewayError('BAD_REQUEST', MALFORMED_URL_MESSAGE) : undefined);
   });
+
+  // Whether streamed answers may frame chunks behind ServerResponse on this Node (chunk-writer.ts).
+  const framing = await directFramingWorks();
+  if (!framing.direct) app.log.warn(`streamed answers go through response.write: writing chunks straight to the socket failed its check on Node ${process.version} (${framing.reason})`);
 
   const adapters = options.adapters ?? createAdapters(config);
   const catalog = new ModelCatalog({ adapters, ttlSeconds: config.CATALOG_TTL_SECONDS, log: app.log });

@@ -4,30 +4,44 @@
  * The first piece goes through `response.write`, which sends the status line and headers
  * with it and settles the framing: chunked for HTTP/1.1, none for HTTP/1.0 (which then ends
  * at close). From the second piece on, a chunked response is framed here
- * (`<size in hex>\r\n<bytes>\r\n`, RFC 9112 §7.1) and written to the socket in one call. Node's
- * own chunked write does the same framing as four buffered writes and a write request per
- * piece: 5–8 µs more CPU per piece (one write per event-loop turn, 20–23 against 12–16 µs),
- * and a stream writes one piece per token. `end` goes through `response.end` again: the last piece, the terminating
- * zero-size chunk, and the response's own bookkeeping (keep-alive, `finish`, the request log).
+ * (`<size in hex>\r\n<bytes>\r\n`, RFC 9112 §7.1) and written to the socket in one call,
+ * where Node's own chunked write makes four buffered writes and a write request per piece
+ * (bench/README.md has the figures). `end` goes through `response.end`: the last piece, the
+ * terminating zero-size chunk, and the response's own bookkeeping (keep-alive, `finish`).
  *
- * Each piece leaves at once: a plain `response.write` leaves it corked until the next tick,
- * which holds the first token back while the writer goes on with work already at hand (the
- * rest of a read decoded after the first event).
+ * Writing behind `ServerResponse` leans on Node internals (`chunkedEncoding`, the response
+ * holding no bytes of its own once its first write returns), so it is used only once
+ * `directFramingWorks()` (chunk-framing-check.ts) has checked them on this Node over a
+ * loopback connection; until then, and if the check fails, every piece goes through
+ * `response.write`.
+ *
+ * Each piece leaves at once: a plain `response.write` leaves it corked until the next tick.
  */
 import type { ServerResponse } from 'node:http';
 
 const CRLF = '\r\n';
 
+/** Whether pieces after the first may be framed here: off until the check says so. */
+let directFraming = false;
+
+/** Sets the default of every ChunkWriter made from now on (chunk-framing-check.ts). */
+export function useDirectFraming(enabled: boolean): void {
+  directFraming = enabled;
+}
+
 export class ChunkWriter {
   private headersWritten = false;
 
-  constructor(private readonly response: ServerResponse) {}
+  constructor(
+    private readonly response: ServerResponse,
+    private readonly direct = directFraming,
+  ) {}
 
   /** False when the socket's buffer is full: wait for `drained()` before the next piece. */
   write(piece: string | Uint8Array): boolean {
     const { response } = this;
     const socket = response.socket;
-    if (!this.headersWritten || !response.chunkedEncoding || socket === null) {
+    if (!this.direct || !this.headersWritten || !response.chunkedEncoding || socket === null) {
       this.headersWritten = true;
       response.cork();
       const writable = response.write(piece);
@@ -51,9 +65,10 @@ export class ChunkWriter {
   /** Resolves when the socket has taken what was written, or the client has gone. */
   drained(): Promise<void> {
     const { response } = this;
-    if (response.destroyed) return Promise.resolve();
-    // The socket's own 'drain': the response emits one only after its own write said wait.
     const socket = response.socket;
+    // The socket's own buffer decides, whichever way the piece went: Node 22's response.write
+    // can say wait while its socket has room, and then no 'drain' ever comes.
+    if (response.destroyed || (socket !== null && !socket.writableNeedDrain)) return Promise.resolve();
     return new Promise((resolve) => {
       const done = (): void => {
         socket?.off('drain', done);

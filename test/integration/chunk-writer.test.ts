@@ -1,13 +1,17 @@
 /**
- * ChunkWriter on a real node:http response and a raw client socket: backpressure comes from
- * the socket (write says wait once its buffer is full, drained() resolves only once the client
+ * ChunkWriter on a real node:http response and a raw client socket, framing chunks itself
+ * (direct) and through response.write alone (the fallback): backpressure comes from the
+ * socket (write says wait once its buffer is full, drained() resolves only once the client
  * reads again), binary and text pieces are framed alike, empty pieces are skipped (an empty
  * chunk would end the body), and end() leaves the connection ready for the next request.
+ * The start-up check passes on this Node and fails, with a reason, when a response keeps
+ * bytes back; after a failed check every piece goes through response.write.
  */
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import { createServer, ServerResponse, type IncomingMessage, type Server } from 'node:http';
 import { connect, type AddressInfo, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ChunkWriter } from '../../src/streaming/chunk-writer.js';
+import { ChunkWriter, useDirectFraming } from '../../src/streaming/chunk-writer.js';
+import { checkDirectFraming } from '../../src/streaming/chunk-framing-check.js';
 
 let server: Server | undefined;
 afterEach(async () => {
@@ -66,13 +70,13 @@ function chunkedBody(bytes: Buffer): Buffer {
   }
 }
 
-describe('ChunkWriter', () => {
+for (const direct of [true, false]) describe(`ChunkWriter, ${direct ? 'framing chunks itself' : 'through response.write'}`, () => {
   it('waits on the socket: drained() holds the writer until the client reads again, and no byte is lost', async () => {
     const piece = Buffer.alloc(256 * 1024, 0x61);
     const pieces = 64; // 16 MB: far more than the kernel's socket buffers take
     const waits: Array<[number, number]> = [];
     const port = await serve(async (response) => {
-      const writer = new ChunkWriter(response);
+      const writer = new ChunkWriter(response, direct);
       for (let index = 0; index < pieces; index++) {
         if (writer.write(piece)) continue;
         const started = Date.now();
@@ -98,7 +102,7 @@ describe('ChunkWriter', () => {
 
   it('frames text (multi-byte) and binary pieces alike, skips empty ones, and keeps the connection', async () => {
     const port = await serve(async (response) => {
-      const writer = new ChunkWriter(response);
+      const writer = new ChunkWriter(response, direct);
       writer.write('first ');
       writer.write('');
       writer.write('€uro ✓ ');
@@ -118,7 +122,7 @@ describe('ChunkWriter', () => {
   it('on a response already closed, drained() resolves at once', async () => {
     let outcome = '';
     const port = await serve(async (response) => {
-      const writer = new ChunkWriter(response);
+      const writer = new ChunkWriter(response, direct);
       writer.write('x');
       response.destroy();
       await new Promise((wake) => response.once('close', wake));
@@ -130,5 +134,72 @@ describe('ChunkWriter', () => {
     await new Promise((wake) => socket.once('close', wake));
     await expect.poll(() => outcome, { timeout: 2_000 }).not.toBe('');
     expect(outcome).toBe('resolved');
+  });
+});
+
+/**
+ * A response whose first bytes (head and first piece) reach the socket a turn late, as if a
+ * Node release kept them in the response's own queue: a piece written straight to the socket
+ * would overtake them.
+ */
+class HoldsFirstBytesBack extends ServerResponse {
+  constructor(request: IncomingMessage) {
+    super(request);
+    const self = this as unknown as { _writeRaw: (...args: unknown[]) => boolean };
+    const writeRaw = self._writeRaw.bind(this);
+    let held = false;
+    self._writeRaw = (...args: unknown[]) => {
+      if (held) return writeRaw(...args);
+      held = true;
+      setImmediate(() => writeRaw(...args));
+      return true;
+    };
+  }
+}
+
+describe('the start-up check of direct framing', () => {
+  it(`passes on this Node (${process.version})`, async () => {
+    expect(await checkDirectFraming()).toEqual({ direct: true });
+  });
+
+  it('fails, saying why, when the response keeps bytes back that a direct write would overtake', async () => {
+    const check = await checkDirectFraming(HoldsFirstBytesBack);
+    expect(check.direct).toBe(false);
+    expect(check.reason).toMatch(/status line|chunk|body/);
+  });
+
+  it('after a failed check, every piece goes through response.write', async () => {
+    const pieces = ['one ', 'two ', 'three'];
+    const writesFor = async (enabled: boolean): Promise<{ writes: number; body: Buffer }> => {
+      useDirectFraming(enabled);
+      let writes = 0;
+      try {
+        const port = await serve(async (response) => {
+          const write = response.write.bind(response) as (chunk: string | Uint8Array) => boolean;
+          response.write = ((chunk: string | Uint8Array) => {
+            writes++;
+            return write(chunk);
+          }) as typeof response.write;
+          const writer = new ChunkWriter(response);
+          for (const piece of pieces) writer.write(piece);
+          writer.end();
+        });
+        const socket = connect(port, '127.0.0.1');
+        const body = readChunkedBody(socket);
+        get(socket, port);
+        const bytes = await body;
+        socket.destroy();
+        return { writes, body: bytes };
+      } finally {
+        useDirectFraming(false);
+        server?.closeAllConnections();
+        await new Promise((resolve) => server?.close(resolve) ?? resolve(undefined));
+        server = undefined;
+      }
+    };
+    const fallback = await writesFor(false);
+    const checked = await writesFor(true);
+    expect(fallback).toEqual({ writes: pieces.length, body: Buffer.from(pieces.join('')) });
+    expect(checked).toEqual({ writes: 1, body: Buffer.from(pieces.join('')) });
   });
 });

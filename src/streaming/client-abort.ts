@@ -11,7 +11,7 @@ declare module 'fastify' {
 /**
  * Why an upstream call stops when its client hangs up. One instance for every hang-up: an
  * abort without a reason builds a DOMException, and closing a socket with an error formats
- * its stack, each time (tens of µs apiece, which add up when hundreds of clients go at once).
+ * its stack, each time, which adds up when hundreds of clients go at once.
  */
 export const CLIENT_CLOSED = new GatewayError('CLIENT_CLOSED', 'the client closed the connection');
 

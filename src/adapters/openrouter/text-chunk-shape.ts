@@ -34,8 +34,7 @@ export class TextChunkShape {
     const suffix = this.suffix;
     const end = data.length - suffix.length;
     // Equality of slices, not startsWith/endsWith: V8 compares a slice with a flat string as
-    // one block, while startsWith walks a long prefix character by character (about 1 µs a
-    // chunk here, the largest cost of the decoder).
+    // one block, while startsWith walks a long prefix character by character.
     if (end < prefix.length || data.slice(0, prefix.length) !== prefix || data.slice(end) !== suffix) return undefined;
     for (let at = prefix.length; at < end; at++) {
       const code = data.charCodeAt(at);

@@ -32,6 +32,7 @@ import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
 import { loggerOptions, type LogDestination } from './logger.js';
 import { UsageEvents, type UsageLedgerHealth } from './usage/usage-record.js';
+import { requestRecordsPlugin } from './usage/request-records.js';
 import { startUsageLedger } from './usage/ledger/start-usage-ledger.js';
 import type { UsageLedger } from './usage/ledger/usage-ledger.js';
 import { KeySpend } from './usage/key-spend.js';
@@ -100,6 +101,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     connectionTimeout: timeouts.connectionTimeout,
     keepAliveTimeout: timeouts.keepAliveTimeout,
     forceCloseConnections: 'idle',
+    // One line per answered request instead, with what it spent (usage/request-records.ts).
+    disableRequestLogging: true,
     // While closing, new requests get 503 from the first hook below, in the route's dialect.
     return503OnClosing: false,
     // Clients that take only a URL put their key in a `/key/<KEY>` path prefix: strip it
@@ -118,6 +121,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Every route, for telling 405 from 404 (route-methods.ts).
   const routeMethods = new RouteMethods();
   app.addHook('onRoute', (route) => routeMethods.add(route.method, route.url));
+  // Every request's log line, and the usage record of those that can spend: before the hooks that refuse some.
+  await app.register(requestRecordsPlugin);
   // /metrics, /health/*, and the hook that counts every request: before the hooks that refuse some.
   await app.register(observabilityPlugin, { metricsPublic: config.METRICS_PUBLIC });
   // First of the hooks that refuse: a URL that does not decode is refused before any key is checked.

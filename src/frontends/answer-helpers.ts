@@ -1,12 +1,13 @@
 /**
  * What both front ends do around an answer, whatever its dialect.
  */
-import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyRequest } from 'fastify';
 import type { CatalogEntry } from '../core/model-catalog.js';
 import type { ChatEventBatch, ChatStream } from '../core/types.js';
 import { GatewayError } from '../errors.js';
 import type { StreamEncoder } from '../streaming/encode-stream.js';
-import { RequestUsage, estimatePromptTokens } from '../usage/request-usage.js';
+import type { CallContext } from '../core/backend-adapter.js';
+import type { RequestUsage } from '../usage/request-usage.js';
 
 export interface StartedStream {
   first: ChatEventBatch;
@@ -31,47 +32,48 @@ export async function startStream(stream: ChatStream): Promise<StartedStream> {
 }
 
 /**
- * The request's spend upstream, counted against its key's (or address's) tokens-per-minute
- * when the response closes: finished, failed or cut off by the client. Every route that calls
- * an upstream meters itself here, whatever path its answer takes.
+ * The request's usage (opened when it arrived, usage/request-records.ts), noted as going to
+ * this catalog entry: its backend, its model, its price (the models config's, else the
+ * backend's). Every route that calls an upstream meters itself here as soon as it knows the
+ * model, whatever path its answer then takes; the spend counts against the key's tokens per
+ * minute, and goes into the request's record, when the response closes.
  */
-export function meterRequest(request: FastifyRequest, reply: FastifyReply): RequestUsage {
-  const usage = new RequestUsage(
-    () => estimatePromptTokens(request.body),
-    (spent) => request.server.recordKeyUsage(request, spent.inputTokens + spent.outputTokens),
-  );
-  reply.raw.once('close', () => usage.settle());
+export function meterRequest(request: FastifyRequest, entry: CatalogEntry): RequestUsage {
+  const usage = request.usage;
+  usage.servedBy(entry.adapter.name, entry.info.id, entry.price ?? entry.info.price);
   return usage;
 }
 
-/** Characters of answer in a batch: text, reasoning and tool-call arguments. */
-export function answerCharacters(batch: ChatEventBatch): number {
-  let characters = 0;
-  for (const event of batch) {
-    if (event.type === 'text-delta' || event.type === 'reasoning-delta') characters += event.text.length;
-    else if (event.type === 'tool-call') characters += event.call.name.length + event.call.arguments.length;
-  }
-  return characters;
+/**
+ * The call's context: the client's hang-up aborts it, and the upstream's word on who answers
+ * goes into the request's usage.
+ */
+export function callContext(request: FastifyRequest, signal: AbortSignal): CallContext {
+  const usage = request.usage;
+  return { signal, log: request.log, onOrigin: (origin) => usage.answeredBy(origin) };
 }
 
-/** The encoder, also counting the answer it encodes (the estimate, should the answer be cut off before its usage). */
+/** The encoder, also noting the answer it encodes (the estimate should it be cut off, the first token, how it ended). */
 export function meteredEncoder(encoder: StreamEncoder, usage: RequestUsage): StreamEncoder {
   return {
     get ended() {
       return encoder.ended;
     },
     encode(batch) {
-      usage.addOutputText(answerCharacters(batch));
+      usage.addBatch(batch);
       return encoder.encode(batch);
     },
-    encodeError: (error) => encoder.encodeError(error),
+    encodeError(error) {
+      usage.failed(error.code);
+      return encoder.encodeError(error);
+    },
   };
 }
 
-/** The stream, counting the answer as it is read (non-stream answers, collected before anything is sent). */
+/** The stream, noting the answer as it is read (non-stream answers, collected before anything is sent). */
 export async function* meteredStream(stream: ChatStream, usage: RequestUsage): ChatStream {
   for await (const batch of stream) {
-    usage.addOutputText(answerCharacters(batch));
+    usage.addBatch(batch);
     yield batch;
   }
 }

@@ -21,6 +21,13 @@ export function parseBody<Schema extends z.ZodType>(schema: Schema, body: unknow
 
 /** Fastify's own errors keep their 4xx status; anything unexpected is logged and hidden. */
 export function toGatewayError(error: FastifyError | GatewayError, request: FastifyRequest): GatewayError {
+  const converted = asGatewayError(error);
+  if (converted !== error && converted.code === 'INTERNAL') request.log.error({ err: error }, 'unexpected error');
+  return converted;
+}
+
+/** What toGatewayError answers for an error, without logging it. */
+export function asGatewayError(error: FastifyError | GatewayError): GatewayError {
   if (isGatewayError(error)) return error;
   const status = error.statusCode ?? 500;
   if (error.code === 'FST_ERR_CTP_BODY_TOO_LARGE') return new GatewayError('PAYLOAD_TOO_LARGE', 'request body is too large');
@@ -29,7 +36,6 @@ export function toGatewayError(error: FastifyError | GatewayError, request: Fast
   // Any well-formed Content-Type is read as JSON (as Ollama does); only one that does not parse gets here.
   if (error.code === 'FST_ERR_CTP_INVALID_MEDIA_TYPE') return new GatewayError('BAD_REQUEST', 'unreadable Content-Type header: send the body as application/json', { statusCode: 415 });
   if (status >= 400 && status < 500) return new GatewayError('BAD_REQUEST', error.message, { statusCode: status });
-  request.log.error({ err: error }, 'unexpected error');
   return new GatewayError('INTERNAL', 'internal error');
 }
 

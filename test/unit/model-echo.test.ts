@@ -63,12 +63,13 @@ describe('the relay with a model to echo', () => {
     const bytes = Buffer.from(sse);
     for (const size of [1, 2, 7, 50, bytes.length]) {
       const usages: unknown[] = [];
-      const relay = new SseRelay('OpenRouter', (usage) => usages.push(usage), undefined, false, 'gpt-4o');
+      const relay = new SseRelay('OpenRouter', { report: (usage) => usages.push(usage), answeredBy: (origin) => usages.push(origin) }, undefined, false, 'gpt-4o');
       let output = '';
       for (let start = 0; start < bytes.length; start += size) output += relay.push(Buffer.from(bytes.subarray(start, start + size))).toString('utf8');
       output += relay.end().toString('utf8');
       expect(output, `reads of ${size}`).toBe(expected);
-      expect(usages, `reads of ${size}`).toEqual([{ inputTokens: 3, outputTokens: 2 }]);
+      // Who answered is read before the echo rewrites the model.
+      expect(usages, `reads of ${size}`).toEqual([{ modelServed: 'openai/gpt-4o-2024-08-06', generationId: 'gen-1' }, { inputTokens: 3, outputTokens: 2 }]);
     }
   });
 

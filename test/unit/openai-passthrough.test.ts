@@ -167,18 +167,46 @@ describe('SSE passthrough relay', () => {
     expect(outputs[2]!.buffer).toBe(events[2]!.buffer);
   });
 
-  it('reports the usage of the last data event before [DONE], wherever the reads were cut', () => {
+  it('reports the usage of the last data event before [DONE], how it finished and who answered, wherever the reads were cut', () => {
     const bytes = fixture('tool-call');
     for (const pieces of [[bytes], byteAtATime(bytes), bytes.toString('utf8').split(/(?<=\n\n)/).map((event) => Buffer.from(event))]) {
       const seen: unknown[] = [];
-      const sse = new SseRelay('OpenRouter', (usage) => seen.push(usage));
+      const sse = new SseRelay('OpenRouter', {
+        report: (usage) => seen.push(usage),
+        finished: (reason) => seen.push(reason),
+        answeredBy: (origin) => seen.push(origin),
+      }, undefined, false, 'gpt-4.1');
       for (const piece of pieces) sse.push(piece);
-      expect(seen).toEqual([{ inputTokens: 80, outputTokens: 15 }]);
+      expect(seen).toEqual([
+        { modelServed: 'openai/gpt-4.1', generationId: 'gen-1767225600-Xq3kP9aLmN2bR7tYc4Dz' },
+        { inputTokens: 80, outputTokens: 15, cost: 0.00028 },
+        'tool-calls',
+      ]);
     }
     const none: unknown[] = [];
-    const sse = new SseRelay('OpenRouter', (usage) => none.push(usage));
+    const sse = new SseRelay('OpenRouter', { report: (usage) => none.push(usage) });
     sse.push(fixture('no-usage'));
     expect(none).toEqual([]);
+  });
+
+  it('reads the reasoning and cached tokens, and a stop cut short by the token limit as length', () => {
+    const seen: unknown[] = [];
+    const sse = new SseRelay('OpenRouter', { report: (usage) => seen.push(usage), finished: (reason) => seen.push(reason) });
+    sse.push(Buffer.from(
+      'data: {"id":"gen-2","model":"m","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n' +
+        'data: {"id":"gen-2","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop","native_finish_reason":"MAX_TOKENS"}]}\n\n',
+    ));
+    sse.push(Buffer.from('data: {"id":"gen-2","model":"m","choices":[],"usage":{"prompt_tokens":9,"completion_tokens":30,"cost":0.5,"prompt_tokens_details":{"cached_tokens":4},"completion_tokens_details":{"reasoning_tokens":20}}}\n\n'));
+    sse.push(Buffer.from('data: [DONE]\n\n'));
+    expect(seen).toEqual([{ inputTokens: 9, outputTokens: 30, cachedTokens: 4, reasoningTokens: 20, cost: 0.5 }, 'length']);
+  });
+
+  it('tells the code of an in-band failure', () => {
+    const codes: string[] = [];
+    const sse = new SseRelay('OpenRouter', { failed: (code) => codes.push(code) });
+    sse.push(fixture('truncated'));
+    sse.end();
+    expect(codes).toEqual(['UPSTREAM_BAD_RESPONSE']);
   });
 
   it('splices reasoning_content after each reasoning string, escapes and all', () => {
@@ -294,10 +322,11 @@ describe('non-stream passthrough', () => {
     expect(JSON.parse(relayJson('OpenRouter', text)).choices[0].message).toEqual({ role: 'assistant', content: '4', reasoning: 'Two plus two', reasoning_content: 'Two plus two' });
   });
 
-  it('reports the usage of a non-stream answer', () => {
+  it('reports the usage of a non-stream answer, who answered and how it finished', () => {
     const seen: unknown[] = [];
-    relayJson('OpenRouter', JSON.stringify({ ...answer, usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } }), (usage) => seen.push(usage));
-    expect(seen).toEqual([{ inputTokens: 3, outputTokens: 4 }]);
+    const meter = { report: (usage: unknown) => seen.push(usage), answeredBy: (origin: unknown) => seen.push(origin), finished: (reason: unknown) => seen.push(reason) };
+    relayJson('OpenRouter', JSON.stringify({ ...answer, model: 'openai/gpt-4o-2024-08-06', usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } }), meter, 'gpt-4o');
+    expect(seen).toEqual([{ inputTokens: 3, outputTokens: 4 }, { modelServed: 'openai/gpt-4o-2024-08-06', generationId: 'gen-1' }, 'stop']);
   });
 
   it('throws a 200 that carries an error, with the error code as status', () => {
@@ -328,7 +357,7 @@ describe('usage-only chunks', () => {
 
   it('are dropped when the client did not ask for usage, while the accounting still reads them', () => {
     const seen: unknown[] = [];
-    const relay = new SseRelay('OpenRouter', (usage) => seen.push(usage), undefined, true);
+    const relay = new SseRelay('OpenRouter', { report: (usage) => seen.push(usage) }, undefined, true);
     const output = relay.push(stream).toString('utf8');
     expect(events(output)).toEqual([
       'data: {"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}',

@@ -15,6 +15,7 @@ import { fromMidStreamError } from '../../errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
 import type { Usage } from '../../core/types.js';
 import type { RequestUsage } from '../../usage/request-usage.js';
+import { firstStringField } from '../json-field.js';
 
 const CLIENT_CREDENTIALS = ['authorization', 'x-api-key', 'api-key', 'cookie'];
 
@@ -34,8 +35,10 @@ export interface ForwardOptions {
   /** Told the upstream's status once the answer has been sent. */
   onFinished?: (statusCode: number) => void;
   timeouts?: RawTimeouts;
-  /** The request's spend: the counts of Ollama's last object, else one token per line relayed. */
+  /** The request's spend: the counts of Ollama's last object, else one token per line relayed; who answered, how it ended. */
   usage?: RequestUsage;
+  /** The answer is generated text (chat, generate): its first piece relayed is the first token. */
+  generates?: boolean;
 }
 
 export async function forwardToOllama(
@@ -45,7 +48,8 @@ export async function forwardToOllama(
   body: ForwardBody,
   options: ForwardOptions = {},
 ): Promise<FastifyReply> {
-  const { onFinished, timeouts, usage } = options;
+  const { onFinished, timeouts, usage, generates = false } = options;
+  request.usage.servedBy(adapter.name);
   const headers: RawHeaders = { ...request.headers };
   for (const name of CLIENT_CREDENTIALS) delete headers[name];
   let payload: Buffer | Readable | undefined;
@@ -63,12 +67,13 @@ export async function forwardToOllama(
     if (value !== undefined && name !== 'date') reply.header(name, value);
   }
   if (onFinished !== undefined) reply.raw.once('finish', () => onFinished(upstream.statusCode));
+  if (upstream.statusCode >= 400) request.usage.failed('UPSTREAM_ERROR');
   const metered = usage !== undefined && upstream.statusCode >= 200 && upstream.statusCode < 300;
   // A listener starts the body flowing at the next tick: it is piped before then, in this tick.
-  if (metered) meterOllamaAnswer(upstream.body, usage);
+  if (metered) meterOllamaAnswer(upstream.body, usage, generates);
   const streamed = upstream.statusCode === 200 && String(upstream.headers['content-type'] ?? '').startsWith('application/x-ndjson');
   if (streamed) reply.server.activeStreams.track(reply.raw);
-  return reply.send(streamed ? endingWithErrorLine(upstream.body) : metered ? pipedAsIs(upstream.body) : upstream.body);
+  return reply.send(streamed ? endingWithErrorLine(upstream.body, request.usage) : metered ? pipedAsIs(upstream.body) : upstream.body);
 }
 
 /**
@@ -78,7 +83,7 @@ export async function forwardToOllama(
  * connection), ends the stream with one `{"error": …}` line, as Ollama ends a stream that
  * fails, instead of passing garbage on or cutting the connection.
  */
-function endingWithErrorLine(body: Readable): Readable {
+function endingWithErrorLine(body: Readable, usage: RequestUsage): Readable {
   let pending: Buffer[] = [];
   let ended = false;
   /** Why the upstream broke off: the error line the stream ends with. */
@@ -93,6 +98,7 @@ function endingWithErrorLine(body: Readable): Readable {
         const line = pending.length === 0 ? chunk.subarray(lineStart, newline) : Buffer.concat([...pending, chunk.subarray(lineStart, newline)]);
         if (!isJsonObjectLine(line)) {
           ended = true;
+          usage.failed('UPSTREAM_BAD_RESPONSE');
           body.unpipe(out);
           body.destroy();
           pending = [];
@@ -119,7 +125,12 @@ function endingWithErrorLine(body: Readable): Readable {
       }
       if (!ended && pending.length > 0) {
         const line = Buffer.concat(pending);
-        this.push(isJsonObjectLine(line) ? line : Buffer.from(`\n${errorLine('Ollama sent an unreadable stream line')}`));
+        if (isJsonObjectLine(line)) {
+          this.push(line);
+        } else {
+          usage.failed('UPSTREAM_BAD_RESPONSE');
+          this.push(Buffer.from(`\n${errorLine('Ollama sent an unreadable stream line')}`));
+        }
       }
       callback();
     },
@@ -130,7 +141,9 @@ function endingWithErrorLine(body: Readable): Readable {
     ended = true;
     // What was held back is an unfinished line: it is dropped, the error line takes its place.
     pending = [];
-    failure = fromMidStreamError('Ollama', error).message;
+    const gatewayError = fromMidStreamError('Ollama', error);
+    usage.failed(gatewayError.code);
+    failure = gatewayError.message;
     out.end();
   });
   // The client went away: so does the upstream request.
@@ -189,18 +202,26 @@ const LINE_FEED = 0x0a;
 /** Ollama writes its counts at the end of an answer's last object; this much of the end is kept to read them. */
 const TAIL_BYTES = 2048;
 const COUNT_FIELDS = /"(prompt_eval_count|eval_count)":(\d+)/g;
+const DONE_REASON = /"done_reason":"(\w+)"/;
+const MODEL_FIELD = Buffer.from('"model":"');
 
 /**
- * Reads the spend off an Ollama answer as it streams by, without touching its bytes: the
- * lines relayed (about a token each, for the estimate should it be cut off), and the
- * `prompt_eval_count` / `eval_count` at its end.
+ * Reads the spend off an Ollama answer as it streams by, without touching its bytes: who
+ * answered (the first line's `model`), the lines relayed (about a token each, for the estimate
+ * should it be cut off), and at its end the `prompt_eval_count` / `eval_count`, the
+ * `done_reason`, or the `{"error": …}` line Ollama ends a failed stream with.
  */
-function meterOllamaAnswer(body: Readable, usage: RequestUsage): void {
+function meterOllamaAnswer(body: Readable, usage: RequestUsage, generates: boolean): void {
   usage.upstreamAccepted();
   // The last reads, just enough to hold TAIL_BYTES: kept by reference, joined once at the end.
   const recent: Buffer[] = [];
   let recentBytes = 0;
   body.on('data', (chunk: Buffer) => {
+    if (recentBytes === 0) {
+      const model = firstStringField(chunk, MODEL_FIELD);
+      if (model !== undefined) usage.answeredBy({ modelServed: model });
+      if (generates) usage.answerStarted();
+    }
     let lines = 0;
     for (let index = chunk.indexOf(LINE_FEED); index !== -1; index = chunk.indexOf(LINE_FEED, index + 1)) lines++;
     usage.addOutputPieces(lines);
@@ -216,5 +237,12 @@ function meterOllamaAnswer(body: Readable, usage: RequestUsage): void {
     if (counts.prompt_eval_count !== undefined) reported.inputTokens = counts.prompt_eval_count;
     if (counts.eval_count !== undefined) reported.outputTokens = counts.eval_count;
     if (reported.inputTokens !== undefined || reported.outputTokens !== undefined) usage.report(reported);
+    const lastLine = tail.trimEnd().slice(tail.trimEnd().lastIndexOf('\n') + 1);
+    if (lastLine.startsWith('{"error"')) {
+      usage.failed('UPSTREAM_ERROR');
+      return;
+    }
+    const doneReason = DONE_REASON.exec(lastLine)?.[1];
+    if (doneReason !== undefined) usage.finished(doneReason === 'length' ? 'length' : 'stop');
   });
 }

@@ -14,7 +14,7 @@ import {
 import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel, requireScope } from '../../auth/access-control.js';
 import { collectChat } from '../../core/collect.js';
-import { checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
+import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
@@ -163,16 +163,17 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const input = embedInput(body.input);
     const entry = await resolveForEmbedding(catalog, body.model);
     assertModelAccess(request, entry, body.model);
-    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage: meterRequest(request, reply) });
+    const usage = meterRequest(request, entry);
+    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage });
     if (input.length === 0) return reply.type(JSON_TYPE).send({ model: body.model, embeddings: [] });
     const timing = new StreamTiming();
     const dimensions = body.dimensions ?? undefined;
     const result = await entry.adapter.embed(
       { model: entry.info.id, input, ...(dimensions === undefined ? {} : { dimensions }) },
-      { signal: abortOnClientClose(reply), log: request.log },
+      callContext(request, abortOnClientClose(reply)),
     );
     catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive), request.apiKey?.id);
-    meterRequest(request, reply).report(result.usage);
+    usage.report(result.usage);
     timing.markUpstreamAccepted();
     const metrics = timing.metrics(result.usage);
     const answerBody: Record<string, unknown> = {
@@ -190,11 +191,12 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     if (!body.model) throw new GatewayError('MODEL_NOT_FOUND', "model '' not found");
     const entry = await resolveForEmbedding(catalog, body.model);
     assertModelAccess(request, entry, body.model);
-    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage: meterRequest(request, reply) });
+    const usage = meterRequest(request, entry);
+    if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage });
     if (!body.prompt) return reply.type(JSON_TYPE).send({ embedding: [] });
-    const result = await entry.adapter.embed({ model: entry.info.id, input: [body.prompt] }, { signal: abortOnClientClose(reply), log: request.log });
+    const result = await entry.adapter.embed({ model: entry.info.id, input: [body.prompt] }, callContext(request, abortOnClientClose(reply)));
     catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive), request.apiKey?.id);
-    meterRequest(request, reply).report(result.usage);
+    usage.report(result.usage);
     return reply.type(JSON_TYPE).send({ embedding: result.embeddings[0] ?? [] });
   });
 
@@ -260,10 +262,11 @@ interface ModelTurn {
 async function chatOrGenerate(request: FastifyRequest, reply: FastifyReply, catalog: ModelCatalog, turn: ModelTurn): Promise<FastifyReply> {
   const entry = await catalog.resolve(turn.model);
   assertModelAccess(request, entry, turn.model);
+  const usage = meterRequest(request, entry);
   const keepAliveMs = keepAliveMilliseconds(turn.keepAlive);
   if (canPassThrough(entry, turn.model) && isOllamaAdapter(entry.adapter)) {
     catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-    return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage: meterRequest(request, reply) });
+    return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage, generates: true });
   }
   if (!turn.hasInput) {
     catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
@@ -299,21 +302,19 @@ interface AnswerOptions {
 async function answer(request: FastifyRequest, reply: FastifyReply, options: AnswerOptions): Promise<FastifyReply> {
   const { entry, model, endpoint } = options;
   const timing = new StreamTiming();
-  const signal = abortOnClientClose(reply);
-  const usage = meterRequest(request, reply);
-  const stream: ChatStream = await entry.adapter.streamChat(options.chatRequest, { signal, log: request.log });
+  const usage = meterRequest(request, entry);
+  const stream: ChatStream = await entry.adapter.streamChat(options.chatRequest, callContext(request, abortOnClientClose(reply)));
   usage.upstreamAccepted();
   timing.markUpstreamAccepted();
   options.catalog.markUsed(entry, options.keepAliveMs, request.apiKey?.id);
 
   if (!options.stream) {
     const result = await collectChat(meteredStream(stream, usage), () => timing.markToken());
-    usage.report(result.usage);
     return reply.type(JSON_TYPE).send(ollamaFinalObject(model, endpoint, result, timing, options.contextOf?.(result.text)));
   }
 
   const { first, rest } = await startStream(stream);
-  const encoder = new OllamaStreamEncoder(model, endpoint, timing, (reported) => usage.report(reported), options.contextOf);
+  const encoder = new OllamaStreamEncoder(model, endpoint, timing, undefined, options.contextOf);
   return sendEncodedStream(reply, NDJSON_TYPE, first, rest, meteredEncoder(encoder, usage));
 }
 

@@ -20,7 +20,10 @@
  *   client asked for in everything forwarded, by byte search and splice (model-echo.ts).
  * An upstream that ends (EOF, reset, timeout) without `[DONE]` gets an in-band error event.
  */
-import type { Usage } from '../../core/types.js';
+import type { AnswerOrigin, FinishReason, Usage } from '../../core/types.js';
+import { finishReasonFromOpenAi, originFromOpenAi, usageFromOpenAi } from '../../core/openai-answer.js';
+import { countSseEvents } from '../../usage/request-usage.js';
+import { firstStringField, lastStringField } from '../json-field.js';
 import { GatewayError, fromMidStreamError, fromUpstreamStatus, statusFromUpstreamCode } from '../../errors.js';
 import { joinPiece, type BodyPiece } from '../../core/body-piece.js';
 import { DEFAULT_MAX_LINE_BYTES, PendingLine } from '../../streaming/line-splitter.js';
@@ -51,6 +54,29 @@ const BLANK_LINE = Buffer.from('\n\n');
 const LINE_FEED_BYTES = Buffer.from('\n');
 const CRLF_CRLF_TAIL = Buffer.from('\n\r\n');
 const EMPTY = Buffer.alloc(0);
+const ID_FIELD = Buffer.from('"id":"');
+const MODEL_FIELD = Buffer.from('"model":"');
+const FINISH_REASON_FIELD = Buffer.from('"finish_reason":"');
+const NATIVE_FINISH_REASON_FIELD = Buffer.from('"native_finish_reason":"');
+
+/**
+ * What the relay tells about the answer it relays, each when it knows it (a RequestUsage
+ * takes it all): read from the few lines it inspects anyway, or once per answer.
+ */
+export interface RelayMeter {
+  /** The usage the upstream reported (at `[DONE]`). */
+  report?(usage: Usage): void;
+  /** Who answers (the first data event's `model` and `id`, before the model echo). */
+  answeredBy?(origin: AnswerOrigin): void;
+  /** How the answer finished (at `[DONE]`, from the finish chunk). */
+  finished?(reason: FinishReason): void;
+  /** The answer failed in band with this error code. */
+  failed?(code: string): void;
+  /** The first piece of the answer goes to the client. */
+  answerStarted?(): void;
+  /** Answer pieces relayed (SSE events, about a token each, for the estimate). */
+  addOutputPieces?(count: number): void;
+}
 
 /** The error an OpenAI-dialect error payload (`{error:{code,message,metadata}}`) stands for. */
 export function errorFromPayload(upstream: string, payload: JsonObject, text: string): GatewayError | undefined {
@@ -70,9 +96,9 @@ export function errorFromPayload(upstream: string, payload: JsonObject, text: st
  * A non-stream answer: leading keep-alive whitespace removed, a 200 that carries an error is
  * thrown as that error (its code becomes the status), reasoning mirrored into
  * `reasoning_content`, `model` made the client's name (`echoModel`). Otherwise the text is
- * returned as the upstream sent it.
+ * returned as the upstream sent it. `meter` is told its usage, origin and finish reason.
  */
-export function relayJson(upstream: string, text: string, onUsage?: (usage: Usage) => void, echoModel?: string): string {
+export function relayJson(upstream: string, text: string, meter?: RelayMeter, echoModel?: string): string {
   const trimmed = text.trimStart();
   let payload: unknown;
   try {
@@ -85,8 +111,7 @@ export function relayJson(upstream: string, text: string, onUsage?: (usage: Usag
   }
   const error = errorFromPayload(upstream, payload as JsonObject, trimmed);
   if (error !== undefined) throw error;
-  const usage = (payload as JsonObject).usage;
-  if (onUsage !== undefined && typeof usage === 'object' && usage !== null) onUsage(toUsage(usage as JsonObject));
+  if (meter !== undefined) meterJson(payload as JsonObject, meter);
   const model = (payload as JsonObject).model;
   let bytes: Buffer = Buffer.from(trimmed);
   if (echoModel !== undefined && typeof model === 'string' && model !== echoModel) {
@@ -95,6 +120,20 @@ export function relayJson(upstream: string, text: string, onUsage?: (usage: Usag
     bytes = echoed !== bytes ? echoed : Buffer.from(JSON.stringify({ ...(payload as JsonObject), model: echoModel }));
   }
   return withReasoningContent(bytes, 0, bytes.length).toString('utf8');
+}
+
+/** What a non-stream answer tells the meter: its usage, who answered, how it finished; and that it goes out now. */
+function meterJson(payload: JsonObject, meter: RelayMeter): void {
+  const usage = payload.usage;
+  if (typeof usage === 'object' && usage !== null) meter.report?.(usageFromOpenAi(usage as JsonObject));
+  const origin = originFromOpenAi(payload);
+  if (origin !== undefined) meter.answeredBy?.(origin);
+  const choice = Array.isArray(payload.choices) ? (payload.choices[0] as JsonObject | undefined) : undefined;
+  if (typeof choice?.finish_reason === 'string') {
+    const reason = finishReasonFromOpenAi(choice.finish_reason, choice.native_finish_reason);
+    if (reason !== 'error') meter.finished?.(reason);
+  }
+  meter.answerStarted?.();
 }
 
 /**
@@ -156,11 +195,15 @@ export class SseRelay {
 
   /** The last read with more than blank lines: where the usage event may sit when `[DONE]` comes. */
   private previousRegion: Buffer | undefined;
+  /** The read with more than blank lines before that one: where the finish chunk may sit. */
+  private earlierRegion: Buffer | undefined;
+  /** Still to tell the meter who answers (from the first data event). */
+  private originUntold: boolean;
 
   constructor(
     private readonly upstream: string,
-    /** Told the usage the upstream reported, when `[DONE]` arrives (per-key token accounting). */
-    private readonly onUsage?: (usage: Usage) => void,
+    /** Told the usage, who answered and how it finished (per-key token accounting, the usage record). */
+    private readonly meter?: RelayMeter,
     maxLineBytes = DEFAULT_MAX_LINE_BYTES,
     /**
      * OpenRouter always sends a usage-only chunk (`choices: []`); OpenAI sends it only with
@@ -173,6 +216,7 @@ export class SseRelay {
   ) {
     this.pending = new PendingLine(maxLineBytes);
     this.echo = echoModel === undefined ? undefined : new ModelEcho(echoModel);
+    this.originUntold = meter?.answeredBy !== undefined;
   }
 
   push(chunk: Uint8Array): Buffer {
@@ -190,6 +234,7 @@ export class SseRelay {
     let region = cut === buffer.length ? buffer : buffer.subarray(0, cut);
     if (!this.pending.empty) region = this.pending.take(region);
     if (cut < buffer.length) this.pending.add(buffer.subarray(cut));
+    if (this.originUntold) this.tellOrigin(region);
     // Complete lines from here on, with the model named as the client named it (rewritten in
     // place when it can be: `region` is the only reference to these bytes the relay keeps).
     if (this.echo !== undefined) region = this.echo.apply(region);
@@ -204,12 +249,35 @@ export class SseRelay {
       // The hot path: nothing in these lines needs a look.
       this.noteEnding(region);
       this.skipLeadingLineFeed = region[region.length - 1] === CARRIAGE_RETURN;
-      if (!isOnlyTerminators(region)) this.previousRegion = region;
+      this.remember(region);
       return region;
     }
     const output = this.relayLines(region);
-    if (!isOnlyTerminators(region)) this.previousRegion = region;
+    this.remember(region);
     return output;
+  }
+
+  /** Keeps the last two reads with more than blank lines (by reference), for what `[DONE]` looks back at. */
+  private remember(region: Buffer): void {
+    if (isOnlyTerminators(region)) return;
+    this.earlierRegion = this.previousRegion;
+    this.previousRegion = region;
+  }
+
+  /** The first data event's `model` and `id` (every OpenRouter event has them), read once, before the echo rewrites `model`. */
+  private tellOrigin(region: Buffer): void {
+    let at = region.indexOf(DATA_PREFIX);
+    while (at > 0 && region[at - 1] !== LINE_FEED && region[at - 1] !== CARRIAGE_RETURN) at = region.indexOf(DATA_PREFIX, at + 1);
+    if (at === -1) return;
+    this.originUntold = false;
+    const lineEnd = region.indexOf(LINE_FEED, at);
+    const end = lineEnd === -1 ? region.length : lineEnd;
+    const origin: AnswerOrigin = {};
+    const model = firstStringField(region, MODEL_FIELD, at, end);
+    const id = firstStringField(region, ID_FIELD, at, end);
+    if (model !== undefined && model !== '') origin.modelServed = model;
+    if (id !== undefined && id !== '') origin.generationId = id;
+    if (origin.modelServed !== undefined || origin.generationId !== undefined) this.meter!.answeredBy!(origin);
   }
 
   /** EOF: a last line without terminator is still read; without `[DONE]`, an error event. */
@@ -236,6 +304,7 @@ export class SseRelay {
   /** The in-band error event (on an event boundary), after which nothing more is relayed. */
   fail(error: GatewayError): Buffer {
     this.ended = true;
+    this.meter?.failed?.(error.code);
     const event = openAiErrorEvent(error);
     return Buffer.from(this.atEventBoundary ? event : `\n${event}`);
   }
@@ -258,6 +327,7 @@ export class SseRelay {
           if (outcome.stop) {
             if (outcome.keepLine) {
               this.reportUsage(region, lineStart);
+              this.reportFinish(region, lineStart);
               parts.push(...this.doneEvent(region, runStart, lineEnd, next));
             } else {
               parts.push(region.subarray(runStart, lineStart));
@@ -282,7 +352,7 @@ export class SseRelay {
    * in this read or the previous one. Only that line is parsed.
    */
   private reportUsage(region: Buffer, doneLineStart: number): void {
-    if (this.onUsage === undefined) return;
+    if (this.meter?.report === undefined) return;
     const line = lastDataLine(region, doneLineStart) ?? (this.previousRegion === undefined ? undefined : lastDataLine(this.previousRegion, this.previousRegion.length));
     if (line === undefined || line.indexOf(USAGE_KEY) === -1) return;
     let parsed: { usage?: unknown };
@@ -292,7 +362,23 @@ export class SseRelay {
       return;
     }
     const usage = parsed?.usage;
-    if (typeof usage === 'object' && usage !== null) this.onUsage(toUsage(usage as JsonObject));
+    if (typeof usage === 'object' && usage !== null) this.meter.report(usageFromOpenAi(usage as JsonObject));
+  }
+
+  /**
+   * At `[DONE]`: how the answer finished, from the last `finish_reason` string before it (the
+   * finish chunk, in this read or one of the two before). Byte searches only, once per answer.
+   */
+  private reportFinish(region: Buffer, doneLineStart: number): void {
+    if (this.meter?.finished === undefined) return;
+    const reads: Array<[Buffer | undefined, number | undefined]> = [[region, doneLineStart], [this.previousRegion, undefined], [this.earlierRegion, undefined]];
+    for (const [bytes, end] of reads) {
+      const reason = bytes === undefined ? undefined : lastStringField(bytes, FINISH_REASON_FIELD, end);
+      if (reason === undefined) continue;
+      const mapped = finishReasonFromOpenAi(reason, lastStringField(bytes!, NATIVE_FINISH_REASON_FIELD, end));
+      if (mapped !== 'error') this.meter.finished(mapped);
+      return;
+    }
   }
 
   /**
@@ -448,14 +534,6 @@ function payloadKind(payload: Buffer): 'done' | 'object' | 'unreadable' {
   return end - start >= 2 && payload[start] === OPEN_BRACE && payload[end - 1] === CLOSE_BRACE ? 'object' : 'unreadable';
 }
 
-/** OpenAI-dialect usage → the IR's. */
-function toUsage(usage: JsonObject): Usage {
-  const result: Usage = {};
-  if (typeof usage.prompt_tokens === 'number') result.inputTokens = usage.prompt_tokens;
-  if (typeof usage.completion_tokens === 'number') result.outputTokens = usage.completion_tokens;
-  return result;
-}
-
 /** A read that only ends lines (the blank line after an event, cut off on its own). */
 function isOnlyTerminators(region: Buffer): boolean {
   if (region.length > 4) return false;
@@ -512,12 +590,10 @@ export interface RelayedBody extends AsyncIterable<BodyPiece> {
 }
 
 export interface SseRelayOptions {
-  /** Told the usage the upstream reported. */
-  onUsage?: (usage: Usage) => void;
+  /** Told the usage, who answered, how it finished or failed, and each piece relayed (the estimate, should the answer be cut off before its usage). */
+  meter?: RelayMeter;
   /** false: the usage-only chunk is dropped (the client did not ask for it). Default true. */
   includeUsage?: boolean;
-  /** Told every piece relayed (the spend estimate, should the answer be cut off before its usage). */
-  onRelayed?: (output: Buffer) => void;
   /** The model name the client asked for, echoed in place of the upstream's. */
   echoModel?: string;
 }
@@ -534,8 +610,8 @@ export async function startSseRelay(
   isAborted: () => boolean,
   options: SseRelayOptions = {},
 ): Promise<AsyncGenerator<Buffer>> {
-  const { onUsage, includeUsage = true, onRelayed, echoModel } = options;
-  const relay = new SseRelay(upstream, onUsage, DEFAULT_MAX_LINE_BYTES, !includeUsage, echoModel);
+  const { meter, includeUsage = true, echoModel } = options;
+  const relay = new SseRelay(upstream, meter, DEFAULT_MAX_LINE_BYTES, !includeUsage, echoModel);
   const iterator = body[Symbol.asyncIterator]();
   const held: Buffer[] = [];
   try {
@@ -555,7 +631,7 @@ export async function startSseRelay(
     body.release(false);
     throw error instanceof GatewayError ? error : fromMidStreamError(upstream, error);
   }
-  return relayRest(held.length === 1 ? held[0]! : Buffer.concat(held), iterator, relay, body, upstream, isAborted, onRelayed);
+  return relayRest(held.length === 1 ? held[0]! : Buffer.concat(held), iterator, relay, body, upstream, isAborted, meter);
 }
 
 async function* relayRest(
@@ -565,9 +641,11 @@ async function* relayRest(
   body: RelayedBody,
   upstream: string,
   isAborted: () => boolean,
-  onRelayed?: (output: Buffer) => void,
+  meter?: RelayMeter,
 ): AsyncGenerator<Buffer> {
+  const onRelayed = meter?.addOutputPieces === undefined ? undefined : (output: Buffer): void => meter.addOutputPieces!(countSseEvents(output));
   try {
+    meter?.answerStarted?.();
     if (head.length > 0) {
       onRelayed?.(head);
       yield head;

@@ -20,12 +20,11 @@ import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
 import type { CallContext } from '../../core/backend-adapter.js';
 import { collectChat } from '../../core/collect.js';
-import { checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
-import { countSseEvents } from '../../usage/request-usage.js';
+import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
-import type { ChatRequest, ChatResult, ChatStream, Usage } from '../../core/types.js';
+import type { ChatRequest, ChatResult, ChatStream } from '../../core/types.js';
 import { GatewayError, toOpenAiErrorBody } from '../../errors.js';
 import { readBodyText } from '../../http/read-body.js';
 import { listingCache, parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
@@ -118,12 +117,13 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     if (!body.model) throw new GatewayError('BAD_REQUEST', 'model is required');
     if (!body.messages || body.messages.length === 0) throw new GatewayError('BAD_REQUEST', "[] is too short - 'messages'");
     const entry = await resolve(request, body.model);
+    const usage = meterRequest(request, entry);
     checkChatCapabilities(entry, body.model, (body.tools?.length ?? 0) > 0, body.think);
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
     const stream = body.stream === true;
     const includeUsage = body.stream_options?.include_usage === true;
     const signal = abortOnClientClose(reply);
-    const context: CallContext = { signal, log: request.log };
+    const context = callContext(request, signal);
 
     const forward = entry.adapter.forwardOpenAiChat;
     if (forward !== undefined) {
@@ -132,19 +132,12 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
       const forwarded = toPassthroughBody(raw, body, entry.info.id, entry.defaults, fallbacks);
       const dropped = droppedFields(raw);
       if (dropped.length > 0) request.log.debug({ droppedFields: dropped }, 'fields not forwarded upstream');
-      const usage = meterRequest(request, reply);
       const answer = await forward.call(entry.adapter, forwarded, context);
       usage.upstreamAccepted();
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      const onUsage = (reported: Usage): void => usage.report(reported);
       // The answer names the model as the client did (`coder`), not by the upstream's id.
-      if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readBodyText(answer.body, answer.upstream), onUsage, body.model));
-      const relay = await startSseRelay(answer.body, answer.upstream, () => clientLeft(signal), {
-        onUsage,
-        includeUsage,
-        onRelayed: (output) => usage.addOutputPieces(countSseEvents(output)),
-        echoModel: body.model,
-      });
+      if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readBodyText(answer.body, answer.upstream), usage, body.model));
+      const relay = await startSseRelay(answer.body, answer.upstream, () => clientLeft(signal), { meter: usage, includeUsage, echoModel: body.model });
       return sendStream(reply, SSE_TYPE, relay);
     }
 
@@ -152,7 +145,7 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     const meta = newChatCompletionMeta(body.model, includeUsage);
     return answerThroughIr(request, reply, context, {
       catalog, entry, keepAliveMs, chatRequest, stream,
-      encoder: (onUsage) => new OpenAiChatStreamEncoder(meta, onUsage),
+      encoder: () => new OpenAiChatStreamEncoder(meta),
       object: (result) => chatCompletionObject(result, meta),
     });
   });
@@ -161,14 +154,15 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     const body = parseBody(OpenAiCompletionRequest, request.body);
     if (!body.model) throw new GatewayError('BAD_REQUEST', 'model is required');
     const entry = await resolve(request, body.model);
+    meterRequest(request, entry);
     checkChatCapabilities(entry, body.model, false);
     const chatRequest = applyModelDefaults(chatRequestFromCompletion(body, entry.info.id), entry.defaults);
     const meta = newCompletionMeta(body.model, body.stream_options?.include_usage === true);
-    return answerThroughIr(request, reply, { signal: abortOnClientClose(reply), log: request.log }, {
+    return answerThroughIr(request, reply, callContext(request, abortOnClientClose(reply)), {
       catalog, entry, chatRequest,
       keepAliveMs: keepAliveMilliseconds(body.keep_alive),
       stream: body.stream === true,
-      encoder: (onUsage) => new OpenAiCompletionStreamEncoder(meta, onUsage),
+      encoder: () => new OpenAiCompletionStreamEncoder(meta),
       object: (result) => completionObject(result, meta),
     });
   });
@@ -179,13 +173,14 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     const input = embeddingsInput(body.input);
     const encoding = embeddingsEncoding(body.encoding_format);
     const entry = await resolve(request, body.model);
+    const usage = meterRequest(request, entry);
     const dimensions = body.dimensions ?? undefined;
     const result = await entry.adapter.embed(
       { model: entry.info.id, input, ...(dimensions === undefined ? {} : { dimensions }) },
-      { signal: abortOnClientClose(reply), log: request.log },
+      callContext(request, abortOnClientClose(reply)),
     );
     catalog.markUsed(entry, keepAliveMilliseconds(body.keep_alive), request.apiKey?.id);
-    meterRequest(request, reply).report(result.usage);
+    usage.report(result.usage);
     const data = result.embeddings.map((vector, index) => {
       const normalized = normalizeEmbedding(vector, dimensions);
       return { object: 'embedding', embedding: encoding === 'base64' ? toBase64Embedding(normalized) : normalized, index };
@@ -206,24 +201,23 @@ interface IrAnswerOptions {
   keepAliveMs: number;
   chatRequest: ChatRequest;
   stream: boolean;
-  encoder: (onUsage: (usage: Usage | undefined) => void) => OpenAiSseEncoder;
+  encoder: () => OpenAiSseEncoder;
   object: (result: ChatResult) => Record<string, unknown>;
 }
 
 /** Through the IR: stream as SSE or collect into one object, from the same stream path. */
 async function answerThroughIr(request: FastifyRequest, reply: FastifyReply, context: CallContext, options: IrAnswerOptions): Promise<FastifyReply> {
-  const usage = meterRequest(request, reply);
+  const usage = meterRequest(request, options.entry);
   const chatStream: ChatStream = await options.entry.adapter.streamChat(options.chatRequest, context);
   usage.upstreamAccepted();
   options.catalog.markUsed(options.entry, options.keepAliveMs, request.apiKey?.id);
   if (!options.stream) {
     const result = await collectChat(meteredStream(chatStream, usage));
-    usage.report(result.usage);
     return reply.type(JSON_TYPE).send(options.object(result));
   }
 
   const { first, rest } = await startStream(chatStream);
-  const encoder = options.encoder((reported) => usage.report(reported));
+  const encoder = options.encoder();
   return sendEncodedStream(reply, SSE_TYPE, first, rest, meteredEncoder(encoder, usage));
 }
 

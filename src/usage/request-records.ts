@@ -1,0 +1,99 @@
+/**
+ * One UsageRecord (usage-record.ts) for every answered request on a route that can spend
+ * upstream (any route not marked `config: { unmetered: true }`), and one log line for every
+ * answered request. A hook ahead of all others opens the request's RequestUsage, so refusals
+ * in later hooks (rate limits, budgets) and in handlers (an unknown model, a bad body) are
+ * recorded as well as answers; the route fills it in as it answers (meterRequest). When the
+ * response closes — finished, failed or cut off by the client — the usage is settled once
+ * (tokens per minute), the record goes to `app.usageEvents`, and the line is logged.
+ *
+ * A request that did not authenticate on a gateway with keys (401, or refused before its key
+ * was looked at) is logged but not recorded: it has no key to charge, and anyone can send it.
+ */
+import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import fastifyPlugin from 'fastify-plugin';
+import { asGatewayError } from '../http/request-errors.js';
+import { REQUEST_LOG_MESSAGE, requestLogLine } from './request-log-line.js';
+import { RequestUsage, estimatePromptTokens } from './request-usage.js';
+import type { UsageRecord } from './usage-record.js';
+
+declare module 'fastify' {
+  interface FastifyRequest {
+    /** What this request spent and how it went (recorded only on a route that can spend). */
+    usage: RequestUsage;
+  }
+}
+
+const INFO_OR_FINER = new Set(['info', 'debug', 'trace']);
+
+/** Status of an answer the client left before any status was sent (nginx's "client closed request"). */
+const CLIENT_CLOSED_STATUS = 499;
+
+async function requestRecords(app: FastifyInstance): Promise<void> {
+  app.decorateRequest('usage', null as unknown as RequestUsage);
+
+  // The level is set once, at start-up.
+  const logsRequests = INFO_OR_FINER.has(app.log.level);
+  app.addHook('onRequest', (request, reply, done) => {
+    request.usage = startUsage(request);
+    reply.raw.once('close', () => closed(request, reply, logsRequests));
+    done();
+  });
+
+  // The error a refusal or a failure is answered with (before the first byte; in-band ones are told by the route).
+  app.addHook('onError', (request, _reply, error, done) => {
+    request.usage.failed(asGatewayError(error).code);
+    done();
+  });
+}
+
+export const requestRecordsPlugin = fastifyPlugin(requestRecords, { name: 'ollama-bridge-request-records', fastify: '5.x' });
+
+/** A route that can spend upstream: a matched route, not `unmetered`, not a HEAD or an OPTIONS (which never spend). */
+function maySpend(request: FastifyRequest): boolean {
+  const { url, config } = request.routeOptions;
+  return url !== undefined && config?.unmetered !== true && request.method !== 'HEAD' && request.method !== 'OPTIONS';
+}
+
+function startUsage(request: FastifyRequest): RequestUsage {
+  return new RequestUsage(
+    () => estimatePromptTokens(request.body),
+    (spent) => request.server.recordKeyUsage(request, spent.inputTokens + spent.outputTokens),
+  );
+}
+
+function closed(request: FastifyRequest, reply: FastifyReply, logsRequests: boolean): void {
+  const response = reply.raw;
+  const status = response.headersSent ? response.statusCode : CLIENT_CLOSED_STATUS;
+  const usage = request.usage;
+  // Counted against the key's limits whether recorded or not.
+  usage.settle();
+  let record: UsageRecord | undefined;
+  if (maySpend(request) && authenticated(request, status)) {
+    record = usage.record({
+      ...(request.apiKey === undefined ? {} : { keyId: request.apiKey.id, keyName: request.apiKey.name }),
+      clientAddress: request.ip,
+      method: request.method,
+      route: request.routeOptions.url!,
+      ...modelRequested(request.body),
+      status,
+      delivered: response.writableFinished,
+    });
+    request.server.usageEvents.emit(record);
+  }
+  if (!logsRequests) return;
+  const route = request.routeOptions.url;
+  const durationMs = record?.durationMs ?? usage.elapsedMs();
+  request.log.info(requestLogLine({ method: request.method, url: request.url, ...(route === undefined ? {} : { route }), status, durationMs }, record), REQUEST_LOG_MESSAGE);
+}
+
+/** Whether the request got past authentication: any, on a gateway without keys. */
+function authenticated(request: FastifyRequest, status: number): boolean {
+  if (status === 401) return false;
+  return !request.server.keyRing.enabled || request.apiKey !== undefined;
+}
+
+function modelRequested(body: unknown): { modelRequested?: string } {
+  const model = typeof body === 'object' && body !== null ? (body as { model?: unknown }).model : undefined;
+  return typeof model === 'string' && model !== '' ? { modelRequested: model } : {};
+}

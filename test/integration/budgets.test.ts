@@ -96,15 +96,16 @@ describe('budgets per key', () => {
     // Every route works while the budget holds.
     for (const route of SPENDING_ROUTES) expect((await call(gateway, route.path, keys.daily!.key, route.body)).status, route.what).toBe(200);
     gateway.app.usageEvents.emit(spent(keys.daily!.id, 0.5));
-    const message = 'budget spent: this API key has spent $0.50 of its daily budget of $0.50; resets: 2026-03-05T00:00:00.000Z';
+    // What the routes above cost (the fake's few micro-dollars each) counts too.
+    const message = /^budget spent: this API key has spent \$0\.500\d* of its daily budget of \$0\.50; resets: 2026-03-05T00:00:00\.000Z$/;
     const before = upstreamCalls();
     for (const route of SPENDING_ROUTES) {
       const answer = await call(gateway, route.path, keys.daily!.key, route.body);
       expect(answer.status, route.what).toBe(402);
       if (route.path.startsWith('/v1/')) {
-        expect(answer.json(), route.what).toEqual({ error: { message, type: 'insufficient_quota', param: null, code: 'budget_exhausted' } });
+        expect(answer.json(), route.what).toEqual({ error: { message: expect.stringMatching(message), type: 'insufficient_quota', param: null, code: 'budget_exhausted' } });
       } else {
-        expect(answer.json(), route.what).toEqual({ error: message });
+        expect(answer.json(), route.what).toEqual({ error: expect.stringMatching(message) });
       }
     }
     expect(upstreamCalls()).toBe(before);
@@ -122,7 +123,7 @@ describe('budgets per key', () => {
     const refused = await call(gateway, '/v1/chat/completions', keys.defaulted!.key, SPENDING_ROUTES[5]!.body);
     expect(refused.status).toBe(402);
     // The week starts on Monday.
-    expect(refused.json().error.message).toBe('budget spent: this API key has spent $1.00 of its weekly budget of $1.00; resets: 2026-03-09T00:00:00.000Z');
+    expect(refused.json().error.message).toMatch(/^budget spent: this API key has spent \$1\.00\d* of its weekly budget of \$1\.00; resets: 2026-03-09T00:00:00\.000Z$/);
   });
 
   it('a total budget never resets', async () => {
@@ -150,6 +151,19 @@ describe('budgets per key', () => {
     expect(lines.map((line) => line.message?.content ?? '').join('')).toContain('word9');
   });
 
+  it('counts the cost the upstream reports: the request that crosses the budget finishes, the next is refused', async () => {
+    const pricey = 'anthropic/claude-sonnet-4.5';
+    const sse = sseChunk({ role: 'assistant', content: 'costly answer' }) + sseChunk({ role: 'assistant', content: '' }, 'stop')
+      + sseChunk(null, null, { usage: { prompt_tokens: 5, completion_tokens: 2, total_tokens: 7, cost: 0.6 } });
+    openRouter.script(pricey, { sse: sse + SSE_DONE });
+    const first = await call(gateway, '/v1/chat/completions', keys.priced!.key, { model: pricey, messages: [{ role: 'user', content: 'hi' }] });
+    expect(first.status).toBe(200);
+    expect(first.json().choices[0].message.content).toBe('costly answer');
+    const second = await call(gateway, '/api/chat', keys.priced!.key, { model: pricey, stream: false, messages: [{ role: 'user', content: 'hi' }] });
+    expect(second.status).toBe(402);
+    expect(second.json().error).toBe('budget spent: this API key has spent $0.60 of its monthly budget of $0.50; resets: 2026-04-01T00:00:00.000Z');
+  });
+
   it('a new period starts from nothing', async () => {
     expect((await call(gateway, '/api/chat', keys.daily!.key, SPENDING_ROUTES[0]!.body)).status).toBe(402);
     nowMs = Date.parse('2026-03-04T23:59:59.999Z');
@@ -172,7 +186,7 @@ describe('a gateway without keys', () => {
       gateway.app.usageEvents.emit(spent(undefined, 0.5));
       const refused = await call(gateway, '/v1/embeddings', undefined, SPENDING_ROUTES.at(-1)!.body);
       expect(refused.status).toBe(402);
-      expect(refused.json().error.message).toBe('budget spent: this gateway has spent $0.50 of its daily budget of $0.50; resets: 2026-03-05T00:00:00.000Z');
+      expect(refused.json().error.message).toMatch(/^budget spent: this gateway has spent \$0\.50\d* of its daily budget of \$0\.50; resets: 2026-03-05T00:00:00\.000Z$/);
       expect((await call(gateway, '/api/tags', undefined)).status).toBe(200);
     } finally {
       await gateway.close();

@@ -85,7 +85,7 @@ const server = createServer((req, res) => {
         } catch {
           return sendJson(res, 400, { error: 'invalid JSON' });
         }
-        const model = String(body.model ?? body.name ?? '');
+        const model = typeof body.model === 'string' ? body.model : typeof body.name === 'string' ? body.name : '';
         if (path === '/api/show') {
           return sendJson(res, 200, {
             license: '',

@@ -101,7 +101,7 @@ const server = createServer((req, res) => {
         let model = '';
         try {
           const body = JSON.parse(text) as { model?: unknown; messages?: Array<{ content?: unknown }> };
-          model = String(body.model ?? '');
+          model = typeof body.model === 'string' ? body.model : '';
           const tag = abortTag(body);
           if (tag !== undefined) recordEarlyClose(res, tag);
         } catch {

@@ -40,7 +40,7 @@ const server = createServer((req, res) => {
     signal: controller.signal,
   })
     .then(async (response) => {
-      res.writeHead(response.statusCode, endToEnd(response.headers as IncomingHttpHeaders));
+      res.writeHead(response.statusCode, endToEnd(response.headers));
       await pipeline(response.body, res);
     })
     .catch(() => {

@@ -50,6 +50,11 @@ export interface TargetCheck {
   pass: boolean | null;
 }
 
+/** A setting read back from JSON (a string or a number), or nothing. */
+function shown(value: unknown): string {
+  return typeof value === 'string' || typeof value === 'number' ? String(value) : '';
+}
+
 function table(headers: string[], rows: string[][]): string {
   const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
   const line = (cells: string[]): string => `| ${cells.map((cell, column) => cell.padEnd(widths[column]!)).join(' | ')} |`;
@@ -72,7 +77,7 @@ export function checkTargets(results: BenchResults): TargetCheck[] {
   const cpuGateway = find(results.cpu, 'gateway');
   const cpuRatio = cpuProxy && cpuGateway ? cpuGateway.cpuMsPerAnswer.p50 / cpuProxy.cpuMsPerAnswer.p50 : Number.NaN;
   checks.push({
-    target: `CPU per ${String(results.settings.fastProfile ?? '')} answer at ${String(results.settings.cpuConcurrency ?? '')} streams, × plain proxy (p50)`,
+    target: `CPU per ${shown(results.settings.fastProfile)} answer at ${shown(results.settings.cpuConcurrency)} streams, × plain proxy (p50)`,
     measured: cpuGateway ? `${fmt(cpuRatio)}× (${fmt(cpuGateway.cpuMsPerAnswer.p50, 3)} vs ${fmt(cpuProxy?.cpuMsPerAnswer.p50, 3)} ms)` : '–',
     limit: '≤ 2×',
     pass: cpuGateway && cpuProxy ? cpuRatio <= 2 : null,
@@ -256,7 +261,7 @@ export function renderMarkdown(results: BenchResults): string {
       (results.durationS === undefined ? '' : ` · run took ${results.durationS.toFixed(0)} s`) +
       ` · load average ${machine.loadAvgStart.toFixed(2)} at start, ${fmt(machine.loadAvgEnd)} at end`,
   );
-  parts.push(`Gateway: ${String(settings.gateway)}${settings.commit ? ` (${String(settings.commit)})` : ''}`);
+  parts.push(`Gateway: ${String(settings.gateway)}${settings.commit ? ` (${shown(settings.commit)})` : ''}`);
   parts.push(`Settings: ${Object.entries(settings).filter(([key]) => key !== 'gateway' && key !== 'commit').map(([key, value]) => `${key}=${String(value)}`).join(', ')}`);
   if (results.ttfc) {
     parts.push(`### Time to first chunk (sequential, upstream pace 0; first chunk carrying answer text)\n\n${ttfcTable(results.ttfc)}`);

@@ -28,9 +28,9 @@ async function getJson(url: string): Promise<unknown> {
 /** The name under which the gateway lists `wanted` (its /v1/models, then /api/tags), else `wanted`. */
 async function discoverModel(gatewayUrl: string, wanted: string, hint: string): Promise<string> {
   const openai = (await getJson(`${gatewayUrl}/v1/models`)) as { data?: Array<{ id?: unknown }> } | undefined;
-  const ids = (openai?.data ?? []).map((model) => String(model.id ?? ''));
+  const ids = (openai?.data ?? []).map((model) => (typeof model.id === 'string' ? model.id : ''));
   const tags = (await getJson(`${gatewayUrl}/api/tags`)) as { models?: Array<{ name?: unknown }> } | undefined;
-  const names = (tags?.models ?? []).map((model) => String(model.name ?? ''));
+  const names = (tags?.models ?? []).map((model) => (typeof model.name === 'string' ? model.name : ''));
   for (const candidate of [...ids, ...names]) if (candidate === wanted) return candidate;
   for (const candidate of [...ids, ...names]) if (candidate.includes(hint)) return candidate;
   return wanted;

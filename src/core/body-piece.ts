@@ -6,6 +6,6 @@ export type BodyPiece = Uint8Array | readonly Uint8Array[];
  * HTTP chunk) cost one copy here, and then one pass of the decoder instead of one per chunk.
  */
 export function joinPiece(piece: BodyPiece): Uint8Array {
-  if (!Array.isArray(piece)) return piece as Uint8Array;
+  if (piece instanceof Uint8Array) return piece;
   return piece.length === 1 ? piece[0]! : Buffer.concat(piece);
 }

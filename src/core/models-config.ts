@@ -127,7 +127,7 @@ function toDefaults(name: string, settings: Record<string, unknown>): ModelDefau
     const reasoning = toReasoning({ think: think as boolean | string | null | undefined });
     if (reasoning !== undefined) defaults.reasoning = reasoning;
   } catch (error) {
-    throw new Error(`models.${name}: ${(error as Error).message}`);
+    throw new Error(`models.${name}: ${(error as Error).message}`, { cause: error });
   }
   if (contextLength !== undefined) {
     if (typeof contextLength !== 'number' || !Number.isInteger(contextLength) || contextLength <= 0) {

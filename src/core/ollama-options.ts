@@ -35,7 +35,7 @@ export function samplingFromOptions(options: Record<string, unknown> | undefined
   const stop = options.stop;
   if (stop !== undefined && stop !== null) {
     if (typeof stop === 'string') sampling.stop = [stop];
-    else if (Array.isArray(stop) && stop.every((item) => typeof item === 'string')) sampling.stop = stop as string[];
+    else if (Array.isArray(stop) && stop.every((item) => typeof item === 'string')) sampling.stop = stop;
     else throw new GatewayError('BAD_REQUEST', 'option "stop" must be of type array');
   }
   return sampling;

@@ -34,7 +34,7 @@ export class UpstreamBody implements AsyncIterableIterator<Buffer[]> {
   private queued: Buffer[] = [];
   private queuedBytes = 0;
   private ended = false;
-  private failure: unknown;
+  private failure: Error | undefined;
   private waiter: Waiter | undefined;
   private deliveryScheduled = false;
   private released = false;
@@ -108,7 +108,7 @@ export class UpstreamBody implements AsyncIterableIterator<Buffer[]> {
   }
 
   /** From the dispatch handler: the body broke off (transport error, timeout, abort). */
-  fail(error: unknown): void {
+  fail(error: Error): void {
     if (this.ended || this.released) return;
     this.failure = error;
     if (!this.deliveryScheduled) this.deliver();

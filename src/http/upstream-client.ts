@@ -77,8 +77,8 @@ export class UpstreamClient {
     } catch (error) {
       throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.name} sent a response that is not JSON`, { cause: error });
     }
-    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && (parsed as { error: unknown }).error) {
-      const code = ((parsed as { error: { code?: unknown } }).error as { code?: unknown }).code;
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && parsed.error) {
+      const code = (parsed.error as { code?: unknown }).code;
       const status = typeof code === 'number' && code >= 400 && code <= 599 ? code : 502;
       throw fromUpstreamStatus(this.name, status, text);
     }

@@ -26,12 +26,14 @@ export function trackingConnector(options: buildConnector.BuildOptions): buildCo
     connect(connectOptions, (error, socket) => {
       // A failed connect has no socket (undici passes undefined or null).
       if (socket) noticeWrites(socket);
+      // eslint-disable-next-line @typescript-eslint/no-unnecessary-type-assertion -- tsc needs them: the callback takes a union of argument tuples
       callback(error as null, socket as Socket);
     });
   };
 }
 
 function noticeWrites(socket: Socket): void {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- called below with the socket as `this`
   const write = socket.write;
   socket.write = function (this: Socket, ...args: Parameters<Socket['write']>): boolean {
     const claim = claimant;

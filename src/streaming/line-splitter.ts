@@ -67,7 +67,7 @@ export class LineSplitter {
     }
     const lines: string[] = [];
     const hasCarriageReturn = buffer.indexOf(CARRIAGE_RETURN, start) !== -1;
-    let end = start;
+    let end: number;
     if (!hasCarriageReturn) {
       // Fast path: LF-only framing, as OpenRouter and Ollama send it.
       while ((end = buffer.indexOf(LINE_FEED, start)) !== -1) {

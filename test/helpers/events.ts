@@ -2,11 +2,11 @@
  * Decoded events as a comparable list: batches flattened, adjacent deltas of one kind merged
  * (how a stream is cut changes its batches, never this list), errors as code + status + message.
  */
-import type { ChatEvent, ChatEventBatch } from '../../src/core/types.js';
+import type { ChatEventBatch } from '../../src/core/types.js';
 
 export function normalizeEvents(batches: ChatEventBatch[]): unknown[] {
   const events: unknown[] = [];
-  for (const event of batches.flat() as ChatEvent[]) {
+  for (const event of batches.flat()) {
     const last = events[events.length - 1] as { type?: string; text?: string } | undefined;
     if ((event.type === 'text-delta' || event.type === 'reasoning-delta') && last?.type === event.type) {
       last.text += event.text;

@@ -90,6 +90,7 @@ export function useGatewayOverFakeOpenRouter(overrides: Partial<Record<keyof Con
  * without one).
  */
 export function startGatewayThroughIr(openRouterUrl: string): Promise<TestGateway> {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- dropped, never called
   const { forwardOpenAiChat: _passthrough, ...withoutPassthrough } = createOpenRouterAdapter({
     apiKey: FAKE_API_KEY, baseUrl: openRouterUrl, connectTimeoutMs: 2000, headersTimeoutMs: 5000, bodyTimeoutMs: 5000, appUrl: 'http://test', appTitle: 'test',
   });

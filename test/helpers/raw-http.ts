@@ -46,7 +46,7 @@ export function sendRaw(port: number, bytes: Buffer | string | Array<{ bytes: Bu
       try {
         resolve({ ...parseAnswer(Buffer.concat(received)), elapsedMs: Date.now() - started });
       } catch (error) {
-        reject(error as Error);
+        reject(error);
       }
     });
   });

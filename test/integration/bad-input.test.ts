@@ -219,7 +219,7 @@ function expectErrorAnswer(answer: RawAnswer, row: Row): void {
 
 describe('every error in the route’s dialect', () => {
   it.each(rows.map((row) => [row.name, row]))('%s', async (_name, row) => {
-    expectErrorAnswer(await sendRaw(port, row.request), row as Row);
+    expectErrorAnswer(await sendRaw(port, row.request), row);
   });
 
   it('the gateway still answers after all of them', async () => {

@@ -221,14 +221,14 @@ function mutateValue(random: Random, value: unknown): unknown {
   for (let depth = 0; depth < 4 && chance(random, 0.5); depth++) {
     const keys = Object.keys(target);
     if (keys.length === 0) break;
-    const next = (target as Record<string, unknown>)[pick(random, keys)];
+    const next = target[pick(random, keys)];
     if (typeof next !== 'object' || next === null) break;
     target = next as Record<string, unknown>;
   }
   const keys = Object.keys(target);
   const key = keys.length > 0 && chance(random, 0.8) ? pick(random, keys) : pick(random, ['extra', 'stream', 'model', 'messages', 'format', 'options', 'keep_alive', 'think', 'images', 'input']);
-  if (chance(random, 0.2)) delete (target as Record<string, unknown>)[key];
-  else (target as Record<string, unknown>)[key] = oddValue(random);
+  if (chance(random, 0.2)) delete target[key];
+  else target[key] = oddValue(random);
   return copy;
 }
 

@@ -3,6 +3,9 @@
  * management is forwarded, both backends share one catalog with a documented tie rule, and
  * with only --ollama-url the gateway is a pure (keyed) front for a local Ollama.
  */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { DEFAULT_MODELS as OLLAMA_MODELS, startFakeOllama, type FakeOllama } from '../fakes/fake-ollama.js';
@@ -125,9 +128,6 @@ describe('byte-for-byte passthrough to the upstream Ollama', () => {
 
 describe('translated, not passed through', () => {
   it('an alias of an Ollama model goes through the translating path and echoes the alias', async () => {
-    const { writeFileSync, mkdtempSync } = await import('node:fs');
-    const { join } = await import('node:path');
-    const { tmpdir } = await import('node:os');
     const path = join(mkdtempSync(join(tmpdir(), 'ollama-bridge-alias-')), 'models.yaml');
     writeFileSync(path, 'aliases:\n  local: llama3.2\n');
     const aliased = await startGateway(openRouter.baseUrl, { OLLAMA_BASE_URL: ollama.baseUrl, MODELS_CONFIG: path });

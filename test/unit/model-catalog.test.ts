@@ -320,7 +320,7 @@ describe('one failing backend stays contained', () => {
   });
 
   it('gives up on a listing that takes longer than its deadline, as a failure', async () => {
-    const hanging: BackendAdapter = { ...stubAdapter([], 'ollama'), listModels: (signal?: AbortSignal) => new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason))) };
+    const hanging: BackendAdapter = { ...stubAdapter([], 'ollama'), listModels: (signal?: AbortSignal) => new Promise((_resolve, reject) => signal?.addEventListener('abort', () => reject(signal.reason as Error))) };
     const catalog = new ModelCatalog({ adapters: [hanging], ttlSeconds: 600, log: silent, fetchTimeoutMs: 20 });
     await catalog.refresh();
     expect(catalog.backendStates()[0]).toMatchObject({ state: 'failing', lastError: 'ollama did not list its models within 0.02 s' });

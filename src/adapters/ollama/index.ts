@@ -82,7 +82,7 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
       throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent a response that is not JSON`, { cause: error });
     }
     // Ollama reports errors with a status, but a proxy in front of it may not.
-    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && (parsed as { error: unknown }).error) {
+    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && parsed.error) {
       throw fromOllamaStatus(502, text);
     }
     return parsed;

@@ -137,7 +137,6 @@ export class OllamaStreamEncoder implements StreamEncoder {
         case 'finish':
           if (toolCalls !== undefined) {
             const line = this.toolCallLine(toolCalls, createdAt);
-            toolCalls = undefined;
             if (this.ended) return output + line;
             output += line;
           }

@@ -47,7 +47,7 @@ export function canonicalizeOllamaBody(body: unknown): void {
       if (typeof child === 'object' && child !== null) pending.push({ value: child, path: `${path}${key}.` });
     }
   }
-  const record = body as Record<string, unknown>;
+  const record = body;
   for (const key of Object.keys(record)) {
     const folded = foldKey(key);
     if (folded === key) continue;

@@ -118,7 +118,7 @@ function checkToolTypes(tools: unknown): void {
   tools.forEach((tool: unknown, index) => {
     const type = isPlainObject(tool) ? tool.type : undefined;
     if (type !== undefined && type !== null && type !== 'function') {
-      throw new GatewayError('BAD_REQUEST', `tools[${index}]: only function tools are supported, not type '${String(type).slice(0, MAX_NAME_LENGTH)}'`);
+      throw new GatewayError('BAD_REQUEST', `tools[${index}]: only function tools are supported, not type '${(typeof type === 'string' ? type : JSON.stringify(type)).slice(0, MAX_NAME_LENGTH)}'`);
     }
   });
 }

@@ -171,7 +171,7 @@ export function embeddingsInput(input: unknown): string[] {
   if (typeof input === 'string') return [input];
   if (Array.isArray(input)) {
     if (input.length === 0) throw new GatewayError('BAD_REQUEST', 'invalid input');
-    if (input.every((item) => typeof item === 'string')) return input as string[];
+    if (input.every((item) => typeof item === 'string')) return input;
   }
   throw new GatewayError('BAD_REQUEST', 'invalid input type');
 }

@@ -6,7 +6,9 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteUsageStore } from '../../src/usage/ledger/sqlite-usage-store.js';
-import { killAllClis, spawnCli, withTimeout } from '../helpers/cli-process.js';
+import { request } from 'undici';
+import { startFakeOpenRouter, textStream } from '../fakes/fake-openrouter.js';
+import { killAllClis, spawnCli, waitForOutput, withTimeout } from '../helpers/cli-process.js';
 import { scratchDir, usageRecord } from '../helpers/usage-records.js';
 
 let scratch: ReturnType<typeof scratchDir>;
@@ -103,4 +105,41 @@ describe('ollama-bridge usage', () => {
     expect((await withTimeout(cli.exit, 15_000, 'exit')).code).toBe(2);
     expect(cli.stderr()).toMatch(/no usage database at .*missing\.db: the gateway creates it on its first start/);
   });
+
+  it('while a gateway process holds the database open, the report\'s totals are the requests made through it', async () => {
+    const fake = await startFakeOpenRouter({ apiKey: 'sk-or-v1-usage-cli-0123456789' });
+    // 7 prompt and 2 completion tokens and $0.000009 per answer, served as fake/model-20260101.
+    fake.script('openai/gpt-4o', { sse: textStream(['Hello', ' there'], 'stop', [7, 2]) });
+    const livePath = join(scratch.dir, 'live.db');
+    const gateway = spawnCli(['serve', '--usage', '--usage-db', livePath, '--port', '0', '--log-level', 'info', '--openrouter-url', fake.baseUrl], {
+      env: { OPENROUTER_API_KEY: 'sk-or-v1-usage-cli-0123456789' },
+    });
+    try {
+      const url = (await waitForOutput(gateway, /listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      for (const stream of [true, false, true]) {
+        const response = await request(`${url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'openai/gpt-4o', stream, messages: [{ role: 'user', content: 'hi' }] }) });
+        expect(response.statusCode).toBe(200);
+        await response.body.text();
+      }
+      // Yesterday to tomorrow: the requests' UTC day, even across midnight.
+      const day = (offset: number): string => new Date(Date.now() + offset * 86_400_000).toISOString().slice(0, 10);
+      const [since, until] = [day(-1), day(1)];
+      let report: { total: { requests: number } } | undefined;
+      for (let attempt = 0; attempt < 10 && report?.total.requests !== 3; attempt++) {
+        const cli = spawnCli(['usage', '--usage-db', livePath, '--since', since, '--until', until, '--json']);
+        expect((await withTimeout(cli.exit, 15_000, 'usage exit')).code).toBe(0);
+        report = JSON.parse(cli.stdout());
+      }
+      expect(gateway.child.exitCode).toBe(null);
+      expect(report).toEqual({
+        since, until,
+        rows: [{ key: null, model: 'fake/model-20260101', requests: 3, prompt_tokens: 21, completion_tokens: 6, reasoning_tokens: 0, cached_tokens: 0, cost_usd: 0.000027 }],
+        total: { requests: 3, prompt_tokens: 21, completion_tokens: 6, reasoning_tokens: 0, cached_tokens: 0, cost_usd: 0.000027 },
+      });
+    } finally {
+      gateway.child.kill('SIGTERM');
+      await withTimeout(gateway.exit, 15_000, 'gateway exit');
+      await fake.close();
+    }
+  }, 90_000);
 });

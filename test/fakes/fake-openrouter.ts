@@ -135,13 +135,16 @@ export function toOpenRouterModel(model: FakeModel): Record<string, unknown> {
 
 // ---- SSE builders (also used by tests to script answers) ------------------------------
 
-const GENERATION_ID = 'gen-1767225600-FakeFakeFakeFakeFake';
+/** The generation id and the dated model id every chat answer carries, as OpenRouter's do. */
+export const FAKE_GENERATION_ID = 'gen-1767225600-FakeFakeFakeFakeFake';
+export const FAKE_SERVED_MODEL = 'fake/model-20260101';
+const GENERATION_ID = FAKE_GENERATION_ID;
 
 export function sseChunk(delta: Record<string, unknown> | null, finishReason: string | null = null, extra: Record<string, unknown> = {}): string {
   const chunk = {
     id: GENERATION_ID,
     provider: 'FakeProvider',
-    model: 'fake/model-20260101',
+    model: FAKE_SERVED_MODEL,
     object: 'chat.completion.chunk',
     created: 1767225600,
     choices: delta === null ? [] : [{ index: 0, delta, finish_reason: finishReason, native_finish_reason: finishReason, logprobs: null }],
@@ -153,16 +156,32 @@ export function sseChunk(delta: Record<string, unknown> | null, finishReason: st
 export const SSE_COMMENT = ': OPENROUTER PROCESSING\n\n';
 export const SSE_DONE = 'data: [DONE]\n\n';
 
-export function usageChunk(promptTokens: number, completionTokens: number): string {
-  return sseChunk(null, null, { usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens, cost: 0.000001 * (promptTokens + completionTokens), is_byok: false } });
+export interface UsageDetails {
+  reasoningTokens?: number;
+  cachedTokens?: number;
+  /** USD; default a millionth per token. */
+  cost?: number;
+}
+
+export function usageChunk(promptTokens: number, completionTokens: number, details: UsageDetails = {}): string {
+  const usage: Record<string, unknown> = {
+    prompt_tokens: promptTokens,
+    completion_tokens: completionTokens,
+    total_tokens: promptTokens + completionTokens,
+    cost: details.cost ?? 0.000001 * (promptTokens + completionTokens),
+    is_byok: false,
+  };
+  if (details.cachedTokens !== undefined) usage.prompt_tokens_details = { cached_tokens: details.cachedTokens };
+  if (details.reasoningTokens !== undefined) usage.completion_tokens_details = { reasoning_tokens: details.reasoningTokens };
+  return sseChunk(null, null, { usage });
 }
 
 /** The default streamed answer: `pieces` as content chunks, then finish, usage and [DONE]. */
-export function textStream(pieces: string[], finishReason = 'stop', usage: [number, number] = [12, pieces.length]): string {
+export function textStream(pieces: string[], finishReason = 'stop', usage: [number, number] = [12, pieces.length], details: UsageDetails = {}): string {
   let sse = SSE_COMMENT + sseChunk({ role: 'assistant', content: '', reasoning: null, reasoning_details: [] });
   for (const piece of pieces) sse += sseChunk({ role: 'assistant', content: piece, reasoning: null, reasoning_details: [] });
   sse += sseChunk({ role: 'assistant', content: '' }, finishReason);
-  sse += usageChunk(usage[0], usage[1]);
+  sse += usageChunk(usage[0], usage[1], details);
   return sse + SSE_DONE;
 }
 
@@ -263,7 +282,7 @@ export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): 
       if (chunk.usage) usage = chunk.usage;
     }
     return {
-      id: GENERATION_ID, provider: 'FakeProvider', model: 'fake/model-20260101', object: 'chat.completion', created: 1767225600,
+      id: GENERATION_ID, provider: 'FakeProvider', model: FAKE_SERVED_MODEL, object: 'chat.completion', created: 1767225600,
       choices: [{ logprobs: null, finish_reason: finish, native_finish_reason: finish, index: 0, message: { role: 'assistant', content, refusal: null, reasoning: reasoning || null } }],
       usage,
     };

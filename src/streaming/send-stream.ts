@@ -37,7 +37,7 @@ function takeOver(reply: FastifyReply, contentType: string): ServerResponse {
   reply.hijack();
   response.writeHead(200, { ...(reply.getHeaders() as Record<string, string | string[] | number>), 'content-type': contentType, 'cache-control': 'no-cache' });
   reply.server.activeStreams.track(response);
-  // Fastify still logs "request completed" when the response finishes.
+  // The request's record and log line still come when the response closes (usage/request-records.ts).
   return response;
 }
 

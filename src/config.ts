@@ -1,8 +1,9 @@
 /**
  * The one place configuration is read. Precedence: command-line flag > environment >
- * .env file > default. env-schema (the engine of @fastify/env) merges and type-checks the
- * sources; zod then refines them. It runs before the Fastify instance exists because the
- * logger level, body limit and server timeouts are constructor options.
+ * .env file > default; an empty value (a `.env` template's `KEY=`) means "not set". The
+ * merged sources are checked once, against schemas/config.ts (settings-check.ts). It runs
+ * before the Fastify instance exists because the logger level, body limit and server
+ * timeouts are constructor options: hence no @fastify/env, which reads settings in a plugin.
  *
  * The listen address comes from namespaced variables only (BRIDGE_HOST, BRIDGE_PORT) or from
  * Ollama's own OLLAMA_HOST (`host`, `host:port`, `http://host:port`): the generic HOST and PORT
@@ -11,10 +12,9 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseEnv } from 'node:util';
-import { envSchema } from 'env-schema';
-import { z } from 'zod';
 import { ConfigSchema, type Config } from '#schemas/config.js';
 import { GatewayError } from './errors.js';
+import { checkSettings } from './settings-check.js';
 
 export interface LoadConfigOptions {
   /** Values from command-line flags (highest precedence); undefined entries are ignored. */
@@ -36,12 +36,6 @@ export interface LoadedConfig {
   envFileRead: string | undefined;
 }
 
-const jsonSchema = (() => {
-  const schema = z.toJSONSchema(ConfigSchema, { target: 'draft-7', io: 'input' }) as Record<string, unknown>;
-  delete schema.$schema;
-  // Defaults are applied by zod; AJV would otherwise stringify nothing but coerce types.
-  return schema;
-})();
 
 export function loadConfig(options: LoadConfigOptions = {}): Config {
   return loadConfigWithSources(options).config;
@@ -53,24 +47,15 @@ export function loadConfigWithSources(options: LoadConfigOptions = {}): LoadedCo
     Object.entries(options.overrides ?? {}).filter(([, value]) => value !== undefined),
   );
   const dotenv = readDotenv(options.envFile);
-  let merged: Record<string, unknown>;
-  try {
-    merged = envSchema({
-      schema: structuredClone(jsonSchema),
-      data: [settingsFromEnvironment(dotenv.values), settingsFromEnvironment(options.readProcessEnv === false ? {} : process.env), overrides],
-      env: false,
-      dotenv: false,
-    }) as Record<string, unknown>;
-  } catch (error) {
-    const problems = (error as { errors?: AjvProblem[] }).errors;
-    const text = problems === undefined ? (error as Error).message : problems.map((problem) => describeAjvProblem(problem, nameOf)).join('; ');
-    throw new GatewayError('CONFIG_INVALID', `invalid configuration: ${text}`, { cause: error });
-  }
-  // Empty strings from `.env` templates mean "not set".
-  for (const [key, value] of Object.entries(merged)) if (value === '') delete merged[key];
-  const parsed = ConfigSchema.safeParse(merged);
+  const merged: Record<string, unknown> = {
+    ...settingsFromEnvironment(dotenv.values),
+    ...settingsFromEnvironment(options.readProcessEnv === false ? {} : process.env),
+    ...overrides,
+  };
+  for (const [key, value] of Object.entries(merged)) if (value === '' || value === null) delete merged[key];
+  const parsed = checkSettings(ConfigSchema, merged);
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => `${nameOf(issue.path.join('.'))}: ${issue.message}`).join('; ');
+    const problems = parsed.problems.map((problem) => `${nameOf(problem.key)}: ${problem.message}`).join('; ');
     throw new GatewayError('CONFIG_INVALID', `invalid configuration: ${problems}`);
   }
   return { config: Object.freeze(withKeyFromFile(parsed.data)), envFileRead: dotenv.path };
@@ -121,19 +106,6 @@ export function parseOllamaHost(value: string): { HOST: string; PORT: string } {
   return { HOST: host === '' ? '127.0.0.1' : host, PORT: port };
 }
 
-interface AjvProblem {
-  instancePath: string;
-  message?: string;
-  params?: { allowedValues?: unknown[]; limit?: number; comparison?: string };
-}
-
-/** AJV's `env/PORT must be integer` as `--port (BRIDGE_PORT): must be an integer`, with the allowed values of an enum. */
-function describeAjvProblem(problem: AjvProblem, nameOf: (key: string) => string): string {
-  const key = problem.instancePath.replace(/^\//, '');
-  let message = (problem.message ?? 'is not valid').replace(/^must be (integer|number|boolean|string)$/, (_match, type: string) => `must be ${type === 'integer' ? 'an integer' : `a ${type}`}`);
-  if (problem.params?.allowedValues !== undefined) message = `must be one of ${problem.params.allowedValues.join(', ')}`;
-  return key === '' ? message : `${nameOf(key)}: ${message}`;
-}
 
 /**
  * The OpenRouter key from OPENROUTER_API_KEY_FILE (`--api-key-file`), read once: a key on the

@@ -89,6 +89,21 @@ describe('configuration', () => {
     expect(() => loadConfig({ envFile: false, readProcessEnv: false, settingName, overrides: { CATALOG_TTL_SECONDS: 5 } })).toThrow(/--catalog_ttl_seconds: must be >= 10/);
   });
 
+  it('reads an empty value (a .env template\'s KEY=) as not set, for every kind of setting', () => {
+    writeFileSync(envFile, 'ALLOW_UNAUTHENTICATED=\nCATALOG_TTL_SECONDS=\nLOG_LEVEL=\nOLLAMA_BASE_URL=\n');
+    expect(loadConfig({ envFile, readProcessEnv: false })).toMatchObject({ ALLOW_UNAUTHENTICATED: false, CATALOG_TTL_SECONDS: 600, LOG_LEVEL: 'info' });
+  });
+
+  it('says every problem at once, each in the same words, refinements included', () => {
+    const settingName = (key: string) => `--${key.toLowerCase()}`;
+    expect(() => loadConfig({ envFile: false, readProcessEnv: false, settingName, overrides: { PORT: 99999, ALLOW_UNAUTHENTICATED: 'maybe', OLLAMA_BASE_URL: 'nope', OLLAMA_VERSION: '1.2' } })).toThrow(
+      'invalid configuration: --ollama_base_url: must be an absolute URL; --port: must be <= 65535; --ollama_version: must match pattern "^\\d+\\.\\d+\\.\\d+$"; --allow_unauthenticated: must be a boolean',
+    );
+    expect(() => loadConfig({ envFile: false, readProcessEnv: false, settingName, overrides: { BODY_LIMIT_BYTES: '2048.5', BUDGET_USD: 'abc' } })).toThrow(
+      'invalid configuration: --body_limit_bytes: must be an integer; --budget_usd: must be a number',
+    );
+  });
+
   it('a .env file that was named must exist; the default ./.env is optional; the file read is reported', () => {
     expect(() => loadConfig({ envFile: join(directory, 'nope.env'), readProcessEnv: false })).toThrow(/cannot read the settings file .*nope\.env: no such file/);
     writeFileSync(envFile, 'LOG_LEVEL=warn\n');

@@ -3,7 +3,7 @@
  * including editors that save by rename; bad lines are skipped, never fatal. A file is used
  * only once it is whole: never empty for a moment, never half-written.
  */
-import { appendFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { PassThrough } from 'node:stream';
@@ -11,6 +11,7 @@ import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { FILE_POLL_INTERVAL_MS, watchFileSetting, type FileWatcher, type WatchOptions } from '../../src/files/watched-file.js';
+import { createKeyCommand } from '../../src/auth/keys-command.js';
 import { startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 
@@ -142,10 +143,11 @@ describe('models filter file', () => {
 });
 
 describe('models config file', () => {
-  it('serves aliases, applies overrides and follows edits', async () => {
+  it('serves aliases, applies overrides and follows edits; an edit it cannot use keeps the last config, and says so', async () => {
     const path = join(directory, 'models.yaml');
     writeFileSync(path, 'aliases:\n  coder: openai/gpt-4.1\nmodels:\n  coder:\n    num_ctx: 4096\n    temperature: 0.1\n');
-    const gateway = await startGateway(fake.baseUrl, { MODELS_CONFIG: path, MODELS_FILTER: undefined });
+    const logs = logLines();
+    const gateway = await startGateway(fake.baseUrl, { MODELS_CONFIG: path, MODELS_FILTER: undefined, LOG_LEVEL: 'info' }, { logDestination: logs.destination });
     gateways.push(gateway);
     expect(await tagNames(gateway)).toContain('coder:latest');
 
@@ -167,9 +169,48 @@ describe('models config file', () => {
       expect(names).not.toContain('coder:latest');
     });
 
+    // The watcher's own word that it read the broken edit and kept the last config, then the check.
     writeFileSync(path, 'aliases: [this is not a mapping]\n');
-    await new Promise((resolve) => setTimeout(resolve, 1200));
+    await eventually(async () => expect(logs.messages()).toContain('cannot use the changed models config; keeping the previous one'));
     expect(await tagNames(gateway)).toContain('writer:latest');
+    // Still watching: the next good edit applies.
+    writeFileSync(path, 'aliases:\n  editor: anthropic/claude-sonnet-4.5\n');
+    await eventually(async () => {
+      const names = await tagNames(gateway);
+      expect(names).toContain('editor:latest');
+      expect(names).not.toContain('writer:latest');
+    });
+  });
+});
+
+describe('keys file', () => {
+  const lastLine = (text: string): string => text.trimEnd().split('\n').at(-1)!;
+
+  async function tagsStatus(gateway: TestGateway, key: string): Promise<number> {
+    const response = await request(`${gateway.url}/api/tags`, { headers: { 'x-api-key': key } });
+    await response.body.text();
+    return response.statusCode;
+  }
+
+  it('an edit it cannot use keeps the last keys and says so once; the next good edit applies', async () => {
+    const path = join(directory, 'keys.json');
+    const first = lastLine(createKeyCommand({ keysFile: path, name: 'first' }));
+    const logs = logLines();
+    const gateway = await startGateway(fake.baseUrl, { BRIDGE_KEYS_FILE: path, LOG_LEVEL: 'info' }, { logDestination: logs.destination });
+    gateways.push(gateway);
+    expect(await tagsStatus(gateway, first)).toBe(200);
+
+    const good = readFileSync(path, 'utf8');
+    writeFileSync(path, '{"version": 2, "keys": [');
+    const refused = 'cannot use the changed keys file; keeping the previous one';
+    await eventually(async () => expect(logs.messages()).toContain(refused));
+    expect(await tagsStatus(gateway, first)).toBe(200);
+
+    writeFileSync(path, good);
+    const second = lastLine(createKeyCommand({ keysFile: path, name: 'second' }));
+    await eventually(async () => expect(await tagsStatus(gateway, second)).toBe(200));
+    expect(await tagsStatus(gateway, first)).toBe(200);
+    expect(logs.messages().filter((message) => message === refused)).toHaveLength(1);
   });
 });
 

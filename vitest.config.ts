@@ -1,5 +1,3 @@
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { defineConfig } from 'vitest/config';
 
 // `source` resolves the `#schemas/*` imports to the TypeScript sources (no build needed).
@@ -13,7 +11,7 @@ export default defineConfig({
     reporters: ['default', './test/reporters/summary-line.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
-    // What a test writes to the home directory (the default usage database) goes to a scratch folder, never the user's.
-    env: { HOME: join(tmpdir(), 'ollama-bridge-test-home') },
+    // A scratch home directory per test file (the default usage database goes there, never to the user's).
+    setupFiles: ['./test/helpers/scratch-home.ts'],
   },
 });

@@ -6,7 +6,7 @@ import { OpenUpstreamCalls } from './streaming/client-abort.js';
 import { directFramingWorks } from './streaming/chunk-framing-check.js';
 import { ActiveStreams } from './streaming/active-streams.js';
 import { observabilityPlugin } from './observability/plugin.js';
-import Fastify, { type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accessControlPlugin } from './auth/access-control.js';
 import { Budgets, defaultBudgetFrom } from './auth/budgets.js';
 import { createKey, recordForPlainKey } from './auth/api-keys.js';
@@ -102,7 +102,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     keepAliveTimeout: timeouts.keepAliveTimeout,
     forceCloseConnections: 'idle',
     // One line per answered request instead, with what it spent (usage/request-records.ts).
-    disableRequestLogging: true,
+    logController: new LogController({ disableRequestLogging: true }),
     // While closing, new requests get 503 from the first hook below, in the route's dialect.
     return503OnClosing: false,
     // Clients that take only a URL put their key in a `/key/<KEY>` path prefix: strip it

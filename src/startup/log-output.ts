@@ -6,6 +6,7 @@
  */
 import pinoPretty from 'pino-pretty';
 import type { LogDestination } from '../logger.js';
+import { withRequestLineText } from '../usage/request-log-line.js';
 
 export type LogFormat = 'auto' | 'json' | 'pretty';
 
@@ -18,9 +19,9 @@ export interface LogOutput {
 
 export function createLogOutput(format: LogFormat, stdout: NodeJS.WritableStream & { isTTY?: boolean } = process.stdout): LogOutput {
   const pretty = format === 'pretty' || (format === 'auto' && stdout.isTTY === true);
-  const target: NodeJS.WritableStream = pretty
-    ? pinoPretty({ destination: stdout, colorize: stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' })
-    : stdout;
+  const prettyStream = pretty ? pinoPretty({ destination: stdout, colorize: stdout.isTTY === true, sync: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname' }) : undefined;
+  // Readable: each request's line is one line of text (its fields stay apart in JSON).
+  const target: { write(line: string): unknown } = prettyStream === undefined ? stdout : { write: (line) => prettyStream.write(withRequestLineText(line)) };
   let held: string[] | undefined = [];
   const stream: LogDestination = {
     write(line) {

@@ -48,3 +48,40 @@ export function requestLogLine(answered: AnsweredRequest, record?: UsageRecord):
 function tenths(milliseconds: number): number {
   return Math.round(milliseconds * 10) / 10;
 }
+
+/**
+ * A request line as one line of text, for the readable log on a terminal: `POST /api/chat 200
+ * in 812.4 ms — gpt-4o (served openai/gpt-4o-2024-08-06 by openrouter) 12+48 tokens, $0.00051,
+ * first token 301.2 ms, stop, key 1a2b3c4d, gen-…, req-7`. The JSON line keeps every field apart.
+ */
+export function requestLineText(line: Record<string, unknown>): string {
+  let text = `${String(line.method)} ${String(line.url)} ${String(line.status)} in ${String(line.durationMs)} ms`;
+  if (line.outcome === undefined) return line.reqId === undefined ? text : `${text}, ${String(line.reqId)}`;
+  const parts: string[] = [];
+  if (line.outcome !== 'completed') parts.push(line.errorCode === undefined ? String(line.outcome) : `${String(line.outcome)} ${String(line.errorCode)}`);
+  const served = [line.modelServed === undefined || line.modelServed === line.model ? '' : `served ${String(line.modelServed)}`, line.backend === undefined ? '' : `by ${String(line.backend)}`].filter((part) => part !== '').join(' ');
+  text += ` — ${line.model === undefined ? '(no model)' : String(line.model)}${served === '' ? '' : ` (${served})`}`;
+  parts.push(`${line.tokensEstimated === true ? '~' : ''}${String(line.promptTokens)}+${String(line.completionTokens)} tokens`);
+  if (typeof line.costUsd === 'number' && line.costUsd > 0) parts.push(`$${line.costUsd.toFixed(8).replace(/0+$/, '').replace(/\.$/, '')}`);
+  if (line.timeToFirstTokenMs !== undefined) parts.push(`first token ${String(line.timeToFirstTokenMs)} ms`);
+  if (line.finishReason !== undefined) parts.push(String(line.finishReason));
+  if (line.keyId !== undefined) parts.push(`key ${String(line.keyId)}`);
+  if (line.generationId !== undefined) parts.push(String(line.generationId));
+  if (line.reqId !== undefined) parts.push(String(line.reqId));
+  return `${text} ${parts.join(', ')}`;
+}
+
+const REQUEST_LINE_MARK = `"msg":"${REQUEST_LOG_MESSAGE}"`;
+
+/** A JSON log line with a request line made one line of text (requestLineText); any other line as it is. */
+export function withRequestLineText(line: string): string {
+  if (!line.includes(REQUEST_LINE_MARK)) return line;
+  let fields: Record<string, unknown>;
+  try {
+    fields = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return line;
+  }
+  if (fields.msg !== REQUEST_LOG_MESSAGE || typeof fields.method !== 'string') return line;
+  return `${JSON.stringify({ level: fields.level, time: fields.time, msg: requestLineText(fields) })}\n`;
+}

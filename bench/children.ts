@@ -239,15 +239,6 @@ http {
   return { name, pid: child.pid!, port, url, process: child, stderr };
 }
 
-/** Stops one child: SIGTERM, then SIGKILL after `graceMs`. */
-export async function stopChild(child: Child, graceMs = 5_000): Promise<void> {
-  if (child.process.exitCode !== null || child.process.signalCode !== null) return;
-  child.process.kill('SIGTERM');
-  const timer = setTimeout(() => child.process.kill('SIGKILL'), graceMs);
-  await exited(child.process);
-  clearTimeout(timer);
-}
-
 /** Stops every child still running. */
 export async function stopAll(graceMs = 5_000): Promise<void> {
   await Promise.all(

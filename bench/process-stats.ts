@@ -60,11 +60,6 @@ export function rssBytes(pid: number): number {
   return match ? Number(match[1]) * 1024 : Number.NaN;
 }
 
-/** CPU seconds of several processes at once (one read each). */
-export function cpuOf(pids: readonly number[]): number[] {
-  return pids.map(cpuSeconds);
-}
-
 /** Samples a process's RSS on an interval and keeps the peak, until stopped. */
 export class RssSampler {
   peak = 0;

@@ -1,11 +1,7 @@
 /**
- * Ways to cut a recorded stream into network reads: whole, one byte at a time, at every
+ * Ways to cut a recorded stream into network reads: one byte at a time, at every
  * single boundary (two reads), and seeded random cuts.
  */
-export function wholeStream(bytes: Buffer): Buffer[][] {
-  return [[bytes]];
-}
-
 export function byteAtATime(bytes: Buffer): Buffer[] {
   return [...bytes].map((byte) => Buffer.from([byte]));
 }

@@ -15,7 +15,8 @@
  * loopback connection; until then, and if the check fails, every piece goes through
  * `response.write`.
  *
- * Each piece leaves at once: a plain `response.write` leaves it corked until the next tick.
+ * Each piece leaves at once: a plain `response.write` leaves it corked until the next tick,
+ * which would hold the first token back while the rest of its read is decoded.
  */
 import type { ServerResponse } from 'node:http';
 

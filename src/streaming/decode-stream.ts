@@ -6,11 +6,10 @@
  * decoder's error. A client hang-up ends it quietly (`isAborted`), anything else that breaks
  * the body becomes an in-band error event.
  *
- * Until the stream's first event, a large read is decoded a slice at a time (cut after a line
- * feed) and the batch is handed over as soon as a slice yields an event; the rest of the read
- * is decoded on the next pull. So the first token goes out without waiting for the rest of a
- * read that carries many (an upstream that bursts, or one read after a slow start). From the
- * first event on, a read is decoded whole.
+ * Until the first event, a large read is decoded in slices (about 1 KB, cut after a line feed)
+ * and handed over at the first slice that yields one; the rest follows on the next pull. The
+ * first token then leaves before the rest of a burst is decoded: about 0.2 ms sooner at the
+ * client (bench/README.md). From the first event on, a read is decoded whole.
  *
  * A plain iterator rather than an async generator: it runs once per upstream read, so it
  * costs one promise per read and nothing more.

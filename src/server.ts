@@ -11,6 +11,7 @@ import { createLogOutput, type LogOutput } from './startup/log-output.js';
 import { ensureModelsFilterFile, type FilterFileOutcome } from './startup/models-filter-file.js';
 import { PACKAGE_VERSION } from './startup/package-version.js';
 import { startupSummary, type BackendReport } from './startup/summary.js';
+import { usageDbPath } from './usage/ledger/usage-db-path.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -165,6 +166,7 @@ function printSummary(stdout: NodeJS.WritableStream, app: FastifyInstance, confi
     generateKeyIgnored: !config.BRIDGE_GENERATE_KEY || app.generatedKey !== undefined
       ? undefined
       : loopback ? `${config.HOST} is a loopback address, where no key is needed` : 'client keys are configured',
+    usageDb: config.USAGE ? usageDbPath(config.USAGE_DB) : undefined,
   }));
   logOutput.release();
 }

@@ -36,6 +36,8 @@ export interface SummaryFacts {
   openOnNetwork: boolean;
   /** --generate-key was asked for, but no key was needed (loopback, or keys configured). */
   generateKeyIgnored: string | undefined;
+  /** The usage database; undefined with --no-usage. */
+  usageDb: string | undefined;
 }
 
 export function startupSummary(facts: SummaryFacts): string {
@@ -63,6 +65,7 @@ export function startupSummary(facts: SummaryFacts): string {
     row('keys', `${facts.keys.count} client key${facts.keys.count === 1 ? '' : 's'}${where}${facts.keys.generated === undefined ? '' : ', one generated for this run'}`);
   }
   if (facts.generateKeyIgnored !== undefined) row('', `--generate-key ignored: ${facts.generateKeyIgnored}`);
+  row('usage', facts.usageDb === undefined ? 'not recorded (--no-usage)' : `recorded in ${facts.usageDb} (report: ollama-bridge usage)`);
 
   lines.push('');
   const first = facts.clientUrls[0] ?? facts.boundUrl;

@@ -116,6 +116,7 @@ describe('ollama-bridge usage', () => {
     });
     try {
       const url = (await waitForOutput(gateway, /listening on (http:\/\/127\.0\.0\.1:\d+)/))[1]!;
+      expect(gateway.stdout()).toContain(`  usage     recorded in ${livePath} (report: ollama-bridge usage)\n`);
       for (const stream of [true, false, true]) {
         const response = await request(`${url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'openai/gpt-4o', stream, messages: [{ role: 'user', content: 'hi' }] }) });
         expect(response.statusCode).toBe(200);

@@ -69,7 +69,7 @@ function closed(request: FastifyRequest, reply: FastifyReply, logsRequests: bool
   // Counted against the key's limits whether recorded or not.
   usage.settle();
   let record: UsageRecord | undefined;
-  if (maySpend(request) && authenticated(request, status)) {
+  if (maySpend(request) && authenticated(request)) {
     record = usage.record({
       ...(request.apiKey === undefined ? {} : { keyId: request.apiKey.id, keyName: request.apiKey.name }),
       clientAddress: request.ip,
@@ -87,9 +87,8 @@ function closed(request: FastifyRequest, reply: FastifyReply, logsRequests: bool
   request.log.info(requestLogLine({ method: request.method, url: request.url, ...(route === undefined ? {} : { route }), status, durationMs }, record), REQUEST_LOG_MESSAGE);
 }
 
-/** Whether the request got past authentication: any, on a gateway without keys. */
-function authenticated(request: FastifyRequest, status: number): boolean {
-  if (status === 401) return false;
+/** Whether the request got past authentication: a key authenticated it, or the gateway has no keys. */
+function authenticated(request: FastifyRequest): boolean {
   return !request.server.keyRing.enabled || request.apiKey !== undefined;
 }
 

@@ -183,6 +183,16 @@ describe('a record for each request, every field, on every path', () => {
     });
   });
 
+  it("an upstream Ollama's own error status, passed through as it is (a 401 too: the client's key was fine)", async () => {
+    ollama.script('llava:7b', { status: 401, body: { error: 'unauthorized' } });
+    const record = await recordOf(async () => expect((await post('/api/chat', chat('llava:7b'))).status).toBe(401));
+    expectCommon(record, '/api/chat');
+    expect(fields(record)).toEqual({
+      route: '/api/chat', modelRequested: 'llava:7b', modelServed: 'llava:7b', backend: 'ollama', status: 401, outcome: 'failed', errorCode: 'UPSTREAM_ERROR',
+      promptTokens: 0, completionTokens: 0, tokensEstimated: false, costUsd: 0, timeToFirstToken: false,
+    });
+  });
+
   it('the /v1 relay, streamed and not: the model OpenRouter served, not the name the client gets back', async () => {
     for (const stream of [true, false]) {
       let text = '';

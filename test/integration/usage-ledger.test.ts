@@ -5,6 +5,7 @@
  */
 import { existsSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openSqliteUsageStore } from '../../src/usage/ledger/sqlite-usage-store.js';
 import { request } from 'undici';
@@ -32,12 +33,12 @@ afterAll(async () => {
 
 /** The detail rows of every day, as another connection sees them. */
 function detailRows(path: string): Array<Record<string, unknown>> {
-  const store = openSqliteUsageStore(path, { readonly: true });
+  const database = new Database(path, { readonly: true });
   try {
-    const database = (store as unknown as { database: import('better-sqlite3').Database }).database;
-    return store.detailDays().flatMap((day) => database.prepare(`SELECT * FROM request_detail_${day.replaceAll('-', '')} ORDER BY started_at`).all() as Array<Record<string, unknown>>);
+    const tables = database.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'request_detail_%' ORDER BY name").all() as Array<{ name: string }>;
+    return tables.flatMap(({ name }) => database.prepare(`SELECT * FROM ${name} ORDER BY started_at`).all() as Array<Record<string, unknown>>);
   } finally {
-    store.close();
+    database.close();
   }
 }
 

@@ -55,19 +55,26 @@ function tenths(milliseconds: number): number {
  * first token 301.2 ms, stop, key 1a2b3c4d, gen-…, req-7`. The JSON line keeps every field apart.
  */
 export function requestLineText(line: Record<string, unknown>): string {
-  let text = `${String(line.method)} ${String(line.url)} ${String(line.status)} in ${String(line.durationMs)} ms`;
-  if (line.outcome === undefined) return line.reqId === undefined ? text : `${text}, ${String(line.reqId)}`;
+  const say = (field: string): string => {
+    const value = line[field];
+    return typeof value === 'string' ? value : JSON.stringify(value);
+  };
+  const given = (field: string): boolean => line[field] !== undefined;
+  let text = `${say('method')} ${say('url')} ${say('status')} in ${say('durationMs')} ms`;
+  if (!given('outcome')) return given('reqId') ? `${text}, ${say('reqId')}` : text;
   const parts: string[] = [];
-  if (line.outcome !== 'completed') parts.push(line.errorCode === undefined ? String(line.outcome) : `${String(line.outcome)} ${String(line.errorCode)}`);
-  const served = [line.modelServed === undefined || line.modelServed === line.model ? '' : `served ${String(line.modelServed)}`, line.backend === undefined ? '' : `by ${String(line.backend)}`].filter((part) => part !== '').join(' ');
-  text += ` — ${line.model === undefined ? '(no model)' : String(line.model)}${served === '' ? '' : ` (${served})`}`;
-  parts.push(`${line.tokensEstimated === true ? '~' : ''}${String(line.promptTokens)}+${String(line.completionTokens)} tokens`);
+  if (line.outcome !== 'completed') parts.push(given('errorCode') ? `${say('outcome')} ${say('errorCode')}` : say('outcome'));
+  const served = [given('modelServed') && line.modelServed !== line.model ? `served ${say('modelServed')}` : '', given('backend') ? `by ${say('backend')}` : '']
+    .filter((part) => part !== '')
+    .join(' ');
+  text += ` — ${given('model') ? say('model') : '(no model)'}${served === '' ? '' : ` (${served})`}`;
+  parts.push(`${line.tokensEstimated === true ? '~' : ''}${say('promptTokens')}+${say('completionTokens')} tokens`);
   if (typeof line.costUsd === 'number' && line.costUsd > 0) parts.push(`$${line.costUsd.toFixed(8).replace(/0+$/, '').replace(/\.$/, '')}`);
-  if (line.timeToFirstTokenMs !== undefined) parts.push(`first token ${String(line.timeToFirstTokenMs)} ms`);
-  if (line.finishReason !== undefined) parts.push(String(line.finishReason));
-  if (line.keyId !== undefined) parts.push(`key ${String(line.keyId)}`);
-  if (line.generationId !== undefined) parts.push(String(line.generationId));
-  if (line.reqId !== undefined) parts.push(String(line.reqId));
+  if (given('timeToFirstTokenMs')) parts.push(`first token ${say('timeToFirstTokenMs')} ms`);
+  for (const field of ['finishReason', 'keyId', 'generationId', 'reqId']) {
+    if (!given(field)) continue;
+    parts.push(field === 'keyId' ? `key ${say(field)}` : say(field));
+  }
   return `${text} ${parts.join(', ')}`;
 }
 

@@ -26,11 +26,17 @@ export interface UsageRecord {
   route: string;
   /** The model name as the client sent it. */
   modelRequested?: string;
-  /** The model that answered, as the upstream reports it (OpenRouter's `model`; it differs when OpenRouter falls back). */
+  /**
+   * The model that answered, as the upstream reports it (OpenRouter's `model`; it differs when
+   * OpenRouter falls back); else the catalog's id of the model the request resolved to.
+   */
   modelServed?: string;
   /** Which backend the request went to (`openrouter`, `ollama`). */
   backend?: string;
-  /** The HTTP status the client got (200 for a stream that failed or was cut after its first byte). */
+  /**
+   * The HTTP status the client got (200 for a stream that failed or was cut after its first
+   * byte; 499 when the client left before any status was sent).
+   */
   status: number;
   outcome: RequestOutcome;
   /** The IR finish reason (`stop`, `length`, `tool-calls`, …) when the answer finished. */
@@ -47,7 +53,10 @@ export interface UsageRecord {
   costUsd: number;
   /** The upstream's id for the generation (OpenRouter's `gen-…`). */
   generationId?: string;
-  /** From the request's arrival to the first answer token relayed; absent when none was. */
+  /**
+   * From the request's arrival to the first answer token relayed (a non-stream answer: when its
+   * first content came from the upstream); absent when none was (embeddings, refusals).
+   */
   timeToFirstTokenMs?: number;
   durationMs: number;
 }

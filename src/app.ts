@@ -109,7 +109,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     // before routing (and before anything logs the URL). A malformed URL is only marked here.
     rewriteUrl: (request) => rewriteRequestUrl(request),
     // Errors raised before routing (a path that does not decode), in the URL's dialect.
-    frameworkErrors: (error, request, reply) => sendError(toGatewayError(error, request), request, reply),
+    frameworkErrors: (error, request, reply) => {
+      void sendError(toGatewayError(error, request), request, reply);
+    },
     // Errors of Node's HTTP parser (408, 431, 400), in the URL's dialect when it is known.
     clientErrorHandler(this: FastifyInstance, error, socket) {
       answerClientError(error, socket, this.log);

@@ -59,7 +59,7 @@ export function listingCache<Snapshot extends object, Entry>(
   return (snapshot, keyId, allowed) => {
     const cacheKey = keyId ?? '*';
     let bodies = cache.get(snapshot);
-    if (bodies === undefined) cache.set(snapshot, (bodies = new Map()));
+    if (bodies === undefined) cache.set(snapshot, (bodies = new Map<string, Buffer>()));
     let body = bodies.get(cacheKey);
     if (body === undefined) {
       const entries = keyId === undefined ? entriesOf(snapshot) : entriesOf(snapshot).filter(allowed);

@@ -332,7 +332,7 @@ async function resolveForEmbedding(catalog: ModelCatalog, name: string): Promise
 function embedInput(input: unknown): string[] {
   if (input === undefined || input === null || input === '') return [];
   if (typeof input === 'string') return [input];
-  if (Array.isArray(input) && input.every((item) => typeof item === 'string')) return input as string[];
+  if (Array.isArray(input) && input.every((item) => typeof item === 'string')) return input;
   throw new GatewayError('BAD_REQUEST', 'invalid input type');
 }
 

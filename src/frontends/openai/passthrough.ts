@@ -357,7 +357,7 @@ export class SseRelay {
     if (line === undefined || line.indexOf(USAGE_KEY) === -1) return;
     let parsed: { usage?: unknown };
     try {
-      parsed = JSON.parse(line.subarray(DATA_PREFIX.length).toString('utf8'));
+      parsed = JSON.parse(line.subarray(DATA_PREFIX.length).toString('utf8')) as { usage?: unknown };
     } catch {
       return;
     }

@@ -125,14 +125,13 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     const signal = abortOnClientClose(reply);
     const context = callContext(request, signal);
 
-    const forward = entry.adapter.forwardOpenAiChat;
-    if (forward !== undefined) {
+    if (entry.adapter.forwardOpenAiChat !== undefined) {
       const raw = request.body as Record<string, unknown>;
       const fallbacks = await resolveFallbacks(request, raw.models, entry, body.model);
       const forwarded = toPassthroughBody(raw, body, entry.info.id, entry.defaults, fallbacks);
       const dropped = droppedFields(raw);
       if (dropped.length > 0) request.log.debug({ droppedFields: dropped }, 'fields not forwarded upstream');
-      const answer = await forward.call(entry.adapter, forwarded, context);
+      const answer = await entry.adapter.forwardOpenAiChat(forwarded, context);
       usage.upstreamAccepted();
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
       // The answer names the model as the client did (`coder`), not by the upstream's id.

@@ -163,7 +163,7 @@ describe('the start-up check of direct framing', () => {
   });
 
   it('fails, saying why, when the response keeps bytes back that a direct write would overtake', async () => {
-    const check = await checkDirectFraming(HoldsFirstBytesBack);
+    const check = await checkDirectFraming(HoldsFirstBytesBack as unknown as typeof ServerResponse);
     expect(check.direct).toBe(false);
     expect(check.reason).toMatch(/status line|chunk|body/);
   });

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { createKeyCommand } from '../../src/auth/keys-command.js';
+import type { UsageRecord } from '../../src/usage/usage-record.js';
 import { SSE_COMMENT, sseChunk, startFakeOpenRouter, textStream, type FakeModel, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { scrape, scrapeUntil, type Scrape } from '../helpers/metrics.js';
@@ -114,5 +115,20 @@ describe('/metrics from the usage records', () => {
     const after = await readUntil((scraped) => delta(before, scraped, 'ollama_bridge_requests_total', { route: '/api/chat', status: '404', model: 'other' }) === 1, 'the refusal');
     const errors = (scraped: Scrape): number => scraped.samples('ollama_bridge_upstream_errors_total').reduce((sum, sample) => sum + Number(sample.value), 0);
     expect(errors(after)).toBe(errors(before));
+  });
+
+  it('records no usage for /metrics and the health probes (unmetered)', async () => {
+    const records: UsageRecord[] = [];
+    const unsubscribe = gateway.app.usageEvents.subscribe((record) => records.push(record));
+    try {
+      await read();
+      for (const path of ['/health/live', '/health/ready']) expect((await request(`${gateway.url}${path}`)).statusCode).toBe(200);
+      // A recorded request after them: once its record is in, theirs would have been too.
+      expect((await post('/api/chat', { model: 'nobody/never-listed', messages: [{ role: 'user', content: 'hi' }] })).status).toBe(404);
+      await readUntil(() => records.length > 0, 'the chat record');
+      expect(records.map((record) => record.route)).toEqual(['/api/chat']);
+    } finally {
+      unsubscribe();
+    }
   });
 });

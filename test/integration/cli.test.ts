@@ -182,7 +182,7 @@ describe('ollama-bridge CLI: serving', () => {
     const output = cli.stdout() + cli.stderr();
     // The requests were logged, so the check below is not vacuous.
     expect(output).toContain('/api/chat');
-    expect(output).toMatch(/"statusCode":404/);
+    expect(output).toMatch(/"status":404/);
     expect(output).not.toContain(SECRET_KEY);
     expect(output).not.toContain(SECRET_KEY.slice(-16));
     expect(output).not.toContain('secret-client-key');

@@ -153,13 +153,6 @@ describe('OpenAI chat SSE encoder (Ollama 0.32.6+ sequence)', () => {
     expect(out[1].choices[0]).toEqual({ index: 0, delta: {}, finish_reason: 'stop' });
   });
 
-  it('reports the usage of a finished answer once', async () => {
-    const seen: unknown[] = [];
-    await encodeRaw([[{ type: 'text-delta', text: 'a' }], [{ type: 'finish', reason: 'stop', usage: { inputTokens: 1, outputTokens: 2 } }]], new OpenAiChatStreamEncoder(META, (usage) => seen.push(usage)));
-    await encodeRaw([[{ type: 'text-delta', text: 'a' }, { type: 'finish', reason: 'stop', usage: { inputTokens: 3, outputTokens: 4 } }]], new OpenAiCompletionStreamEncoder(META, (usage) => seen.push(usage)));
-    expect(seen).toEqual([{ inputTokens: 1, outputTokens: 2 }, { inputTokens: 3, outputTokens: 4 }]);
-  });
-
   it('produces one output string per input batch', async () => {
     const { pieces } = await encodeRaw(
       [[{ type: 'text-delta', text: 'a' }, { type: 'reasoning-delta', text: 'b' }, { type: 'text-delta', text: 'c' }], [{ type: 'text-delta', text: 'd' }], [{ type: 'finish', reason: 'stop' }]],

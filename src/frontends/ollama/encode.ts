@@ -95,8 +95,6 @@ export class OllamaStreamEncoder implements StreamEncoder {
     model: string,
     private readonly endpoint: OllamaEndpoint,
     private readonly timing: StreamTiming,
-    /** Told the usage when the answer finishes (rate limits, accounting). */
-    private readonly onFinish?: (usage: Usage | undefined) => void,
     /** Generate's `context` for the final line, from the answer's text (generate-context.ts). */
     private readonly contextOf?: (answer: string) => number[],
   ) {
@@ -171,7 +169,6 @@ export class OllamaStreamEncoder implements StreamEncoder {
 
   private finalLine(event: Extract<ChatEvent, { type: 'finish' }>, createdAt: string): string {
     this.ended = true;
-    this.onFinish?.(event.usage);
     const empty = this.endpoint === 'chat' ? '","message":{"role":"assistant","content":""}' : '","response":""';
     const metrics = JSON.stringify(this.timing.metrics(event.usage)).slice(1, -1);
     const context = this.contextOf === undefined ? '' : `"context":${JSON.stringify(this.contextOf(this.answerParts!.join('')))},`;

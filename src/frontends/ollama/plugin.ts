@@ -314,7 +314,7 @@ async function answer(request: FastifyRequest, reply: FastifyReply, options: Ans
   }
 
   const { first, rest } = await startStream(stream);
-  const encoder = new OllamaStreamEncoder(model, endpoint, timing, undefined, options.contextOf);
+  const encoder = new OllamaStreamEncoder(model, endpoint, timing, options.contextOf);
   return sendEncodedStream(reply, NDJSON_TYPE, first, rest, meteredEncoder(encoder, usage));
 }
 

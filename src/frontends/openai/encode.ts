@@ -86,8 +86,6 @@ export class OpenAiChatStreamEncoder implements OpenAiSseEncoder {
 
   constructor(
     private readonly meta: OpenAiStreamMeta,
-    /** Told the usage of a finished answer (per-key token accounting). */
-    private readonly onUsage?: (usage: Usage | undefined) => void,
   ) {
     const head = eventHead(meta, 'chat.completion.chunk');
     this.deltaOpen = `${head}[{"index":0,"delta":{`;
@@ -144,7 +142,6 @@ export class OpenAiChatStreamEncoder implements OpenAiSseEncoder {
 
   private finish(event: Extract<ChatEvent, { type: 'finish' }>): string {
     this.ended = true;
-    this.onUsage?.(event.usage);
     // An empty answer still tells the client who is speaking.
     let output = this.first ? this.delta('"content":""') : '';
     output += `${this.finishOpen}${toOpenAiFinishReason(event.reason, this.toolCallCount > 0)}"}]}\n\n`;
@@ -164,10 +161,7 @@ export class OpenAiCompletionStreamEncoder implements OpenAiSseEncoder {
   private readonly finishOpen: string;
   private readonly usageOpen: string;
 
-  constructor(
-    private readonly meta: OpenAiStreamMeta,
-    private readonly onUsage?: (usage: Usage | undefined) => void,
-  ) {
+  constructor(private readonly meta: OpenAiStreamMeta) {
     const head = eventHead(meta, 'text_completion');
     this.textOpen = `${head}[{"text":`;
     this.finishOpen = `${head}[{"text":"","index":0,"finish_reason":"`;
@@ -184,7 +178,6 @@ export class OpenAiCompletionStreamEncoder implements OpenAiSseEncoder {
           break;
         case 'finish':
           this.ended = true;
-          this.onUsage?.(event.usage);
           output += `${this.finishOpen}${event.reason === 'length' ? 'length' : 'stop'}"}]}\n\n`;
           if (this.meta.includeUsage) output += `${this.usageOpen}${JSON.stringify(toOpenAiUsage(event.usage))}}\n\n`;
           return output + SSE_DONE;

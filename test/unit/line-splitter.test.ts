@@ -71,3 +71,9 @@ describe('LineSplitter', () => {
     });
   });
 });
+
+describe('LineSplitter on the LineScanner', () => {
+  it('does not invent an empty line for a CRLF cut by an empty read between CR and LF', () => {
+    expect(split([Buffer.from('a\r'), Buffer.alloc(0), Buffer.from('\nb\n')])).toEqual(['a', 'b']);
+  });
+});

@@ -85,7 +85,7 @@ export function lineBounds(region: Buffer, start: number): { lineEnd: number; ne
  * The unfinished start of a line, held across reads: a list of copied pieces and their total
  * length. Joining happens once, when the line completes.
  */
-class PendingLine {
+export class PendingLine {
   private pieces: Buffer[] = [];
   private length = 0;
 

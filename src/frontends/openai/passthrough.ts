@@ -26,7 +26,7 @@ import { countSseEvents } from '../../usage/request-usage.js';
 import { firstStringField, lastStringField } from '../json-field.js';
 import { GatewayError, fromMidStreamError, fromUpstreamStatus, statusFromUpstreamCode } from '../../errors.js';
 import { joinPiece, type BodyPiece } from '../../core/body-piece.js';
-import { DEFAULT_MAX_LINE_BYTES, PendingLine } from '../../streaming/line-splitter.js';
+import { DEFAULT_MAX_LINE_BYTES, PendingLine } from '../../streaming/line-scanner.js';
 import { openAiErrorEvent } from './encode.js';
 import { ModelEcho } from './model-echo.js';
 

@@ -3,8 +3,10 @@
  * to these interfaces; each adapter under adapters/ implements them.
  */
 import type { Readable } from 'node:stream';
+import type { GatewayError } from '../errors.js';
 import type { BodyPiece } from './body-piece.js';
 import type { Log } from './log.js';
+import type { ModelDefaults } from './models-config.js';
 import type { AnswerOrigin, ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from './types.js';
 
 export interface CallContext {
@@ -27,25 +29,45 @@ export interface BackendAdapter {
   embed(request: EmbedRequest, context: CallContext): Promise<EmbedResult>;
   /**
    * Optional same-dialect passthrough, for backends whose wire format is OpenAI's chat
-   * completions (OpenRouter). `body` is the client's OpenAI request, with `model` already
-   * resolved to this backend's id and gateway-only fields removed; it is sent as is, and
-   * `body.stream` decides between SSE and one JSON object. Resolves once the upstream
-   * answered 2xx; any other status rejects with a GatewayError (status mapped as for
-   * streamChat) before a byte reaches the client. The caller owns the returned body: it
-   * must read it to the end or destroy it. Backends without it are served through the IR
-   * (streamChat), which the OpenAI front end also uses for everything it must translate.
+   * completions (OpenRouter). The backend builds what it sends from the client's request
+   * (what its upstream may be sent of it is its own knowledge); `body.stream` decides between
+   * SSE and one JSON object. Resolves once the upstream answered 2xx; a request it cannot
+   * take, or any other status, rejects with a GatewayError (status mapped as for streamChat)
+   * before a byte reaches the client. The caller owns the returned body: it must read it to
+   * the end or release it. Backends without it are served through the IR (streamChat), which
+   * the OpenAI front end also uses for everything it must translate.
    */
-  forwardOpenAiChat?(body: Record<string, unknown>, context: CallContext): Promise<ForwardedResponse>;
+  forwardOpenAiChat?(request: OpenAiChatForward, context: CallContext): Promise<ForwardedResponse>;
   /** Closes the adapter's connection pool. */
   close(): Promise<void>;
 }
 
-/** The raw 2xx answer of a passthrough call. */
+/** A client's OpenAI chat request, for a backend that speaks OpenAI's chat dialect. */
+export interface OpenAiChatForward {
+  /** The client's body as the front end parsed and checked it (Ollama's `think`, which /v1 takes too, included). */
+  body: Record<string, unknown>;
+  /** The upstream id the client's `model` resolved to, checked against its key. */
+  model: string;
+  /** The upstream ids of the client's `models` fallback list, each resolved and checked. */
+  fallbackModels?: readonly string[];
+  /** The model's configured defaults, for what the client left unset. */
+  defaults?: ModelDefaults;
+}
+
+/** The raw 2xx answer of a passthrough call, in OpenAI's chat dialect, as the /v1 relay reads it. */
 export interface ForwardedResponse {
   /** The upstream's display name, for error messages ("OpenRouter"). */
   upstream: string;
   /** The response body as it arrives (see UpstreamBody). Read it to the end, or release it. */
-  body: AsyncIterable<BodyPiece> & { release(completed: boolean): void };
+  body: AsyncIterable<BodyPiece> & {
+    /** completed: the answer's end was read (the rest is drained, the connection reused); else the request is aborted. */
+    release(completed: boolean): void;
+  };
+  /**
+   * The error a JSON answer or stream event of this upstream stands for (its own error
+   * shapes), or undefined when it is none. `text` is the payload's JSON text.
+   */
+  errorIn(payload: Record<string, unknown>, text: string): GatewayError | undefined;
 }
 
 export type RawHeaders = Record<string, string | string[] | undefined>;

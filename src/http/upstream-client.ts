@@ -1,16 +1,21 @@
 /**
- * HTTP to one upstream, on its own undici Agent (keep-alive pool, explicit timeouts).
+ * HTTP to one upstream, on its own undici Agent (keep-alive pool, explicit timeouts): the
+ * one client every adapter uses. What an upstream's errors look like is the adapter's
+ * knowledge, given as `statusError` and `answerError`.
  * Every response body is consumed, dumped or destroyed, so no socket leaks from the pool.
  */
 import { Agent, request, type Dispatcher } from 'undici';
-import { GatewayError, fromTransportError, fromUpstreamStatus } from '../errors.js';
+import type { RawTimeouts } from '../core/backend-adapter.js';
+import { GatewayError, fromTransportError } from '../errors.js';
 import { MAX_JSON_BYTES, readBodyText } from './read-body.js';
 import { openUpstreamStream, type UpstreamBody } from './upstream-body.js';
 import { trackingConnector } from './upstream-sockets.js';
 
 export interface UpstreamClientOptions {
   name: string;
+  /** The upstream's base URL; a path prefix is kept. */
   baseUrl: string;
+  /** Sent with every request but `forward`'s. */
   headers: Record<string, string>;
   /** Time to connect. */
   connectTimeoutMs: number;
@@ -20,8 +25,11 @@ export interface UpstreamClientOptions {
   bodyTimeoutMs: number;
   /** Largest non-stream response read into memory. */
   maxJsonBytes?: number;
+  /** The error for a non-2xx status, from the status, the body's text and Retry-After. */
+  statusError: (status: number, body: string, retryAfter: string | undefined) => GatewayError;
+  /** The error a 2xx JSON answer carries (`parsed` is an object, `text` its JSON); undefined when none. */
+  answerError: (parsed: Record<string, unknown>, text: string) => GatewayError | undefined;
 }
-
 
 export class UpstreamClient {
   readonly name: string;
@@ -31,6 +39,8 @@ export class UpstreamClient {
   private readonly basePath: string;
   private readonly headers: Record<string, string>;
   private readonly maxJsonBytes: number;
+  private readonly statusError: UpstreamClientOptions['statusError'];
+  private readonly answerError: UpstreamClientOptions['answerError'];
 
   constructor(options: UpstreamClientOptions) {
     this.name = options.name;
@@ -40,6 +50,8 @@ export class UpstreamClient {
     this.basePath = base.pathname.replace(/\/+$/, '');
     this.headers = options.headers;
     this.maxJsonBytes = options.maxJsonBytes ?? MAX_JSON_BYTES;
+    this.statusError = options.statusError;
+    this.answerError = options.answerError;
     this.agent = new Agent({
       connect: trackingConnector({ timeout: options.connectTimeoutMs }),
       headersTimeout: options.headersTimeoutMs,
@@ -56,7 +68,7 @@ export class UpstreamClient {
   openStream(path: string, payload: unknown, signal?: AbortSignal): Promise<UpstreamBody> {
     return openUpstreamStream(this.agent, {
       upstreamName: this.name,
-      statusError: (status, body, retryAfter) => fromUpstreamStatus(this.name, status, body, retryAfter),
+      statusError: this.statusError,
       origin: this.origin,
       path: `${this.basePath}${path}`,
       method: 'POST',
@@ -66,8 +78,7 @@ export class UpstreamClient {
     });
   }
 
-
-  /** POSTs (or GETs, without payload) and parses a JSON answer. A 200 carrying `error` is an error. */
+  /** POSTs (or GETs, without payload) and parses a JSON answer. A 2xx answer that carries an error (`answerError`) is that error. */
   async json(method: 'GET' | 'POST', path: string, payload?: unknown, signal?: AbortSignal): Promise<unknown> {
     const response = await this.send(method, path, payload, signal);
     const text = await readBodyText(response.body, this.name, this.maxJsonBytes);
@@ -77,12 +88,39 @@ export class UpstreamClient {
     } catch (error) {
       throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${this.name} sent a response that is not JSON`, { cause: error });
     }
-    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && parsed.error) {
-      const code = (parsed.error as { code?: unknown }).code;
-      const status = typeof code === 'number' && code >= 400 && code <= 599 ? code : 502;
-      throw fromUpstreamStatus(this.name, status, text);
+    if (typeof parsed === 'object' && parsed !== null && !Array.isArray(parsed)) {
+      const error = this.answerError(parsed as Record<string, unknown>, text);
+      if (error !== undefined) throw error;
     }
     return parsed;
+  }
+
+  /**
+   * Sends a request as it is (the caller's headers only) and returns the answer whatever its
+   * status; the caller must consume or destroy its body. Only transport failures throw.
+   * `path` includes the query string.
+   */
+  async forward(
+    method: string,
+    path: string,
+    headers: Record<string, string | string[]>,
+    body: Dispatcher.RequestOptions['body'],
+    signal?: AbortSignal,
+    timeouts: RawTimeouts = {},
+  ): Promise<Dispatcher.ResponseData> {
+    try {
+      return await request(`${this.baseUrl}${path}`, {
+        method: method.toUpperCase(),
+        dispatcher: this.agent,
+        signal,
+        headers,
+        body,
+        ...(timeouts.headersTimeoutMs === undefined ? {} : { headersTimeout: timeouts.headersTimeoutMs }),
+        ...(timeouts.bodyTimeoutMs === undefined ? {} : { bodyTimeout: timeouts.bodyTimeoutMs }),
+      });
+    } catch (error) {
+      throw fromTransportError(this.name, error);
+    }
   }
 
   async close(): Promise<void> {
@@ -90,22 +128,11 @@ export class UpstreamClient {
   }
 
   private async send(method: 'GET' | 'POST', path: string, payload: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await request(`${this.baseUrl}${path}`, {
-        method,
-        dispatcher: this.agent,
-        signal,
-        headers: payload === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' },
-        body: payload === undefined ? undefined : JSON.stringify(payload),
-      });
-    } catch (error) {
-      throw fromTransportError(this.name, error);
-    }
+    const headers = payload === undefined ? this.headers : { ...this.headers, 'content-type': 'application/json' };
+    const response = await this.forward(method, path, headers, payload === undefined ? undefined : JSON.stringify(payload), signal);
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
     const body = await readBodyText(response.body, this.name, this.maxJsonBytes).catch(() => '');
     const retryAfter = response.headers['retry-after'];
-    throw fromUpstreamStatus(this.name, response.statusCode, body, typeof retryAfter === 'string' ? retryAfter : undefined);
+    throw this.statusError(response.statusCode, body, typeof retryAfter === 'string' ? retryAfter : undefined);
   }
-
 }

@@ -3,8 +3,12 @@
  * by byte search and splice, in place when the name is not longer than the upstream's.
  */
 import { describe, expect, it } from 'vitest';
-import { ModelEcho } from '../../src/frontends/openai/model-echo.js';
-import { SseRelay, relayJson } from '../../src/frontends/openai/passthrough.js';
+import { ModelEcho } from '../../src/frontends/openai/relay/model-echo.js';
+import { openRouterErrorIn } from '../../src/adapters/openrouter/errors.js';
+import { relayJson } from '../../src/frontends/openai/relay/json-answer.js';
+import { SseRelay } from '../../src/frontends/openai/relay/sse-relay.js';
+
+const OPENROUTER = { upstream: 'OpenRouter', errorIn: openRouterErrorIn };
 
 const event = (model: string, content = 'hi', extra = ''): string =>
   `data: {"id":"gen-1","provider":"OpenAI","model":${JSON.stringify(model)},"object":"chat.completion.chunk","created":1,"choices":[{"index":0,"delta":{"content":${JSON.stringify(content)}},"finish_reason":null}]${extra}}\n\n`;
@@ -63,7 +67,7 @@ describe('the relay with a model to echo', () => {
     const bytes = Buffer.from(sse);
     for (const size of [1, 2, 7, 50, bytes.length]) {
       const usages: unknown[] = [];
-      const relay = new SseRelay('OpenRouter', { report: (usage) => usages.push(usage), answeredBy: (origin) => usages.push(origin) }, undefined, false, 'gpt-4o');
+      const relay = new SseRelay(OPENROUTER, { meter: { report: (usage) => usages.push(usage), answeredBy: (origin) => usages.push(origin) }, echoModel: 'gpt-4o' });
       let output = '';
       for (let start = 0; start < bytes.length; start += size) output += relay.push(Buffer.from(bytes.subarray(start, start + size))).toString('utf8');
       output += relay.end().toString('utf8');
@@ -75,8 +79,8 @@ describe('the relay with a model to echo', () => {
 
   it('echoes it in a non-stream answer, compact or not', () => {
     const answer = { id: 'gen-1', provider: 'OpenAI', model: 'openai/gpt-4o-2024-08-06', object: 'chat.completion', choices: [{ index: 0, message: { role: 'assistant', content: 'hi' }, finish_reason: 'stop' }] };
-    expect(JSON.parse(relayJson('OpenRouter', JSON.stringify(answer), undefined, 'coder'))).toEqual({ ...answer, model: 'coder' });
-    expect(relayJson('OpenRouter', JSON.stringify(answer), undefined, 'coder')).toBe(JSON.stringify({ ...answer, model: 'coder' }));
-    expect(JSON.parse(relayJson('OpenRouter', JSON.stringify(answer, null, 2), undefined, 'coder'))).toEqual({ ...answer, model: 'coder' });
+    expect(JSON.parse(relayJson(OPENROUTER, JSON.stringify(answer), undefined, 'coder'))).toEqual({ ...answer, model: 'coder' });
+    expect(relayJson(OPENROUTER, JSON.stringify(answer), undefined, 'coder')).toBe(JSON.stringify({ ...answer, model: 'coder' }));
+    expect(JSON.parse(relayJson(OPENROUTER, JSON.stringify(answer, null, 2), undefined, 'coder'))).toEqual({ ...answer, model: 'coder' });
   });
 });

@@ -1,9 +1,16 @@
 import { readFileSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
-import { SseRelay, relayJson, startSseRelay, withReasoningContent } from '../../src/frontends/openai/passthrough.js';
+import { openRouterErrorIn } from '../../src/adapters/openrouter/errors.js';
+import { relayJson } from '../../src/frontends/openai/relay/json-answer.js';
+import { withReasoningContent } from '../../src/frontends/openai/relay/reasoning-content.js';
+import { SseRelay } from '../../src/frontends/openai/relay/sse-relay.js';
+import { startSseRelay } from '../../src/frontends/openai/relay/start-relay.js';
 import { byteAtATime, everyBoundary, seededCuts } from '../helpers/chunking.js';
 import { countCopiedBytes } from '../helpers/copied-bytes.js';
+
+/** OpenRouter, as its adapter hands it to the relay: its name and its error shapes. */
+const OPENROUTER = { upstream: 'OpenRouter', errorIn: openRouterErrorIn };
 
 const fixture = (name: string): Buffer => readFileSync(new URL(`../fixtures/openrouter/${name}.sse`, import.meta.url));
 
@@ -15,7 +22,7 @@ interface Relayed {
 }
 
 function relay(pieces: Buffer[]): Relayed {
-  const sse = new SseRelay('OpenRouter');
+  const sse = new SseRelay(OPENROUTER);
   const out: Buffer[] = [];
   let outputs = 0;
   for (const piece of pieces) {
@@ -159,7 +166,7 @@ describe('SSE passthrough relay', () => {
 
   it('returns one output per network read (the hot path forwards the read itself)', () => {
     const bytes = fixture('text');
-    const sse = new SseRelay('OpenRouter');
+    const sse = new SseRelay(OPENROUTER);
     const events = bytes.toString('utf8').split(/(?<=\n\n)/).map((event) => Buffer.from(event));
     const outputs = events.map((event) => sse.push(event));
     expect(Buffer.concat(outputs).equals(bytes)).toBe(true);
@@ -171,11 +178,14 @@ describe('SSE passthrough relay', () => {
     const bytes = fixture('tool-call');
     for (const pieces of [[bytes], byteAtATime(bytes), bytes.toString('utf8').split(/(?<=\n\n)/).map((event) => Buffer.from(event))]) {
       const seen: unknown[] = [];
-      const sse = new SseRelay('OpenRouter', {
-        report: (usage) => seen.push(usage),
-        finished: (reason) => seen.push(reason),
-        answeredBy: (origin) => seen.push(origin),
-      }, undefined, false, 'gpt-4.1');
+      const sse = new SseRelay(OPENROUTER, {
+        meter: {
+          report: (usage) => seen.push(usage),
+          finished: (reason) => seen.push(reason),
+          answeredBy: (origin) => seen.push(origin),
+        },
+        echoModel: 'gpt-4.1',
+      });
       for (const piece of pieces) sse.push(piece);
       expect(seen).toEqual([
         { modelServed: 'openai/gpt-4.1', generationId: 'gen-1767225600-Xq3kP9aLmN2bR7tYc4Dz' },
@@ -184,14 +194,14 @@ describe('SSE passthrough relay', () => {
       ]);
     }
     const none: unknown[] = [];
-    const sse = new SseRelay('OpenRouter', { report: (usage) => none.push(usage) });
+    const sse = new SseRelay(OPENROUTER, { meter: { report: (usage) => none.push(usage) } });
     sse.push(fixture('no-usage'));
     expect(none).toEqual([]);
   });
 
   it('reads the reasoning and cached tokens, and a stop cut short by the token limit as length', () => {
     const seen: unknown[] = [];
-    const sse = new SseRelay('OpenRouter', { report: (usage) => seen.push(usage), finished: (reason) => seen.push(reason) });
+    const sse = new SseRelay(OPENROUTER, { meter: { report: (usage) => seen.push(usage), finished: (reason) => seen.push(reason) } });
     sse.push(Buffer.from(
       'data: {"id":"gen-2","model":"m","choices":[{"index":0,"delta":{"content":"x"},"finish_reason":null}]}\n\n' +
         'data: {"id":"gen-2","model":"m","choices":[{"index":0,"delta":{},"finish_reason":"stop","native_finish_reason":"MAX_TOKENS"}]}\n\n',
@@ -203,7 +213,7 @@ describe('SSE passthrough relay', () => {
 
   it('tells the code of an in-band failure', () => {
     const codes: string[] = [];
-    const sse = new SseRelay('OpenRouter', { failed: (code) => codes.push(code) });
+    const sse = new SseRelay(OPENROUTER, { meter: { failed: (code) => codes.push(code) } });
     sse.push(fixture('truncated'));
     sse.end();
     expect(codes).toEqual(['UPSTREAM_BAD_RESPONSE']);
@@ -229,7 +239,7 @@ describe('a long data line arriving in many reads', () => {
     const bytes = Buffer.concat([start, image, end]);
     const reads: Buffer[] = [];
     for (let offset = 0; offset < bytes.length; offset += 16 * 1024) reads.push(bytes.subarray(offset, offset + 16 * 1024));
-    const sse = new SseRelay('OpenRouter');
+    const sse = new SseRelay(OPENROUTER);
     const out: Buffer[] = [];
     const copied = countCopiedBytes(() => {
       for (const read of reads) out.push(sse.push(read));
@@ -268,7 +278,7 @@ describe('startSseRelay', () => {
   it('holds the comments until the first data event, relays everything, then releases the body as read to its end', async () => {
     const bytes = fixture('text');
     const upstream = body(byteAtATime(bytes));
-    const stream = await startSseRelay(upstream, 'OpenRouter', () => false);
+    const stream = await startSseRelay({ ...OPENROUTER, body: upstream }, () => false);
     expect(await collect(stream)).toBe(bytes.toString('utf8'));
     expect(upstream.releases).toEqual([true]);
   });
@@ -277,12 +287,12 @@ describe('startSseRelay', () => {
     const bytes = fixture('text');
     const middle = Math.floor(bytes.length / 2);
     const upstream = body([[bytes.subarray(0, 7), bytes.subarray(7, middle)], bytes.subarray(middle)]);
-    expect(await collect(await startSseRelay(upstream, 'OpenRouter', () => false))).toBe(bytes.toString('utf8'));
+    expect(await collect(await startSseRelay({ ...OPENROUTER, body: upstream }, () => false))).toBe(bytes.toString('utf8'));
   });
 
   it('throws an error event that comes before any data, with its status, and abandons the body', async () => {
     const upstream = body([fixture('error-legacy')]);
-    await expect(startSseRelay(upstream, 'OpenRouter', () => false)).rejects.toMatchObject({ statusCode: 429 });
+    await expect(startSseRelay({ ...OPENROUTER, body: upstream }, () => false)).rejects.toMatchObject({ statusCode: 429 });
     expect(upstream.releases).toEqual([false]);
   });
 
@@ -290,7 +300,7 @@ describe('startSseRelay', () => {
     const source = fixture('truncated');
     const reset = Object.assign(new Error('other side closed'), { code: 'UND_ERR_SOCKET' });
     const upstream = body([source], reset);
-    const stream = await startSseRelay(upstream, 'OpenRouter', () => false);
+    const stream = await startSseRelay({ ...OPENROUTER, body: upstream }, () => false);
     const text = await collect(stream);
     expect(upstream.releases).toEqual([false]);
     expect(JSON.parse(ERROR_EVENT.exec(text)![1]!).error).toMatchObject({ code: 'upstream_unavailable', message: expect.stringContaining('other side closed') });
@@ -298,13 +308,13 @@ describe('startSseRelay', () => {
 
   it('turns a body timeout into an in-band 504-style error event', async () => {
     const timeout = Object.assign(new Error('Body Timeout Error'), { code: 'UND_ERR_BODY_TIMEOUT' });
-    const stream = await startSseRelay(body([fixture('truncated')], timeout), 'OpenRouter', () => false);
+    const stream = await startSseRelay({ ...OPENROUTER, body: body([fixture('truncated')], timeout) }, () => false);
     expect(JSON.parse(ERROR_EVENT.exec(await collect(stream))![1]!).error).toMatchObject({ code: 'upstream_timeout', message: expect.stringContaining('went silent') });
   });
 
   it('ends quietly when the failure is the client going away', async () => {
     const aborted = Object.assign(new Error('aborted'), { code: 'UND_ERR_ABORTED' });
-    const stream = await startSseRelay(body([fixture('truncated')], aborted), 'OpenRouter', () => true);
+    const stream = await startSseRelay({ ...OPENROUTER, body: body([fixture('truncated')], aborted) }, () => true);
     expect(await collect(stream)).toBe(fixture('truncated').toString('utf8'));
   });
 });
@@ -314,34 +324,34 @@ describe('non-stream passthrough', () => {
 
   it('returns the body as sent, without leading keep-alive whitespace', () => {
     const text = JSON.stringify(answer);
-    expect(relayJson('OpenRouter', `\n\n  \n${text}`)).toBe(text);
+    expect(relayJson(OPENROUTER, `\n\n  \n${text}`)).toBe(text);
   });
 
   it('mirrors message.reasoning into reasoning_content', () => {
     const text = JSON.stringify({ ...answer, choices: [{ ...answer.choices[0], message: { role: 'assistant', content: '4', reasoning: 'Two plus two' } }] });
-    expect(JSON.parse(relayJson('OpenRouter', text)).choices[0].message).toEqual({ role: 'assistant', content: '4', reasoning: 'Two plus two', reasoning_content: 'Two plus two' });
+    expect(JSON.parse(relayJson(OPENROUTER, text)).choices[0].message).toEqual({ role: 'assistant', content: '4', reasoning: 'Two plus two', reasoning_content: 'Two plus two' });
   });
 
   it('reports the usage of a non-stream answer, who answered and how it finished', () => {
     const seen: unknown[] = [];
     const meter = { report: (usage: unknown) => seen.push(usage), answeredBy: (origin: unknown) => seen.push(origin), finished: (reason: unknown) => seen.push(reason) };
-    relayJson('OpenRouter', JSON.stringify({ ...answer, model: 'openai/gpt-4o-2024-08-06', usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } }), meter, 'gpt-4o');
+    relayJson(OPENROUTER, JSON.stringify({ ...answer, model: 'openai/gpt-4o-2024-08-06', usage: { prompt_tokens: 3, completion_tokens: 4, total_tokens: 7 } }), meter, 'gpt-4o');
     expect(seen).toEqual([{ inputTokens: 3, outputTokens: 4 }, { modelServed: 'openai/gpt-4o-2024-08-06', generationId: 'gen-1' }, 'stop']);
   });
 
   it('throws a 200 that carries an error, with the error code as status', () => {
-    expect(() => relayJson('OpenRouter', '\n\n{"error":{"message":"Provider returned error","code":429,"metadata":{"raw":"error code: 1015"}}}')).toThrow(
+    expect(() => relayJson(OPENROUTER, '\n\n{"error":{"message":"Provider returned error","code":429,"metadata":{"raw":"error code: 1015"}}}')).toThrow(
       expect.objectContaining({ statusCode: 429, message: 'Provider returned error: error code: 1015' }),
     );
   });
 
   it('throws a choice that finished with an error', () => {
     const text = JSON.stringify({ ...answer, choices: [{ index: 0, message: { role: 'assistant', content: 'partial' }, finish_reason: 'error', error: { code: 502, message: 'Provider disconnected mid-stream' } }] });
-    expect(() => relayJson('OpenRouter', text)).toThrow(expect.objectContaining({ statusCode: 502, message: 'Provider disconnected mid-stream' }));
+    expect(() => relayJson(OPENROUTER, text)).toThrow(expect.objectContaining({ statusCode: 502, message: 'Provider disconnected mid-stream' }));
   });
 
   it('throws on a body that is not JSON', () => {
-    expect(() => relayJson('OpenRouter', '<html>')).toThrow(expect.objectContaining({ statusCode: 502 }));
+    expect(() => relayJson(OPENROUTER, '<html>')).toThrow(expect.objectContaining({ statusCode: 502 }));
   });
 });
 
@@ -357,7 +367,7 @@ describe('usage-only chunks', () => {
 
   it('are dropped when the client did not ask for usage, while the accounting still reads them', () => {
     const seen: unknown[] = [];
-    const relay = new SseRelay('OpenRouter', { report: (usage) => seen.push(usage) }, undefined, true);
+    const relay = new SseRelay(OPENROUTER, { meter: { report: (usage) => seen.push(usage) }, includeUsage: false });
     const output = relay.push(stream).toString('utf8');
     expect(events(output)).toEqual([
       'data: {"choices":[{"index":0,"delta":{"content":"Hi"},"finish_reason":null}]}',
@@ -368,7 +378,7 @@ describe('usage-only chunks', () => {
   });
 
   it('are forwarded byte for byte when the client asked for usage', () => {
-    const relay = new SseRelay('OpenRouter', undefined, undefined, false);
+    const relay = new SseRelay(OPENROUTER, { includeUsage: true });
     expect(relay.push(stream).equals(stream)).toBe(true);
   });
 });

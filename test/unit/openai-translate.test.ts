@@ -8,7 +8,7 @@ import {
   toBase64Embedding,
 } from '../../src/frontends/openai/translate.js';
 import { toReasoning } from '../../src/core/reasoning.js';
-import { toPassthroughBody } from '../../src/frontends/openai/passthrough-body.js';
+import { toPassthroughBody } from '../../src/adapters/openrouter/passthrough-body.js';
 import { toOpenRouterChatBody } from '../../src/adapters/openrouter/request.js';
 
 const user = { role: 'user', content: 'hi' };
@@ -144,35 +144,35 @@ describe('OpenAI legacy completion → ChatRequest', () => {
 describe('OpenAI passthrough body', () => {
   it('resolves the model, drops Ollama knobs and maps think to reasoning', () => {
     const raw = { model: 'gpt-4o', messages: [user], think: 'high', keep_alive: '5m', num_ctx: 8192, options: { temperature: 1 }, temperature: 0.5, stream: true };
-    expect(toPassthroughBody(raw, OpenAiChatRequest.parse(raw), 'openai/gpt-4o')).toEqual({
+    expect(toPassthroughBody({ body: raw, model: 'openai/gpt-4o' })).toEqual({
       model: 'openai/gpt-4o', messages: [user], temperature: 0.5, stream: true, reasoning_effort: 'high',
     });
     const off = { model: 'm', messages: [user], think: false };
-    expect(toPassthroughBody(off, OpenAiChatRequest.parse(off), 'x/m').reasoning_effort).toBe('none');
+    expect(toPassthroughBody({ body: off, model: 'x/m' }).reasoning_effort).toBe('none');
     const on = { model: 'm', messages: [user], think: true };
-    expect(toPassthroughBody(on, OpenAiChatRequest.parse(on), 'x/m').reasoning_effort).toBe('medium');
+    expect(toPassthroughBody({ body: on, model: 'x/m' }).reasoning_effort).toBe('medium');
   });
 
   it('fills fields the client left unset from the model defaults of the models config', () => {
     const raw = { model: 'm', messages: [user], temperature: 0.9 };
     const defaults = { sampling: { temperature: 0.2, topP: 0.5, maxOutputTokens: 2048, stop: ['END'] }, reasoning: { enabled: false } };
-    expect(toPassthroughBody(raw, OpenAiChatRequest.parse(raw), 'x/m', defaults)).toEqual({
+    expect(toPassthroughBody({ body: raw, model: 'x/m', defaults })).toEqual({
       model: 'x/m', messages: [user], temperature: 0.9, top_p: 0.5, max_tokens: 2048, stop: ['END'], reasoning_effort: 'none',
     });
     const capped = { model: 'm', messages: [user], max_completion_tokens: 10 };
-    expect(toPassthroughBody(capped, OpenAiChatRequest.parse(capped), 'x/m', defaults).max_tokens).toBeUndefined();
+    expect(toPassthroughBody({ body: capped, model: 'x/m', defaults }).max_tokens).toBeUndefined();
   });
 
   it('drops an empty tool list (and its tool_choice)', () => {
     const raw = { model: 'm', messages: [user], tools: [], tool_choice: 'auto' };
-    expect(toPassthroughBody(raw, OpenAiChatRequest.parse(raw), 'x/m')).toEqual({ model: 'x/m', messages: [user] });
+    expect(toPassthroughBody({ body: raw, model: 'x/m' })).toEqual({ model: 'x/m', messages: [user] });
   });
 
   it("keeps the client's own reasoning over think, clamping max to xhigh", () => {
     const raw = { model: 'm', messages: [user], think: true, reasoning_effort: 'max' };
-    expect(toPassthroughBody(raw, OpenAiChatRequest.parse(raw), 'x/m')).toEqual({ model: 'x/m', messages: [user], reasoning_effort: 'xhigh' });
+    expect(toPassthroughBody({ body: raw, model: 'x/m' })).toEqual({ model: 'x/m', messages: [user], reasoning_effort: 'xhigh' });
     const nested = { model: 'm', messages: [user], reasoning: { effort: 'max', exclude: false } };
-    expect(toPassthroughBody(nested, OpenAiChatRequest.parse(nested), 'x/m').reasoning).toEqual({ effort: 'xhigh', exclude: false });
+    expect(toPassthroughBody({ body: nested, model: 'x/m' }).reasoning).toEqual({ effort: 'xhigh', exclude: false });
   });
 });
 

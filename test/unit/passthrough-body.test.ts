@@ -1,9 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { OpenAiChatRequest } from '../../schemas/openai.js';
-import { droppedFields, toPassthroughBody } from '../../src/frontends/openai/passthrough-body.js';
+import { droppedFields, toPassthroughBody } from '../../src/adapters/openrouter/passthrough-body.js';
 
 const user = { role: 'user', content: 'hi' };
-const build = (raw: Record<string, unknown>, models?: string[]) => toPassthroughBody(raw, OpenAiChatRequest.parse(raw), 'x/m', undefined, models);
+const build = (raw: Record<string, unknown>, models?: string[]) => toPassthroughBody({ body: raw, model: 'x/m', ...(models === undefined ? {} : { fallbackModels: models }) });
 
 describe('OpenAI passthrough body allow-list', () => {
   it('sends model and models as the resolved upstream ids, never as the client wrote them', () => {

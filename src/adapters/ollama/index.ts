@@ -1,18 +1,13 @@
 /**
- * The Ollama adapter: the only Ollama-backend file that does I/O. It wires one undici Agent
+ * The Ollama adapter: the only Ollama-backend file that does I/O. It wires the HTTP client
  * to the pure translators next to it, and offers a raw passthrough for native routes.
- *
- * It does not use UpstreamClient: that client maps an upstream 401/403 to "the gateway's API
- * key was refused", which is OpenRouter's meaning. An Ollama 401 (a cloud model while the
- * server is signed out) is Ollama's answer to pass on as it is, and the passthrough needs the
- * same Agent and must not treat any status as an error.
+ * Ollama's statuses keep their meaning: a 401 (a cloud model while the server is signed out)
+ * is Ollama's answer to pass on as it is, not the gateway's key refused.
  */
 import { clientLeft } from '../../streaming/client-abort.js';
-import { readBodyText } from '../../http/read-body.js';
-import { openUpstreamStream } from '../../http/upstream-body.js';
-import { trackingConnector } from '../../http/upstream-sockets.js';
-import { Agent, request, type Dispatcher } from 'undici';
+import { UpstreamClient } from '../../http/upstream-client.js';
 import type { CallContext, OllamaAdapter, RawHeaders, RawResponse } from '../../core/backend-adapter.js';
+import { usageFromOllama } from '../../core/ollama-answer.js';
 import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../../core/types.js';
 import { GatewayError, fromTransportError, upstreamErrorMessage } from '../../errors.js';
 import { toOllamaChatBody, toOllamaEmbedBody } from './request.js';
@@ -40,53 +35,18 @@ export interface OllamaAdapterOptions {
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'proxy-authenticate', 'proxy-authorization', 'te', 'trailer', 'transfer-encoding', 'upgrade']);
 
 export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapter {
-  const baseUrl = options.baseUrl.replace(/\/+$/, '');
-  const base = new URL(baseUrl);
-  const basePath = base.pathname.replace(/\/+$/, '');
   const showConcurrency = Math.max(1, options.showConcurrency ?? DEFAULT_SHOW_CONCURRENCY);
-  const agent = new Agent({
-    connect: trackingConnector({ timeout: options.connectTimeoutMs }),
-    headersTimeout: options.headersTimeoutMs,
-    bodyTimeout: options.bodyTimeoutMs,
-    keepAliveTimeout: 30_000,
-    keepAliveMaxTimeout: 600_000,
-  });
-
-  /** Sends JSON (or nothing); returns a 2xx response, throws GatewayError otherwise. */
-  async function send(method: 'GET' | 'POST', path: string, payload: unknown, signal?: AbortSignal): Promise<Dispatcher.ResponseData> {
-    let response: Dispatcher.ResponseData;
-    try {
-      response = await request(`${baseUrl}${path}`, {
-        method,
-        dispatcher: agent,
-        signal,
-        headers: payload === undefined ? { accept: 'application/json' } : { accept: 'application/json', 'content-type': 'application/json' },
-        body: payload === undefined ? undefined : JSON.stringify(payload),
-      });
-    } catch (error) {
-      throw fromTransportError(UPSTREAM, error);
-    }
-    if (response.statusCode >= 200 && response.statusCode < 300) return response;
-    const text = await readBodyText(response.body, UPSTREAM).catch(() => '');
-    const retryAfter = response.headers['retry-after'];
-    throw fromOllamaStatus(response.statusCode, text, typeof retryAfter === 'string' ? retryAfter : undefined);
-  }
-
-  async function readJson(method: 'GET' | 'POST', path: string, payload: unknown, signal?: AbortSignal): Promise<unknown> {
-    const response = await send(method, path, payload, signal);
-    const text = await readBodyText(response.body, UPSTREAM);
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch (error) {
-      throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent a response that is not JSON`, { cause: error });
-    }
+  const client = new UpstreamClient({
+    name: UPSTREAM,
+    baseUrl: options.baseUrl,
+    headers: { accept: 'application/json' },
+    connectTimeoutMs: options.connectTimeoutMs,
+    headersTimeoutMs: options.headersTimeoutMs,
+    bodyTimeoutMs: options.bodyTimeoutMs,
+    statusError: fromOllamaStatus,
     // Ollama reports errors with a status, but a proxy in front of it may not.
-    if (typeof parsed === 'object' && parsed !== null && 'error' in parsed && parsed.error) {
-      throw fromOllamaStatus(502, text);
-    }
-    return parsed;
-  }
+    answerError: (parsed, text) => (parsed.error ? fromOllamaStatus(502, text) : undefined),
+  });
 
   return {
     name: OLLAMA_BACKEND,
@@ -96,7 +56,7 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
       const endpoint = { upstreamName: UPSTREAM, baseUrl: options.baseUrl, path: '/api/tags', setting: '--ollama-url (OLLAMA_BASE_URL)', example: 'http://127.0.0.1:11435' };
       let tags: unknown;
       try {
-        tags = await readJson('GET', '/api/tags', undefined, signal);
+        tags = await client.json('GET', '/api/tags', undefined, signal);
       } catch (error) {
         throw wrongUrlError(endpoint, error) ?? error;
       }
@@ -106,7 +66,7 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
       const shows = new Map<string, unknown>();
       await forEachLimited(names, showConcurrency, async (name) => {
         try {
-          shows.set(name, await readJson('POST', '/api/show', { model: name }, signal));
+          shows.set(name, await client.json('POST', '/api/show', { model: name }, signal));
         } catch {
           // One broken model (a removed blob, an unreachable cloud stub) must not hide the
           // others: it is listed from its tags entry alone.
@@ -120,28 +80,20 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
     async streamChat(chatRequest: ChatRequest, context: CallContext): Promise<ChatStream> {
       // Translating first: a request Ollama cannot take fails before any I/O.
       const payload = toOllamaChatBody(chatRequest);
-      const body = await openUpstreamStream(agent, {
-        upstreamName: UPSTREAM,
-        statusError: fromOllamaStatus,
-        origin: base.origin,
-        path: `${basePath}/api/chat`,
-        method: 'POST',
-        headers: { accept: 'application/json', 'content-type': 'application/json' },
-        body: JSON.stringify(payload),
-        signal: context.signal,
-      });
+      const body = await client.openStream('/api/chat', payload, context.signal);
       // A client hang-up before the first pull is covered by the abort signal.
       return decodeOllamaStream(body, () => clientLeft(context.signal), (completed) => body.release(completed), context.onOrigin);
     },
 
     async embed(embedRequest: EmbedRequest, context: CallContext): Promise<EmbedResult> {
-      const answer = await readJson('POST', '/api/embed', toOllamaEmbedBody(embedRequest), context.signal);
-      const { embeddings, prompt_eval_count: promptEvalCount, model } = (answer ?? {}) as { embeddings?: unknown; prompt_eval_count?: unknown; model?: unknown };
+      const answer = await client.json('POST', '/api/embed', toOllamaEmbedBody(embedRequest), context.signal);
+      const { embeddings, model } = (answer ?? {}) as { embeddings?: unknown; model?: unknown };
       if (!Array.isArray(embeddings) || !embeddings.every(Array.isArray)) {
         throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${UPSTREAM} sent an embeddings answer without vectors`);
       }
       const result: EmbedResult = { embeddings: embeddings as number[][] };
-      if (typeof promptEvalCount === 'number') result.usage = { inputTokens: promptEvalCount };
+      const usage = usageFromOllama(answer as Record<string, unknown>);
+      if (usage !== undefined) result.usage = usage;
       if (typeof model === 'string') context.onOrigin?.({ modelServed: model });
       return result;
     },
@@ -149,24 +101,11 @@ export function createOllamaAdapter(options: OllamaAdapterOptions): OllamaAdapte
     async forwardRaw(method, path, headers, body, signal, timeouts = {}): Promise<RawResponse> {
       // A path without its leading slash would be glued to the host part of the base URL.
       if (!path.startsWith('/')) throw new GatewayError('INTERNAL', `forwardRaw needs an absolute path, got ${JSON.stringify(path)}`);
-      let response: Dispatcher.ResponseData;
-      try {
-        response = await request(`${baseUrl}${path}`, {
-          method: method.toUpperCase(),
-          dispatcher: agent,
-          signal,
-          headers: forwardableRequestHeaders(headers),
-          body,
-          ...(timeouts.headersTimeoutMs === undefined ? {} : { headersTimeout: timeouts.headersTimeoutMs }),
-          ...(timeouts.bodyTimeoutMs === undefined ? {} : { bodyTimeout: timeouts.bodyTimeoutMs }),
-        });
-      } catch (error) {
-        throw fromTransportError(UPSTREAM, error);
-      }
+      const response = await client.forward(method, path, forwardableRequestHeaders(headers), body, signal, timeouts);
       return { statusCode: response.statusCode, headers: withoutHopByHop(response.headers), body: response.body };
     },
 
-    close: () => agent.close(),
+    close: () => client.close(),
   };
 }
 

@@ -25,7 +25,8 @@ import { DecodedStream, appendDelta } from '../../streaming/decode-stream.js';
 import { LineSplitter } from '../../streaming/line-splitter.js';
 import { FramedDecoder, type FrameHandler } from '../../streaming/framed-decoder.js';
 import { createToolCallId } from '../../core/ids.js';
-import type { AnswerOrigin, ChatEvent, FinishReason, Usage } from '../../core/types.js';
+import type { AnswerOrigin, ChatEvent, FinishReason } from '../../core/types.js';
+import { usageFromOllama } from '../../core/ollama-answer.js';
 
 const UPSTREAM = 'Ollama';
 
@@ -145,7 +146,7 @@ export class OllamaLineAccumulator implements FrameHandler {
     this.ended = true;
     // `load` and `unload` (an empty conversation) and anything new are a normal stop.
     const reason: FinishReason = chunk.done_reason === 'length' ? 'length' : this.toolCallCount > 0 ? 'tool-calls' : 'stop';
-    const usage = usageOf(chunk);
+    const usage = usageFromOllama(chunk);
     batch.push(usage === undefined ? { type: 'finish', reason } : { type: 'finish', reason, usage });
   }
 }
@@ -155,13 +156,6 @@ function argumentsText(value: unknown): string {
   if (typeof value === 'string') return value.trim() === '' ? '{}' : value;
   if (typeof value === 'object' && value !== null) return JSON.stringify(value);
   return '{}';
-}
-
-function usageOf(chunk: OllamaStreamLine): Usage | undefined {
-  const usage: Usage = {};
-  if (typeof chunk.prompt_eval_count === 'number') usage.inputTokens = chunk.prompt_eval_count;
-  if (typeof chunk.eval_count === 'number') usage.outputTokens = chunk.eval_count;
-  return usage.inputTokens === undefined && usage.outputTokens === undefined ? undefined : usage;
 }
 
 function unfinishedStream(): GatewayError {

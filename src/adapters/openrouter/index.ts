@@ -4,10 +4,12 @@
  */
 import { clientLeft } from '../../streaming/client-abort.js';
 import { OpenRouterEmbeddingResponse, OpenRouterModelList } from '#schemas/openrouter.js';
-import type { BackendAdapter, CallContext, ForwardedResponse } from '../../core/backend-adapter.js';
+import type { BackendAdapter, CallContext, ForwardedResponse, OpenAiChatForward } from '../../core/backend-adapter.js';
 import type { ChatRequest, ChatStream, EmbedRequest, EmbedResult, ModelInfo } from '../../core/types.js';
-import { GatewayError } from '../../errors.js';
+import { GatewayError, fromUpstreamStatus } from '../../errors.js';
 import { UpstreamClient } from '../../http/upstream-client.js';
+import { OPENROUTER, openRouterErrorIn } from './errors.js';
+import { droppedFields, toPassthroughBody } from './passthrough-body.js';
 import { toOpenRouterChatBody, toOpenRouterEmbedBody } from './request.js';
 import { decodeOpenRouterStream } from './stream.js';
 import { originFromOpenAi, usageFromOpenAi } from '../../core/openai-answer.js';
@@ -29,7 +31,7 @@ export const OPENROUTER_BACKEND = 'openrouter';
 
 export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): BackendAdapter {
   const client = new UpstreamClient({
-    name: 'OpenRouter',
+    name: OPENROUTER,
     baseUrl: options.baseUrl,
     headers: {
       authorization: `Bearer ${options.apiKey}`,
@@ -41,6 +43,9 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Back
     connectTimeoutMs: options.connectTimeoutMs,
     headersTimeoutMs: options.headersTimeoutMs,
     bodyTimeoutMs: options.bodyTimeoutMs,
+    // A 401 (or a 403 about the key) is the gateway's own key refused.
+    statusError: (status, body, retryAfter) => fromUpstreamStatus(OPENROUTER, status, body, retryAfter),
+    answerError: openRouterErrorIn,
   });
 
   async function fetchModelList(path: string, signal?: AbortSignal): Promise<unknown[]> {
@@ -88,9 +93,12 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Back
       return decodeOpenRouterStream(body, () => clientLeft(context.signal), (completed) => body.release(completed), context.onOrigin);
     },
 
-    async forwardOpenAiChat(body: Record<string, unknown>, context: CallContext): Promise<ForwardedResponse> {
-      // OpenRouter speaks OpenAI's chat dialect: the client's body goes out as it came.
-      return { upstream: client.name, body: await client.openStream('/chat/completions', body, context.signal) };
+    async forwardOpenAiChat(request: OpenAiChatForward, context: CallContext): Promise<ForwardedResponse> {
+      // OpenRouter speaks OpenAI's chat dialect: the client's fields go out as they came, those OpenRouter may be sent of them.
+      const body = toPassthroughBody(request);
+      const dropped = droppedFields(request.body);
+      if (dropped.length > 0) context.log.debug({ droppedFields: dropped }, 'fields not forwarded upstream');
+      return { upstream: client.name, body: await client.openStream('/chat/completions', body, context.signal), errorIn: openRouterErrorIn };
     },
 
     async embed(request: EmbedRequest, context: CallContext): Promise<EmbedResult> {

@@ -1,5 +1,5 @@
 /**
- * The body the /v1 passthrough sends OpenRouter. Pure. It is built from an allow-list, never
+ * The body the /v1 passthrough sends OpenRouter (forwardOpenAiChat). Pure. It is built from an allow-list, never
  * by spreading the client's body: OpenRouter acts on fields a key's model list and the models
  * filter know nothing about (`models` fallbacks billed as another model, paid `plugins` such
  * as web search, provider routing), so a field is forwarded only when it is known to change
@@ -17,8 +17,7 @@
  * - Consumed, not forwarded: Ollama's knobs (`think` becomes `reasoning_effort`).
  * - Only function tools: a server tool (`openrouter:web_search` …) is refused with a 400.
  */
-import type { OpenAiChatRequest } from '#schemas/openai.js';
-import type { ModelDefaults } from '../../core/models-config.js';
+import type { OpenAiChatForward } from '../../core/backend-adapter.js';
 import { toReasoning } from '../../core/reasoning.js';
 import { OPENAI_SAMPLING_FIELDS, samplingToWire } from '../../core/sampling-fields.js';
 import type { ReasoningRequest } from '../../core/types.js';
@@ -51,14 +50,8 @@ const MAX_NAME_LENGTH = 64;
  * clamped to its strongest (`xhigh`). Sampling fields the client did not set come from the
  * model's configured defaults. An empty `tools: []` is not sent.
  */
-export function toPassthroughBody(
-  raw: JsonObject,
-  parsed: OpenAiChatRequest,
-  upstreamModel: string,
-  defaults?: ModelDefaults,
-  /** The upstream ids of the client's `models` fallback list, each resolved and checked. */
-  fallbackModels?: readonly string[],
-): JsonObject {
+export function toPassthroughBody(request: OpenAiChatForward): JsonObject {
+  const { body: raw, model: upstreamModel, fallbackModels, defaults } = request;
   const body: JsonObject = { model: upstreamModel };
   if (fallbackModels !== undefined && fallbackModels.length > 0) body.models = [...fallbackModels];
   for (const field of Object.keys(raw)) {
@@ -74,7 +67,8 @@ export function toPassthroughBody(
   }
   const hasReasoning = isSet(raw.reasoning) || isSet(raw.reasoning_effort) || isSet(raw.include_reasoning);
   if (!hasReasoning) {
-    const reasoning = toReasoning({ think: parsed.think }) ?? defaults?.reasoning;
+    const think = typeof raw.think === 'boolean' || typeof raw.think === 'string' ? raw.think : undefined;
+    const reasoning = toReasoning({ think }) ?? defaults?.reasoning;
     if (reasoning !== undefined) body.reasoning_effort = effortOf(reasoning);
   }
   if (typeof body.reasoning_effort === 'string') body.reasoning_effort = clampEffort(body.reasoning_effort);

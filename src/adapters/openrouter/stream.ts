@@ -9,7 +9,8 @@
  * error event, an unreadable event (not JSON, or JSON but not an object) or an end without
  * a finish reason becomes an `error` event.
  */
-import { GatewayError, fromStreamErrorValue } from '../../errors.js';
+import { GatewayError } from '../../errors.js';
+import { OPENROUTER, openRouterErrorIn } from './errors.js';
 import type { BodyPiece } from '../../core/body-piece.js';
 import { DecodedStream, appendDelta } from '../../streaming/decode-stream.js';
 import { SseDecoder } from '../../streaming/sse-decoder.js';
@@ -18,8 +19,6 @@ import { TextChunkShape } from './text-chunk-shape.js';
 import type { AnswerOrigin, ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';
 import { finishReasonFromOpenAi, originFromOpenAi, usageFromOpenAi } from '../../core/openai-answer.js';
 import { createToolCallId } from '../../core/ids.js';
-
-const UPSTREAM = 'OpenRouter';
 
 interface PendingToolCall {
   id: string;
@@ -94,10 +93,9 @@ export class OpenAiChunkAccumulator implements FrameHandler {
     const choice = chunk.choices?.[0];
     const onlyText = choice === undefined ? undefined : this.handleChoice(choice, batch);
     if (chunk.usage) this.usage = usageFromOpenAi(chunk.usage);
-    if (chunk.error !== undefined && chunk.error !== null) {
-      this.fail(batch, fromStreamErrorValue(this.upstreamName, chunk.error, 502));
-    } else if (choice?.finish_reason === 'error') {
-      this.fail(batch, fromStreamErrorValue(this.upstreamName, choice.error ?? { message: 'the model stopped with an error' }, 502));
+    const error = openRouterErrorIn(chunk as Record<string, unknown>, data);
+    if (error !== undefined) {
+      this.fail(batch, error);
     } else if (onlyText !== undefined && !chunk.usage) {
       this.textShape.learn(data, onlyText);
     }
@@ -240,5 +238,5 @@ export function decodeOpenRouterStream(
   onOrigin?: (origin: AnswerOrigin) => void,
 ): DecodedStream {
   // SSE framing, then one JSON parse per event.
-  return new DecodedStream(body, new FramedDecoder(new SseDecoder(), new OpenAiChunkAccumulator(UPSTREAM, onOrigin), UPSTREAM), isAborted, release);
+  return new DecodedStream(body, new FramedDecoder(new SseDecoder(), new OpenAiChunkAccumulator(OPENROUTER, onOrigin), OPENROUTER), isAborted, release);
 }

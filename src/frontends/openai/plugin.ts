@@ -6,10 +6,10 @@
  *
  * Chat completions take one of two paths:
  * - passthrough, when the resolved backend speaks this dialect (`adapter.forwardOpenAiChat`):
- *   the allow-listed fields of the client's body go upstream with every model it names
- *   (`model`, each of `models`) resolved and checked against the key (passthrough-body.ts),
- *   and the upstream's bytes come back unchanged except where they must be translated
- *   (see passthrough.ts);
+ *   the client's body goes to the backend with every model it names (`model`, each of
+ *   `models`) resolved and checked against the key, the backend sends what its upstream may
+ *   be sent of it, and the upstream's bytes come back unchanged except where they must be
+ *   translated (relay/);
  * - the IR otherwise: OpenAI request → ChatRequest → `adapter.streamChat()` → OpenAI SSE or
  *   one `chat.completion` object (translate.ts, encode.ts).
  * Legacy completions always use the IR.
@@ -41,8 +41,8 @@ import {
   type OpenAiSseEncoder,
 } from './encode.js';
 import { modelListBody, modelObject } from './models.js';
-import { relayJson, startSseRelay } from './passthrough.js';
-import { droppedFields, toPassthroughBody } from './passthrough-body.js';
+import { relayJson } from './relay/json-answer.js';
+import { startSseRelay } from './relay/start-relay.js';
 import {
   chatRequestFromCompletion,
   chatRequestFromOpenAi,
@@ -127,16 +127,14 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
 
     if (entry.adapter.forwardOpenAiChat !== undefined) {
       const raw = request.body as Record<string, unknown>;
-      const fallbacks = await resolveFallbacks(request, raw.models, entry, body.model);
-      const forwarded = toPassthroughBody(raw, body, entry.info.id, entry.defaults, fallbacks);
-      const dropped = droppedFields(raw);
-      if (dropped.length > 0) request.log.debug({ droppedFields: dropped }, 'fields not forwarded upstream');
-      const answer = await entry.adapter.forwardOpenAiChat(forwarded, context);
+      const fallbackModels = await resolveFallbacks(request, raw.models, entry, body.model);
+      const forward = { body: raw, model: entry.info.id, ...(fallbackModels === undefined ? {} : { fallbackModels }), ...(entry.defaults === undefined ? {} : { defaults: entry.defaults }) };
+      const answer = await entry.adapter.forwardOpenAiChat(forward, context);
       usage.upstreamAccepted();
       catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
       // The answer names the model as the client did (`coder`), not by the upstream's id.
-      if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer.upstream, await readBodyText(answer.body, answer.upstream), usage, body.model));
-      const relay = await startSseRelay(answer.body, answer.upstream, () => clientLeft(signal), { meter: usage, includeUsage, echoModel: body.model });
+      if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer, await readBodyText(answer.body, answer.upstream), usage, body.model));
+      const relay = await startSseRelay(answer, () => clientLeft(signal), { meter: usage, includeUsage, echoModel: body.model });
       return sendStream(reply, SSE_TYPE, relay);
     }
 

@@ -28,7 +28,7 @@ import {
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { checkStream, expectErrorBody, expectNoStackTrace, getRaw, ndjson, postRaw, settlesWithin } from '../helpers/ollama-checks.js';
 
-const ERROR_MODELS: FakeModel[] = ['err/a', 'err/b', 'err/c', 'err/d', 'err/e', 'err/f', 'err/g', 'err/h', 'err/i', 'err/j'].map((id) => ({
+const ERROR_MODELS: FakeModel[] = ['err/a', 'err/b', 'err/c', 'err/d', 'err/e', 'err/f', 'err/g', 'err/h', 'err/i', 'err/j', 'err/k'].map((id) => ({
   id,
   context_length: 8192,
   tools: true,
@@ -159,6 +159,17 @@ describe('the OpenRouter key refused', () => {
       expect(message).not.toContain(FAKE_API_KEY);
     }
     expect(otherFake.chatRequests().length).toBe(2);
+  });
+
+  it('an in-band 401 before any token → 502 saying the key was refused, on /api/chat as through the /v1 relay (one reading of OpenRouter\'s errors)', async () => {
+    fake.script('err/k', { sse: `${SSE_COMMENT}data: {"error":{"code":401,"message":"User not found."}}\n\n` });
+    for (const stream of [true, false]) {
+      const message = expectErrorBody(await chat({ model: 'err/k', messages: user(), stream }), 502);
+      expect(message).toMatch(/OpenRouter refused the gateway's API key \(HTTP 401: User not found\.\)/);
+    }
+    const relayed = await postRaw(`${gateway.url}/v1/chat/completions`, { model: 'err/k', messages: user(), stream: true });
+    expect(relayed.status).toBe(502);
+    expect(JSON.parse(relayed.text).error).toMatchObject({ code: 'upstream_key_refused', message: expect.stringContaining('HTTP 401: User not found.') });
   });
 });
 

@@ -13,7 +13,7 @@ import type { CatalogEntry } from '../../core/model-catalog.js';
 import { lookupKey } from '../../core/model-names.js';
 import { fromMidStreamError } from '../../errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
-import type { Usage } from '../../core/types.js';
+import { usageFromOllama } from '../../core/ollama-answer.js';
 import type { RequestUsage } from '../../usage/request-usage.js';
 import { firstStringField } from '../json-field.js';
 
@@ -233,10 +233,8 @@ function meterOllamaAnswer(body: Readable, usage: RequestUsage, generates: boole
     const counts: Record<string, number> = {};
     const tail = Buffer.concat(recent).subarray(-TAIL_BYTES).toString('utf8');
     for (const match of tail.matchAll(COUNT_FIELDS)) counts[match[1]!] = Number(match[2]);
-    const reported: Usage = {};
-    if (counts.prompt_eval_count !== undefined) reported.inputTokens = counts.prompt_eval_count;
-    if (counts.eval_count !== undefined) reported.outputTokens = counts.eval_count;
-    if (reported.inputTokens !== undefined || reported.outputTokens !== undefined) usage.report(reported);
+    const reported = usageFromOllama(counts);
+    if (reported !== undefined) usage.report(reported);
     const lastLine = tail.trimEnd().slice(tail.trimEnd().lastIndexOf('\n') + 1);
     if (lastLine.startsWith('{"error"')) {
       usage.failed('UPSTREAM_ERROR');

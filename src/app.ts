@@ -6,25 +6,23 @@ import { OpenUpstreamCalls } from './streaming/client-abort.js';
 import { directFramingWorks } from './streaming/chunk-framing-check.js';
 import { ActiveStreams } from './streaming/active-streams.js';
 import { observabilityPlugin } from './observability/plugin.js';
-import Fastify, { LogController, type FastifyBaseLogger, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
+import Fastify, { LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify';
 import { accessControlPlugin } from './auth/access-control.js';
 import { Budgets, defaultBudgetFrom } from './auth/budgets.js';
-import { createKey, recordForPlainKey } from './auth/api-keys.js';
-import { KeyRing } from './auth/key-ring.js';
-import { parseKeysFile } from './auth/keys-file.js';
+import type { KeyRing } from './auth/key-ring.js';
+import { setUpKeys, type KeySetup } from './auth/key-setup.js';
 import { isLoopbackAddress } from './auth/origins.js';
 import type { Config } from '#schemas/config.js';
 import { isOllamaAdapter, type BackendAdapter } from './core/backend-adapter.js';
-import { createOllamaAdapter } from './adapters/ollama/index.js';
-import { createOpenRouterAdapter } from './adapters/openrouter/index.js';
+import { createAdapters } from './adapters/configured-adapters.js';
 import { ModelCatalog } from './core/model-catalog.js';
 import { parseModelFilter } from './core/model-filter.js';
 import { parseModelsConfig } from './core/models-config.js';
-import { registerSecrets, type SecretRegistration } from './core/secrets.js';
+import { registerSecrets } from './core/secrets.js';
 import { watchFileSetting, type FileWatcher } from './files/watched-file.js';
 import { GatewayError, toOllamaErrorBody, toOpenAiErrorBody } from './errors.js';
 import { answerClientError } from './http/client-errors.js';
-import { parseJsonBody } from './http/json-body.js';
+import { useJsonBodyParser } from './http/json-body-parser.js';
 import { sendGatewayError, toGatewayError } from './http/request-errors.js';
 import { MALFORMED_URL_MESSAGE, hasMalformedUrl, isOpenAiUrl, rewriteRequestUrl } from './http/request-url.js';
 import { RouteMethods } from './http/route-methods.js';
@@ -63,9 +61,6 @@ export interface BuildAppOptions {
   /** The wall clock (Unix ms) of budget periods; tests move it past a period's end. */
   now?: () => number;
 }
-
-const APP_URL = 'https://github.com/ollama-bridge/ollama-bridge';
-const APP_TITLE = 'ollama-bridge';
 
 /**
  * Node's server timeouts. `requestTimeout` and `headersTimeout` bound only the receiving of a
@@ -161,7 +156,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Redacted from upstream text and logs while this app runs (see core/secrets.ts).
   const secrets = registerSecrets([config.OPENROUTER_API_KEY]);
   app.addHook('onClose', async () => secrets.release());
-  let keys: ReturnType<typeof setUpKeys>;
+  let keys: KeySetup;
   try {
     keys = setUpKeys(config, watchers, app.log, secrets);
   } catch (error) {
@@ -216,19 +211,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     }));
   }
 
-  // Ollama parses every body as JSON whatever its Content-Type (curl -d sends form encoding).
-  // Only the parsed value is kept: what goes to an upstream is what was checked, serialised again.
-  app.removeContentTypeParser(['application/json', 'text/plain']);
-  // Depth and size are bounded here, once for every route (json-body.ts).
-  app.addContentTypeParser(['application/json', '*'], { parseAs: 'buffer' }, (_request, body, done) => {
-    let value: unknown;
-    try {
-      value = parseJsonBody(body as Buffer);
-    } catch (error) {
-      return done(error as GatewayError, undefined);
-    }
-    done(null, value);
-  });
+  // Every body read as JSON whatever its Content-Type, bounded once for every route.
+  useJsonBodyParser(app);
 
   app.setNotFoundHandler((request, reply) => {
     const path = request.url.split('?')[0] ?? '/';
@@ -254,74 +238,4 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 /** The error body of the dialect a URL is answered in: OpenAI's under /v1, Ollama's elsewhere. */
 function errorBodyFor(url: string): (error: GatewayError) => unknown {
   return isOpenAiUrl(url) ? toOpenAiErrorBody : toOllamaErrorBody;
-}
-
-/**
- * Client keys from `--api-keys` and the keys file (hot-reloaded). With no keys at all, the
- * gateway is open, which is allowed only on loopback unless the user says otherwise.
- */
-function setUpKeys(config: Config, watchers: FileWatcher[], log: FastifyBaseLogger, secrets: SecretRegistration): { keyRing: KeyRing; generatedKey: string | undefined } {
-  const plainKeyTexts = (config.BRIDGE_API_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '');
-  for (const key of plainKeyTexts) secrets.add(key);
-  const plainKeys = plainKeyTexts.map((key, index) => recordForPlainKey(key, `api-keys #${index + 1}`));
-  let generatedKey: string | undefined;
-  const keysFile = config.BRIDGE_KEYS_FILE;
-  const keyRing = new KeyRing(keysFile !== undefined, plainKeys);
-  if (keysFile !== undefined) {
-    watchers.push(watchFileSetting({
-      path: keysFile,
-      label: 'keys file',
-      emptyMeaning: 'no key from it is accepted',
-      parse: (text) => ({ ...parseKeysFile(text), plaintextKeys: plaintextKeysIn(text) }),
-      apply: (parsed) => {
-        if (parsed.plaintext) log.warn({ path: keysFile }, 'the keys file holds plaintext keys; prefer `ollama-bridge keys create`, which stores only hashes');
-        for (const key of parsed.plaintextKeys) secrets.add(key);
-        for (const problem of parsed.problems) log.warn({ path: keysFile }, problem);
-        keyRing.setFileKeys(parsed.records);
-      },
-      log,
-    }));
-  }
-  if (!keyRing.enabled && !isLoopbackAddress(config.HOST) && !config.ALLOW_UNAUTHENTICATED) {
-    if (!config.BRIDGE_GENERATE_KEY) {
-      throw new GatewayError(
-        'CONFIG_INVALID',
-        `refusing to serve ${config.HOST} without client keys: anyone who can reach it could spend your OpenRouter credit. ` +
-          'Create keys (`ollama-bridge keys create --name NAME` and --keys-file, or --api-keys), bind to 127.0.0.1, or pass --allow-unauthenticated if the network is trusted',
-      );
-    }
-    const generated = createKey({ name: 'generated at start-up' });
-    generatedKey = generated.key;
-    secrets.add(generated.key);
-    keyRing.addPlainKey(generated.record);
-  }
-  return { keyRing, generatedKey };
-}
-
-/** The keys of a plain keys.txt (one per line, `#` comments), to redact; none for a hashed keys file. */
-function plaintextKeysIn(text: string): string[] {
-  if (text.trimStart().startsWith('{')) return [];
-  return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
-}
-
-/** The configured backends, the preferred one first (it wins a name both have). */
-function createAdapters(config: Config): BackendAdapter[] {
-  const adapters: BackendAdapter[] = [];
-  const timeouts = {
-    connectTimeoutMs: config.UPSTREAM_CONNECT_TIMEOUT_MS,
-    headersTimeoutMs: config.UPSTREAM_HEADERS_TIMEOUT_MS,
-    bodyTimeoutMs: config.UPSTREAM_BODY_TIMEOUT_MS,
-  };
-  if (config.OPENROUTER_API_KEY) {
-    adapters.push(createOpenRouterAdapter({ apiKey: config.OPENROUTER_API_KEY, baseUrl: config.OPENROUTER_BASE_URL, appUrl: APP_URL, appTitle: APP_TITLE, ...timeouts }));
-  }
-  if (config.OLLAMA_BASE_URL) {
-    const ollama = createOllamaAdapter({ baseUrl: config.OLLAMA_BASE_URL, ...timeouts });
-    if (config.PREFER_BACKEND === 'ollama') adapters.unshift(ollama);
-    else adapters.push(ollama);
-  }
-  if (adapters.length === 0) {
-    throw new GatewayError('CONFIG_INVALID', 'no backend configured: give an OpenRouter API key in OPENROUTER_API_KEY (or a file holding it: --api-key-file, OPENROUTER_API_KEY_FILE; or --api-key), or an Ollama server with --ollama-url (or OLLAMA_BASE_URL)');
-  }
-  return adapters;
 }

@@ -28,6 +28,7 @@ import { MALFORMED_URL_MESSAGE, hasMalformedUrl, isOpenAiUrl, rewriteRequestUrl 
 import { RouteMethods } from './http/route-methods.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
+import { anthropicFrontend } from './frontends/anthropic/plugin.js';
 import { loggerOptions, type LogDestination } from './logger.js';
 import { UsageEvents, type UsageLedgerHealth } from './usage/usage-record.js';
 import { requestRecordsPlugin } from './usage/request-records.js';
@@ -225,6 +226,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const upstreamOllama = adapters.find(isOllamaAdapter);
   await app.register(ollamaFrontend, { catalog, config, ...(upstreamOllama === undefined ? {} : { upstreamOllama }) });
   await app.register(openAiFrontend, { prefix: '/v1', catalog, config });
+  await app.register(anthropicFrontend, { prefix: '/v1/messages', catalog });
 
   app.addHook('onClose', async () => {
     for (const watcher of watchers) watcher.close();

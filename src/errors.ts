@@ -209,6 +209,24 @@ export function toOpenAiErrorBody(error: GatewayError): {
   };
 }
 
+/** Anthropic's dialect: `{"type": "error", "error": {"type", "message"}}`, typed by status as Anthropic types them. */
+export function toAnthropicErrorBody(error: GatewayError): { type: 'error'; error: { type: string; message: string } } {
+  return { type: 'error', error: { type: anthropicErrorType(error.statusCode), message: error.message } };
+}
+
+function anthropicErrorType(status: number): string {
+  if (status === 401) return 'authentication_error';
+  if (status === 402) return 'billing_error';
+  if (status === 403) return 'permission_error';
+  if (status === 404) return 'not_found_error';
+  if (status === 413) return 'request_too_large';
+  if (status === 429) return 'rate_limit_error';
+  if (status === 504) return 'timeout_error';
+  if (status === 503 || status === 529) return 'overloaded_error';
+  if (status >= 400 && status < 500) return 'invalid_request_error';
+  return 'api_error';
+}
+
 function openAiErrorType(status: number): string {
   if (status === 400 || status === 413 || status === 422) return 'invalid_request_error';
   if (status === 401) return 'authentication_error';

@@ -53,6 +53,8 @@ const PUBLIC_ROUTES = new Set(['/', '/api/version', '/health/live', '/health/rea
 
 const ALLOWED_HEADERS = [
   'Authorization', 'Content-Type', 'User-Agent', 'Accept', 'X-Requested-With', 'OpenAI-Beta', 'X-API-Key', 'api-key',
+  // Anthropic's SDK (and Claude Code) send these with every request; any value is accepted.
+  'anthropic-version', 'anthropic-beta', 'anthropic-dangerous-direct-browser-access',
   'x-stainless-arch', 'x-stainless-async', 'x-stainless-custom-poll-interval', 'x-stainless-helper-method',
   'x-stainless-lang', 'x-stainless-os', 'x-stainless-package-version', 'x-stainless-poll-helper',
   'x-stainless-retry-count', 'x-stainless-runtime', 'x-stainless-runtime-version', 'x-stainless-timeout',

@@ -1,0 +1,94 @@
+/**
+ * The Anthropic Messages API (what Claude Code speaks), registered with
+ * `prefix: '/v1/messages'`: `POST /v1/messages` through the IR (Anthropic request →
+ * ChatRequest → `adapter.streamChat()` → Anthropic SSE or one `message` object), so it works
+ * over every backend and model, metered and checked like every other chat route; and
+ * `POST /v1/messages/count_tokens`, an estimate that calls no upstream (unmetered).
+ *
+ * Errors, including the shared hooks' 401/402/403/429, in Anthropic's envelope
+ * `{"type": "error", "error": {"type", "message"}}` with the status; after the first byte of
+ * a stream, one `error` event.
+ */
+import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { AnthropicCountTokensRequest, AnthropicMessagesRequest } from '#schemas/anthropic.js';
+import { assertModelAccess } from '../../auth/access-control.js';
+import { collectChat } from '../../core/collect.js';
+import type { CatalogEntry, ModelCatalog } from '../../core/model-catalog.js';
+import { applyModelDefaults } from '../../core/models-config.js';
+import { GatewayError, toAnthropicErrorBody } from '../../errors.js';
+import { parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
+import { abortOnClientClose } from '../../streaming/client-abort.js';
+import { sendEncodedStream } from '../../streaming/send-stream.js';
+import { estimatePromptTokens } from '../../usage/request-usage.js';
+import { keepAliveMilliseconds } from '../keep-alive.js';
+import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
+import { AnthropicStreamEncoder, messageObject, newMessageMeta } from './encode.js';
+import { chatRequestFromAnthropic } from './translate.js';
+
+export interface AnthropicFrontendOptions {
+  catalog: ModelCatalog;
+}
+
+const JSON_TYPE = 'application/json; charset=utf-8';
+const SSE_TYPE = 'text/event-stream';
+
+export async function anthropicFrontend(app: FastifyInstance, options: AnthropicFrontendOptions): Promise<void> {
+  const { catalog } = options;
+  const resolve = async (request: FastifyRequest, name: string): Promise<CatalogEntry> => {
+    const entry = await catalog.resolve(name);
+    assertModelAccess(request, entry, name);
+    return entry;
+  };
+
+  const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, toAnthropicErrorBody);
+  app.setErrorHandler((error: FastifyError | GatewayError, request, reply) => sendError(toGatewayError(error, request), request, reply));
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split('?')[0] ?? '/';
+    const error = request.method !== 'POST' && app.findRoute({ method: 'POST', url: path }) !== null
+      ? new GatewayError('METHOD_NOT_ALLOWED', `${request.method} is not allowed on ${path}`)
+      : new GatewayError('ROUTE_NOT_FOUND', `${request.method} ${path} is not an Anthropic Messages route of this server`);
+    return sendError(error, request, reply);
+  });
+
+  app.post('', async (request, reply) => {
+    const body = parseBody(AnthropicMessagesRequest, request.body);
+    if (!body.model) throw new GatewayError('BAD_REQUEST', 'invalid request: model: Field required');
+    if (body.max_tokens === undefined) throw new GatewayError('BAD_REQUEST', 'invalid request: max_tokens: Field required');
+    if (body.max_tokens < 1) throw new GatewayError('BAD_REQUEST', 'invalid request: max_tokens: must be at least 1');
+    if (!body.messages || body.messages.length === 0) throw new GatewayError('BAD_REQUEST', 'invalid request: messages: at least one message is required');
+    const entry = await resolve(request, body.model);
+    const usage = meterRequest(request, entry);
+    const chatRequest = applyModelDefaults(chatRequestFromAnthropic(body, entry.info.id), entry.defaults);
+    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined);
+    // Anthropic clients send `thinking` to any model (as OpenAI clients send reasoning_effort): not a 400.
+    if (chatRequest.reasoning?.enabled === true && !entry.info.capabilities.includes('thinking')) delete chatRequest.reasoning;
+    const context = callContext(request, abortOnClientClose(reply));
+
+    const chatStream = await entry.adapter.streamChat(chatRequest, context);
+    usage.upstreamAccepted();
+    catalog.markUsed(entry, keepAliveMilliseconds(undefined), request.apiKey?.id);
+    if (body.stream !== true) {
+      const result = await collectChat(meteredStream(chatStream, usage));
+      return reply.type(JSON_TYPE).send(messageObject(result, newMessageMeta(body.model, 0)));
+    }
+    const { first, rest } = await startStream(chatStream);
+    const encoder = new AnthropicStreamEncoder(newMessageMeta(body.model, estimatedPromptTokens(body)));
+    return sendEncodedStream(reply, SSE_TYPE, first, rest, meteredEncoder(encoder, usage));
+  });
+
+  // An estimate from the request's own text: nothing goes upstream, nothing is spent.
+  app.post('/count_tokens', { config: { unmetered: true } }, async (request, reply) => {
+    const body = parseBody(AnthropicCountTokensRequest, request.body);
+    if (!body.model) throw new GatewayError('BAD_REQUEST', 'invalid request: model: Field required');
+    await resolve(request, body.model);
+    return reply.type(JSON_TYPE).send({ input_tokens: estimatedPromptTokens(body) });
+  });
+}
+
+/**
+ * The prompt's tokens, estimated: a quarter of the characters of every string in `system`,
+ * `messages` and `tools` (image data left out), as the usage record estimates a prompt.
+ */
+function estimatedPromptTokens(body: AnthropicCountTokensRequest): number {
+  return estimatePromptTokens([body.system, body.messages, body.tools]);
+}

@@ -1,0 +1,140 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeOpenRouterStream } from '../../src/adapters/openrouter/stream.js';
+import type { ChatEventBatch } from '../../src/core/types.js';
+import { GatewayError } from '../../src/errors.js';
+import { AnthropicStreamEncoder, messageObject, toAnthropicUsage } from '../../src/frontends/anthropic/encode.js';
+import { everyBoundary, fromPieces } from '../helpers/chunking.js';
+
+const META = { id: 'msg_test', model: 'coder', estimatedInputTokens: 7 };
+
+/** `event:`/`data:` frames → [event name, parsed data]; every frame's name must be its data's type. */
+function frames(text: string): Array<[string, any]> {
+  expect(text.endsWith('\n\n')).toBe(true);
+  return text.slice(0, -2).split('\n\n').map((frame) => {
+    const match = /^event: ([a-z_]+)\ndata: (.*)$/s.exec(frame);
+    expect(match, frame).not.toBeNull();
+    const data = JSON.parse(match![2]!);
+    expect(data.type).toBe(match![1]);
+    return [match![1]!, data];
+  });
+}
+
+function encodeAll(batches: ChatEventBatch[]): string {
+  const encoder = new AnthropicStreamEncoder(META);
+  let text = '';
+  for (const batch of batches) text += encoder.encode(batch);
+  return text;
+}
+
+async function encodeRecorded(pieces: Buffer[]): Promise<string> {
+  const batches: ChatEventBatch[] = [];
+  for await (const batch of decodeOpenRouterStream(fromPieces(pieces))) batches.push(batch);
+  return encodeAll(batches);
+}
+
+/** The answer the frames add up to, whatever the cut: block kinds and their text, stop reason, usage. */
+function summary(text: string): unknown {
+  const blocks: Array<{ type: string; text: string }> = [];
+  let end: unknown;
+  for (const [name, data] of frames(text)) {
+    if (name === 'content_block_start') blocks[data.index] = { type: data.content_block.type, text: '' };
+    if (name === 'content_block_delta') blocks[data.index]!.text += data.delta.text ?? data.delta.thinking ?? data.delta.partial_json;
+    if (name === 'message_delta') end = data;
+    if (name === 'error') end = data;
+  }
+  return { blocks, end };
+}
+
+describe('AnthropicStreamEncoder', () => {
+  it('writes message_start and ping first, each block started, filled and stopped, then message_delta and message_stop', () => {
+    const text = encodeAll([
+      [{ type: 'reasoning-delta', text: 'Let me ' }, { type: 'reasoning-delta', text: 'think.' }],
+      [{ type: 'text-delta', text: 'Calling "it"' }],
+      [{ type: 'tool-call', index: 0, call: { id: 'toolu_1', name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      [{ type: 'finish', reason: 'tool-calls', usage: { inputTokens: 30, outputTokens: 9, cachedTokens: 20 } }],
+    ]);
+    const events = frames(text);
+    expect(events.map(([name]) => name)).toEqual([
+      'message_start', 'ping',
+      'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop',
+      'content_block_start', 'content_block_delta', 'content_block_stop',
+      'content_block_start', 'content_block_delta', 'content_block_stop',
+      'message_delta', 'message_stop',
+    ]);
+    expect(events[0]![1].message).toEqual({
+      id: 'msg_test', type: 'message', role: 'assistant', model: 'coder', content: [], stop_reason: null, stop_sequence: null,
+      usage: { input_tokens: 7, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    });
+    expect(events[2]![1]).toEqual({ type: 'content_block_start', index: 0, content_block: { type: 'thinking', thinking: '', signature: '' } });
+    expect(events[3]![1].delta).toEqual({ type: 'thinking_delta', thinking: 'Let me ' });
+    expect(events[6]![1]).toEqual({ type: 'content_block_start', index: 1, content_block: { type: 'text', text: '' } });
+    expect(events[7]![1].delta).toEqual({ type: 'text_delta', text: 'Calling "it"' });
+    expect(events[9]![1]).toEqual({ type: 'content_block_start', index: 2, content_block: { type: 'tool_use', id: 'toolu_1', name: 'get_weather', input: {} } });
+    expect(events[10]![1]).toEqual({ type: 'content_block_delta', index: 2, delta: { type: 'input_json_delta', partial_json: '{"city":"Paris"}' } });
+    expect(events[11]![1]).toEqual({ type: 'content_block_stop', index: 2 });
+    // Anthropic's input_tokens leave out the cached ones (OpenAI's prompt count includes them).
+    expect(events[12]![1]).toEqual({
+      type: 'message_delta',
+      delta: { stop_reason: 'tool_use', stop_sequence: null },
+      usage: { input_tokens: 10, output_tokens: 9, cache_creation_input_tokens: 0, cache_read_input_tokens: 20 },
+    });
+  });
+
+  it('maps finish reasons: stop → end_turn, length → max_tokens, content filter → refusal', () => {
+    for (const [reason, expected] of [['stop', 'end_turn'], ['length', 'max_tokens'], ['content-filter', 'refusal'], ['other', 'end_turn']] as const) {
+      const events = frames(encodeAll([[{ type: 'text-delta', text: 'x' }, { type: 'finish', reason }]]));
+      expect(events.at(-2)![1].delta.stop_reason).toBe(expected);
+    }
+  });
+
+  it('ends with one error event after the first byte, never message_stop', () => {
+    const encoder = new AnthropicStreamEncoder(META);
+    const text = encoder.encode([{ type: 'text-delta', text: 'partial' }]) + encoder.encode([{ type: 'error', error: new GatewayError('UPSTREAM_TIMEOUT', 'went silent') }]);
+    const events = frames(text);
+    expect(events.at(-1)).toEqual(['error', { type: 'error', error: { type: 'timeout_error', message: 'went silent' } }]);
+    expect(events.some(([name]) => name === 'message_stop')).toBe(false);
+    expect(encoder.ended).toBe(true);
+    expect(encoder.encode([{ type: 'text-delta', text: 'more' }])).toBe('');
+  });
+
+  it('gives the same answer for a recorded OpenRouter stream cut at every chunk boundary', async () => {
+    for (const name of ['reasoning', 'tool-call', 'parallel-tool-calls', 'text', 'error-mid-stream']) {
+      const bytes = readFileSync(new URL(`../fixtures/openrouter/${name}.sse`, import.meta.url));
+      const expected = summary(await encodeRecorded([bytes]));
+      for (const pieces of everyBoundary(bytes)) expect(summary(await encodeRecorded(pieces)), `${name} cut at ${pieces[0]!.length}`).toEqual(expected);
+    }
+    const reasoning = readFileSync(new URL('../fixtures/openrouter/reasoning.sse', import.meta.url));
+    expect(summary(await encodeRecorded([reasoning]))).toEqual({
+      blocks: [{ type: 'thinking', text: 'Two plus two is four.' }, { type: 'text', text: '4' }],
+      end: { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { input_tokens: 14, output_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
+    });
+  });
+});
+
+describe('messageObject', () => {
+  it('orders thinking, text, tool_use (input as an object) and maps the stop reason and usage', () => {
+    const message = messageObject({
+      text: 'Checking.',
+      reasoning: 'Need weather.',
+      toolCalls: [{ id: 'toolu_9', name: 'get_weather', arguments: '{"city":"Oslo"}' }, { id: 'toolu_10', name: 'broken', arguments: 'not json' }],
+      finishReason: 'stop',
+      usage: { inputTokens: 12, outputTokens: 4 },
+    }, META);
+    expect(message).toEqual({
+      id: 'msg_test', type: 'message', role: 'assistant', model: 'coder',
+      content: [
+        { type: 'thinking', thinking: 'Need weather.', signature: '' },
+        { type: 'text', text: 'Checking.' },
+        { type: 'tool_use', id: 'toolu_9', name: 'get_weather', input: { city: 'Oslo' } },
+        { type: 'tool_use', id: 'toolu_10', name: 'broken', input: {} },
+      ],
+      stop_reason: 'tool_use', stop_sequence: null,
+      usage: { input_tokens: 12, output_tokens: 4, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },
+    });
+  });
+
+  it('reports zero usage when the upstream reported none', () => {
+    expect(toAnthropicUsage(undefined)).toEqual({ input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
+  });
+});

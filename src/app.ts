@@ -26,6 +26,7 @@ import { useJsonBodyParser } from './http/json-body-parser.js';
 import { sendGatewayError, toGatewayError } from './http/request-errors.js';
 import { MALFORMED_URL_MESSAGE, hasMalformedUrl, isOpenAiUrl, rewriteRequestUrl } from './http/request-url.js';
 import { RouteMethods } from './http/route-methods.js';
+import { serverTimeouts } from './http/server-timeouts.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
 import { anthropicFrontend } from './frontends/anthropic/plugin.js';
@@ -63,29 +64,9 @@ export interface BuildAppOptions {
   now?: () => number;
 }
 
-/**
- * Node's server timeouts. `requestTimeout` and `headersTimeout` bound only the receiving of a
- * request (a client too slow to send it gets 408): once the body is in, nothing limits the
- * answer, so a stream may last for hours. No socket inactivity timeout either: silence in a
- * stream is the upstream idle timeout's business.
- */
-function serverTimeouts(config: Config) {
-  const requestTimeout = config.REQUEST_RECEIVE_TIMEOUT_MS;
-  // Node's default for headers, and never longer than the whole request may take.
-  const headersTimeout = requestTimeout === 0 ? 60_000 : Math.min(60_000, requestTimeout);
-  return {
-    requestTimeout,
-    headersTimeout,
-    // How often Node looks for connections past those timeouts (its default: 30 s).
-    connectionsCheckingInterval: Math.min(30_000, Math.max(50, Math.floor(headersTimeout / 4))),
-    connectionTimeout: 0,
-    keepAliveTimeout: 65_000,
-  };
-}
-
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
-  const timeouts = serverTimeouts(config);
+  const timeouts = serverTimeouts(config.REQUEST_RECEIVE_TIMEOUT_MS);
   // Errors outside the /v1 plugin (which has its own handlers) in the dialect of the URL.
   const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, errorBodyFor(request.url));
   const app = Fastify({

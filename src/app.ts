@@ -20,11 +20,11 @@ import { parseModelFilter } from './core/model-filter.js';
 import { parseModelsConfig } from './core/models-config.js';
 import { registerSecrets } from './core/secrets.js';
 import { watchFileSetting, type FileWatcher } from './files/watched-file.js';
-import { GatewayError, toOllamaErrorBody, toOpenAiErrorBody } from './errors.js';
+import { GatewayError } from './errors.js';
 import { answerClientError } from './http/client-errors.js';
 import { useJsonBodyParser } from './http/json-body-parser.js';
 import { sendGatewayError, toGatewayError } from './http/request-errors.js';
-import { MALFORMED_URL_MESSAGE, hasMalformedUrl, isOpenAiUrl, rewriteRequestUrl } from './http/request-url.js';
+import { MALFORMED_URL_MESSAGE, errorBodyForUrl, hasMalformedUrl, rewriteRequestUrl } from './http/request-url.js';
 import { RouteMethods } from './http/route-methods.js';
 import { serverTimeouts } from './http/server-timeouts.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
@@ -67,8 +67,8 @@ export interface BuildAppOptions {
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
   const timeouts = serverTimeouts(config.REQUEST_RECEIVE_TIMEOUT_MS);
-  // Errors outside the /v1 plugin (which has its own handlers) in the dialect of the URL.
-  const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, errorBodyFor(request.url));
+  // Errors outside the /v1 and /v1/messages plugins (which have their own handlers) in the dialect of the URL.
+  const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, errorBodyForUrl(request.url));
   const app = Fastify({
     // Given to node:http's createServer (Fastify sets the other three itself).
     http: { headersTimeout: timeouts.headersTimeout, connectionsCheckingInterval: timeouts.connectionsCheckingInterval, requestTimeout: timeouts.requestTimeout },
@@ -216,9 +216,4 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   });
 
   return app;
-}
-
-/** The error body of the dialect a URL is answered in: OpenAI's under /v1, Ollama's elsewhere. */
-function errorBodyFor(url: string): (error: GatewayError) => unknown {
-  return isOpenAiUrl(url) ? toOpenAiErrorBody : toOllamaErrorBody;
 }

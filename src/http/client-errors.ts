@@ -8,8 +8,8 @@
 import { STATUS_CODES, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { FastifyBaseLogger } from 'fastify';
-import { GatewayError, toOllamaErrorBody, toOpenAiErrorBody } from '../errors.js';
-import { isOpenAiUrl } from './request-url.js';
+import { GatewayError } from '../errors.js';
+import { errorBodyForUrl } from './request-url.js';
 
 /**
  * The answer in flight on a connection: Node's own field, which its default clientError
@@ -32,7 +32,7 @@ export function answerClientError(error: ClientError, socket: Socket, log: Fasti
   if (socket.writable && response?.headersSent !== true) {
     const url = requestLineTarget(error.rawPacket) ?? response?.req.url ?? '/';
     const gatewayError = new GatewayError('BAD_REQUEST', message, { statusCode: status });
-    const body = JSON.stringify(isOpenAiUrl(url) ? toOpenAiErrorBody(gatewayError) : toOllamaErrorBody(gatewayError));
+    const body = JSON.stringify(errorBodyForUrl(url)(gatewayError));
     socket.write(
       `HTTP/1.1 ${status} ${STATUS_CODES[status]}\r\nContent-Type: application/json; charset=utf-8\r\n` +
         `Content-Length: ${Buffer.byteLength(body)}\r\nConnection: close\r\n\r\n${body}`,

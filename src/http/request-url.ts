@@ -6,6 +6,7 @@
  */
 import type { IncomingMessage } from 'node:http';
 import { KEY_PATH_PREFIX, stripPathKey } from '../auth/credentials.js';
+import { toAnthropicErrorBody, toOllamaErrorBody, toOpenAiErrorBody, type GatewayError } from '../errors.js';
 
 export const MALFORMED_URL_MESSAGE = 'malformed request URL: percent-encoding must be %XX and decode to valid UTF-8';
 
@@ -35,10 +36,18 @@ function decodes(url: string): boolean {
 }
 
 /**
- * Whether a URL (as received, or after the key prefix is stripped; origin- or absolute-form)
- * is under `/v1`, where errors are answered in OpenAI's dialect; everything else is Ollama's.
+ * The error body of the dialect a URL (as received, or after the key prefix is stripped;
+ * origin- or absolute-form) is answered in: Anthropic's under `/v1/messages`, OpenAI's
+ * elsewhere under `/v1`, Ollama's everywhere else.
  */
-export function isOpenAiUrl(url: string): boolean {
+export function errorBodyForUrl(url: string): (error: GatewayError) => unknown {
+  const path = pathOf(url);
+  if (isUnder(path, '/v1/messages')) return toAnthropicErrorBody;
+  return isUnder(path, '/v1') ? toOpenAiErrorBody : toOllamaErrorBody;
+}
+
+/** The path of a URL, without a `/key/<KEY>` prefix. */
+function pathOf(url: string): string {
   let path = url;
   if (!path.startsWith('/')) {
     // http://host/v1/… → /v1/…
@@ -50,5 +59,12 @@ export function isOpenAiUrl(url: string): boolean {
     const end = path.indexOf('/', KEY_PATH_PREFIX.length);
     path = end === -1 ? '/' : path.slice(end);
   }
-  return path.startsWith('/v1') && (path.length === 3 || path[3] === '/' || path[3] === '?' || path[3] === '#');
+  return path;
+}
+
+/** Whether `path` is `prefix` or below it (`/v1`, `/v1/…`, `/v1?…`, not `/v1beta`). */
+function isUnder(path: string, prefix: string): boolean {
+  if (!path.startsWith(prefix)) return false;
+  const next = path[prefix.length];
+  return next === undefined || next === '/' || next === '?' || next === '#';
 }

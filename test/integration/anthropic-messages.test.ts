@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFixture, startFakeOpenRouter, type FakeOpenRouter, type WriteMode } from '../fakes/fake-openrouter.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { sendRaw } from '../helpers/raw-http.js';
 
 let fake: FakeOpenRouter;
 let gateway: TestGateway;
@@ -155,6 +156,20 @@ describe("every refusal on /v1/messages is in Anthropic's envelope", () => {
     const count = await post('/v1/messages/count_tokens', { model: 'gpt-4o', messages: [] }, { url: keyed.url });
     expect(count.status).toBe(401);
     expect(JSON.parse(count.text)).toMatchObject(ANTHROPIC_ERROR);
+  });
+
+  it('errors raised before routing or by Node\'s parser: a malformed URL → 400, headers too large → 431', async () => {
+    const port = Number(new URL(gateway.url).port);
+    const raw = (target: string, extraHeader = '') => `POST ${target} HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 2\r\n${extraHeader}\r\n{}`;
+    for (const [bytes, status] of [
+      [raw('/v1/messages/%zz'), 400],
+      [raw('/key/abc%zz/v1/messages'), 400],
+      [raw('/v1/messages', `X-Filler: ${'x'.repeat(20_000)}\r\n`), 431],
+    ] as const) {
+      const answer = await sendRaw(port, bytes);
+      expect(answer.status, bytes.slice(0, 60)).toBe(status);
+      expect(JSON.parse(answer.body.toString('utf8'))).toEqual({ type: 'error', error: { type: 'invalid_request_error', message: expect.any(String) } });
+    }
   });
 
   it("CORS preflight allows the Anthropic SDK's headers", async () => {

@@ -127,6 +127,16 @@ describe("every refusal on /v1/messages is in Anthropic's envelope", () => {
     }
   });
 
+  it('Claude Code\'s ?beta=true query is the same route', async () => {
+    const body = { model: 'gpt-4o', max_tokens: 10, messages: [{ role: 'user', content: 'hi' }] };
+    const answer = await post('/v1/messages?beta=true', body);
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toMatchObject({ type: 'message' });
+    const count = await post('/v1/messages/count_tokens?beta=true', body);
+    expect(count.status).toBe(200);
+    expect(JSON.parse(count.text)).toEqual({ input_tokens: expect.any(Number) });
+  });
+
   it('unknown fields and block types are not a 400', async () => {
     const response = await post('/v1/messages', {
       model: 'gpt-4o', max_tokens: 10, service_tier: 'auto', container: null, context_management: { edits: [] },

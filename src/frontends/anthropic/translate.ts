@@ -190,7 +190,7 @@ function toReasoning(body: AnthropicMessagesRequest): ReasoningRequest | undefin
   if (thinking !== undefined && thinking !== null) {
     if (thinking.type === 'enabled' || thinking.type === 'adaptive') return { enabled: true };
     if (thinking.type === 'disabled') return { enabled: false };
-    throw new GatewayError('BAD_REQUEST', `invalid request: thinking.type must be "enabled" or "disabled", not ${JSON.stringify(thinking.type)}`);
+    throw new GatewayError('BAD_REQUEST', `invalid request: thinking.type must be "enabled", "adaptive" or "disabled", not ${JSON.stringify(thinking.type)}`);
   }
   const effort = body.output_config?.effort;
   if (effort === undefined || effort === null) return undefined;

@@ -1,15 +1,16 @@
 /**
  * The one byte line scanner under every line-based reader of an upstream body: the NDJSON
  * and SSE decoders (through LineSplitter) and the /v1 relay. Each read is cut after its last
- * line terminator; what comes before is returned as one region of whole lines, bytes as they
- * arrived (never decoded, so a UTF-8 character cut across two reads cannot break), and the
- * rest is held for the next read. LF, CRLF and lone CR terminators (the SSE specification
- * allows all three) are accepted, including a CRLF cut between two reads.
+ * line terminator: what comes before is its whole lines, bytes as they arrived (never
+ * decoded, so a UTF-8 character cut across two reads cannot break), and the rest is held for
+ * the next read. LF, CRLF and lone CR terminators (the SSE specification allows all three)
+ * are accepted, including a CRLF cut between two reads.
  *
  * A line that spans reads is held as a list of pieces (each copied once, so the network
- * buffer can be released) and joined once, with the lines of the read that completes it:
- * only the new bytes of a read are searched, so a line arriving in many reads costs time
- * linear in its length.
+ * buffer can be released) and joined once, by `joinHeld`, with the end of it the next read
+ * brings: only the new bytes of a read are searched, so a line arriving in many reads costs
+ * time linear in its length. The reader decides what to join it with (the line's end alone,
+ * or all the read's lines), so no read is copied for nothing.
  */
 import { LineTooLongError } from '../errors.js';
 
@@ -20,25 +21,29 @@ const EMPTY = Buffer.alloc(0);
 export const DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024;
 
 export class LineScanner {
-  private readonly pending: PendingLine;
-  /** The last region ended in CR: a LF that opens the next read belongs to that terminator. */
+  /** The unterminated end of the reads so far: copied pieces and their total length. */
+  private pending: Buffer[] = [];
+  private pendingLength = 0;
+  /** The start of the first line `push` last returned, from earlier reads: for `joinHeld`. */
+  private held: Buffer[] | undefined;
+  private heldLength = 0;
+  /** The last read ended in CR: a LF that opens the next read belongs to that terminator. */
   private endedInCarriageReturn = false;
   /**
-   * Where the first line of the region `push` last returned starts: 1 when the region opens
-   * with the LF of a CRLF cut between two reads (a terminator, not an empty line), else 0.
+   * Where the first line of the bytes `push` last returned starts: 1 when they open with the
+   * LF of a CRLF cut between two reads (a terminator, not an empty line), else 0.
    */
   firstLineStart = 0;
 
-  constructor(maxLineBytes = DEFAULT_MAX_LINE_BYTES) {
-    this.pending = new PendingLine(maxLineBytes);
-  }
+  constructor(private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES) {}
 
   /**
-   * The whole lines this read completes, terminators included, the held start of the first
-   * one joined in front (one copy); empty when it completes none. Throws LineTooLongError
-   * when the held line grows past the limit.
+   * The whole lines this read completes, terminators included: a view of the read, no copy;
+   * empty when it completes none. The first of them may have begun in earlier reads
+   * (`holdsLineStart`). Throws LineTooLongError when a held line grows past the limit.
    */
   push(chunk: Uint8Array): Buffer {
+    this.held = undefined;
     if (chunk.length === 0) return EMPTY;
     const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const last = buffer.length - 1;
@@ -48,19 +53,50 @@ export class LineScanner {
       : Math.max(buffer.lastIndexOf(LINE_FEED), buffer.lastIndexOf(CARRIAGE_RETURN)) + 1;
     this.endedInCarriageReturn = cut === buffer.length && buffer[last] === CARRIAGE_RETURN;
     if (cut === 0) {
-      this.pending.add(buffer);
+      this.hold(buffer);
       return EMPTY;
     }
-    let region = cut === buffer.length ? buffer : buffer.subarray(0, cut);
-    if (!this.pending.empty) region = this.pending.take(region);
-    if (cut < buffer.length) this.pending.add(buffer.subarray(cut));
-    return region;
+    if (this.pendingLength > 0) {
+      this.held = this.pending;
+      this.heldLength = this.pendingLength;
+      this.pending = [];
+      this.pendingLength = 0;
+    }
+    if (cut < buffer.length) this.hold(buffer.subarray(cut));
+    return cut === buffer.length ? buffer : buffer.subarray(0, cut);
+  }
+
+  /** Whether the first line `push` last returned began in earlier reads (`joinHeld` puts its start in front). */
+  get holdsLineStart(): boolean {
+    return this.held !== undefined;
+  }
+
+  /** The held start of that line followed by `rest`, as one buffer (one copy). Once per push. */
+  joinHeld(rest: Buffer): Buffer {
+    const pieces = this.held ?? [];
+    this.held = undefined;
+    if (rest.length === 0 && pieces.length === 1) return pieces[0]!;
+    pieces.push(rest);
+    return Buffer.concat(pieces, this.heldLength + rest.length);
   }
 
   /** End of the body: the unterminated last line, if any. */
   flush(): Buffer | undefined {
     this.endedInCarriageReturn = false;
-    return this.pending.empty ? undefined : this.pending.take();
+    this.held = undefined;
+    if (this.pendingLength === 0) return undefined;
+    const pieces = this.pending;
+    const length = this.pendingLength;
+    this.pending = [];
+    this.pendingLength = 0;
+    return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length);
+  }
+
+  /** Keeps a copy of `bytes` (the unterminated end of a read); throws past the line limit. */
+  private hold(bytes: Buffer): void {
+    if (this.pendingLength + bytes.length > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
+    this.pending.push(Buffer.from(bytes));
+    this.pendingLength += bytes.length;
   }
 }
 
@@ -79,38 +115,4 @@ export function lineBounds(region: Buffer, start: number): { lineEnd: number; ne
     }
   }
   return { lineEnd: region.length, next: region.length };
-}
-
-/**
- * The unfinished start of a line, held across reads: a list of copied pieces and their total
- * length. Joining happens once, when the line completes.
- */
-export class PendingLine {
-  private pieces: Buffer[] = [];
-  private length = 0;
-
-  constructor(private readonly maxLineBytes: number) {}
-
-  get empty(): boolean {
-    return this.length === 0;
-  }
-
-  /** Keeps a copy of `bytes` (the unterminated part of a read); throws past the line limit. */
-  add(bytes: Buffer): void {
-    if (bytes.length === 0) return;
-    if (this.length + bytes.length > this.maxLineBytes) throw new LineTooLongError(this.maxLineBytes);
-    this.pieces.push(Buffer.from(bytes));
-    this.length += bytes.length;
-  }
-
-  /** The held bytes followed by `rest`, as one buffer (one copy); the list is emptied. */
-  take(rest?: Buffer): Buffer {
-    const pieces = this.pieces;
-    const length = this.length;
-    this.pieces = [];
-    this.length = 0;
-    if (rest === undefined || rest.length === 0) return pieces.length === 1 ? pieces[0]! : Buffer.concat(pieces, length);
-    pieces.push(rest);
-    return Buffer.concat(pieces, length + rest.length);
-  }
 }

@@ -1,6 +1,7 @@
 /**
  * Text lines out of a byte stream (NDJSON lines; SSE fields through SseDecoder): the
- * LineScanner cuts each read into whole lines, and each line is decoded once it is whole.
+ * LineScanner cuts each read into whole lines, and each line is decoded once it is whole
+ * (straight from the read, but for a line that began in an earlier one).
  */
 import { LineScanner, lineBounds } from './line-scanner.js';
 
@@ -23,17 +24,23 @@ export class LineSplitter {
       // LF-only framing, as OpenRouter and Ollama send it: one native search per line.
       let end: number;
       while ((end = region.indexOf(LINE_FEED, start)) !== -1) {
-        lines.push(region.toString('utf8', start, end));
+        lines.push(this.lineOf(region, start, end));
         start = end + 1;
       }
       return lines;
     }
     while (start < region.length) {
       const { lineEnd, next } = lineBounds(region, start);
-      lines.push(region.toString('utf8', start, lineEnd));
+      lines.push(this.lineOf(region, start, lineEnd));
       start = next;
     }
     return lines;
+  }
+
+  /** The line `region[start, end)`, after the start it had in earlier reads if it is the first one and began there. */
+  private lineOf(region: Buffer, start: number, end: number): string {
+    if (!this.scanner.holdsLineStart) return region.toString('utf8', start, end);
+    return this.scanner.joinHeld(region.subarray(start, end)).toString('utf8');
   }
 
   /** The unterminated last line at end of stream, if any. */

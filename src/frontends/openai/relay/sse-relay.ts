@@ -91,6 +91,8 @@ export class SseRelay {
     if (this.ended) return EMPTY;
     let region = this.lines.push(chunk);
     if (region.length === 0) return EMPTY;
+    // A line that began in earlier reads: joined with all of this read's lines, one buffer to forward.
+    if (this.lines.holdsLineStart) region = this.lines.joinHeld(region);
     this.readings.arrived(region);
     // The model named as the client named it (rewritten in place when it can be: `region`
     // is the only reference to these bytes the relay keeps).

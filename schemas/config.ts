@@ -1,7 +1,6 @@
 /**
- * Every setting, as flat environment-style keys. Only JSON-Schema-representable types, so
- * the same definition validates the merged environment (through env-schema's AJV) and
- * then refines it (through zod).
+ * Every setting, as flat environment-style keys: the one definition the merged settings
+ * (flags > environment > .env) are checked against, once (src/settings-check.ts).
  */
 import { z } from 'zod';
 

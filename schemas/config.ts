@@ -26,8 +26,11 @@ export const ConfigSchema = z.object({
   LOG_LEVEL: z.enum(LOG_LEVELS).default('info'),
   /** json: one JSON object per line; pretty: readable lines; auto: pretty on a terminal, else json. */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
-  /** The Ollama version /api/version reports (the API level this gateway implements). */
-  OLLAMA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.12.10'),
+  /**
+   * The Ollama version /api/version reports (the API level this gateway implements): 0.30.0,
+   * whose /api/tags entries gained capabilities and details.context_length, the newest change served.
+   */
+  OLLAMA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.30.0'),
   /** Largest request body (base64 images make multi-MB bodies normal). */
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   /** Largest blob upload (`POST /api/blobs/:digest`, model weights for an upstream Ollama); 64 GiB holds a 70B model at 4 bits. */

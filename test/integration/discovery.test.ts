@@ -25,9 +25,14 @@ describe('catalog', () => {
     expect(gpt.model).toBe(gpt.name);
     expect(gpt.digest).toMatch(/^[0-9a-f]{64}$/);
     expect(gpt.details).toMatchObject({ family: 'gpt', families: ['gpt'], format: '', parameter_size: '', quantization_level: '' });
-    // The advertised version (0.12.10) predates tags capabilities.
-    expect(gpt).not.toHaveProperty('capabilities');
+    // Ollama 0.30's tags entry: the capabilities and the context length.
+    expect(gpt.capabilities).toEqual(expect.arrayContaining(['completion']));
+    expect(gpt.details.context_length).toBeGreaterThan(0);
     expect(tags.models.find((model) => model.name === 'meta-llama/llama-3.3-70b-instruct:latest')!.details.parameter_size).toBe('70B');
+  });
+
+  it('/api/version reports the Ollama release whose API the gateway serves (0.30.0)', async () => {
+    expect((await call('GET', '/api/version')).json()).toEqual({ version: '0.30.0' });
   });
 
   it('asks OpenRouter for its catalog once, not per request', async () => {

@@ -27,13 +27,13 @@ export function modelDetails(entry: CatalogEntry, withContextLength: boolean): R
     parameter_size: entry.info.parameterSize ?? '',
     quantization_level: entry.info.quantization ?? '',
   };
-  if (withContextLength) details.context_length = contextLengthOf(entry);
+  if (withContextLength && (entry.info.contextLength ?? entry.defaults?.contextLength) !== undefined) details.context_length = contextLengthOf(entry);
   return details;
 }
 
 /**
  * One /api/tags entry. `capabilities` and `details.context_length` exist from Ollama 0.30
- * on; they are sent only when the advertised version has them.
+ * on; they are sent when the advertised version has them and the model's are known.
  */
 export function tagsEntry(entry: CatalogEntry, newerFields: boolean): Record<string, unknown> {
   const listed: Record<string, unknown> = {
@@ -44,7 +44,7 @@ export function tagsEntry(entry: CatalogEntry, newerFields: boolean): Record<str
     digest: digestOf(entry.info.id),
     details: modelDetails(entry, newerFields),
   };
-  if (newerFields) listed.capabilities = entry.info.capabilities;
+  if (newerFields && entry.info.capabilities.length > 0) listed.capabilities = entry.info.capabilities;
   return listed;
 }
 

@@ -30,6 +30,7 @@ import { serverTimeouts } from './http/server-timeouts.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
 import { anthropicFrontend } from './frontends/anthropic/plugin.js';
+import { responsesFrontend } from './frontends/responses/plugin.js';
 import { loggerOptions, type LogDestination } from './logger.js';
 import { UsageEvents, type UsageLedgerHealth } from './usage/usage-record.js';
 import { requestRecordsPlugin } from './usage/request-records.js';
@@ -208,6 +209,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(ollamaFrontend, { catalog, config, ...(upstreamOllama === undefined ? {} : { upstreamOllama }) });
   await app.register(openAiFrontend, { prefix: '/v1', catalog, config });
   await app.register(anthropicFrontend, { prefix: '/v1/messages', catalog });
+  await app.register(responsesFrontend, { prefix: '/v1/responses', catalog });
 
   app.addHook('onClose', async () => {
     for (const watcher of watchers) watcher.close();

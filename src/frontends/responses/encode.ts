@@ -1,0 +1,223 @@
+/**
+ * ChatEvent batches → OpenAI Responses SSE (`event: <type>` + `data: <json>` frames, every
+ * event with the next `sequence_number`), and the `response` object of a non-stream answer.
+ * Per delta only its text goes through JSON.stringify; one string is produced per upstream
+ * network read.
+ *
+ * Order: `response.created`, `response.in_progress`; per output item
+ * `response.output_item.added`, then
+ * - reasoning: `reasoning_summary_part.added`, `reasoning_summary_text.delta`…, `.done`,
+ *   `reasoning_summary_part.done`;
+ * - message: `content_part.added`, `output_text.delta`…, `output_text.done`, `content_part.done`;
+ * - function call: one `function_call_arguments.delta` with the whole arguments (the IR's tool
+ *   calls are complete), `function_call_arguments.done`;
+ * then `response.output_item.done`; last `response.completed` (or `response.incomplete` when
+ * cut by the token limit or a filter). An error after the first byte is `response.failed` and
+ * the end.
+ */
+import { randomString } from '../../core/ids.js';
+import type { ChatEventBatch, ChatResult, FinishReason, ToolCall, Usage } from '../../core/types.js';
+import { toOpenAiErrorBody, type GatewayError } from '../../errors.js';
+import type { StreamEncoder } from '../../streaming/encode-stream.js';
+
+export interface ResponseMeta {
+  /** `resp_…`, pinned for the whole answer. */
+  id: string;
+  /** Unix seconds. */
+  createdAt: number;
+  /** The request's fields a response object echoes (model as the client named it, instructions, tools…). */
+  echo: Record<string, unknown>;
+}
+
+export function newResponseMeta(echo: Record<string, unknown>): ResponseMeta {
+  return { id: `resp_${randomString(24)}`, createdAt: Math.floor(Date.now() / 1000), echo };
+}
+
+export interface ResponsesUsage {
+  input_tokens: number;
+  input_tokens_details: { cached_tokens: number };
+  output_tokens: number;
+  output_tokens_details: { reasoning_tokens: number };
+  total_tokens: number;
+}
+
+export function toResponsesUsage(usage: Usage | undefined): ResponsesUsage {
+  const input = usage?.inputTokens ?? 0;
+  const output = usage?.outputTokens ?? 0;
+  return {
+    input_tokens: input,
+    input_tokens_details: { cached_tokens: usage?.cachedTokens ?? 0 },
+    output_tokens: output,
+    output_tokens_details: { reasoning_tokens: usage?.reasoningTokens ?? 0 },
+    total_tokens: input + output,
+  };
+}
+
+type Status = 'in_progress' | 'completed' | 'incomplete' | 'failed';
+
+/** How an answer ended, in Responses' words. */
+function statusOf(reason: FinishReason): { status: Status; incomplete_details: { reason: string } | null } {
+  if (reason === 'length') return { status: 'incomplete', incomplete_details: { reason: 'max_output_tokens' } };
+  if (reason === 'content-filter') return { status: 'incomplete', incomplete_details: { reason: 'content_filter' } };
+  return { status: 'completed', incomplete_details: null };
+}
+
+type OutputItem = Record<string, unknown>;
+
+const reasoningItem = (id: string, text: string): OutputItem => ({ id, type: 'reasoning', summary: text === '' ? [] : [{ type: 'summary_text', text }] });
+const messageItem = (id: string, text: string, status: Status): OutputItem => ({
+  id, type: 'message', status, role: 'assistant', content: status === 'in_progress' ? [] : [outputText(text)],
+});
+const functionCallItem = (id: string, call: ToolCall, status: Status): OutputItem => ({
+  id, type: 'function_call', status, call_id: call.id, name: call.name, arguments: status === 'in_progress' ? '' : call.arguments,
+});
+const outputText = (text: string) => ({ type: 'output_text', text, annotations: [], logprobs: [] });
+
+function responseObject(meta: ResponseMeta, fields: { status: Status; output: OutputItem[]; usage: ResponsesUsage | null; incomplete_details?: unknown; error?: unknown }): Record<string, unknown> {
+  return {
+    id: meta.id,
+    object: 'response',
+    created_at: meta.createdAt,
+    status: fields.status,
+    background: false,
+    error: fields.error ?? null,
+    incomplete_details: fields.incomplete_details ?? null,
+    output: fields.output,
+    parallel_tool_calls: true,
+    previous_response_id: null,
+    store: false,
+    truncation: 'disabled',
+    metadata: {},
+    ...meta.echo,
+    usage: fields.usage,
+  };
+}
+
+/** The `response` object of a non-stream answer: reasoning, then the message, then function calls. */
+export function responseFromResult(result: ChatResult, meta: ResponseMeta): Record<string, unknown> {
+  const output: OutputItem[] = [];
+  if (result.reasoning !== '') output.push(reasoningItem(`rs_${randomString(24)}`, result.reasoning));
+  if (result.text !== '' || result.toolCalls.length === 0) output.push(messageItem(`msg_${randomString(24)}`, result.text, 'completed'));
+  for (const call of result.toolCalls) output.push(functionCallItem(`fc_${randomString(24)}`, call, 'completed'));
+  return responseObject(meta, { ...statusOf(result.finishReason), output, usage: toResponsesUsage(result.usage) });
+}
+
+type OpenItem = { kind: 'reasoning' | 'message'; id: string; index: number; text: string } | undefined;
+
+export class ResponsesStreamEncoder implements StreamEncoder {
+  ended = false;
+  private sequence = 0;
+  private started = false;
+  private open: OpenItem;
+  /** The finished output items, for the final response object. */
+  private readonly output: OutputItem[] = [];
+
+  constructor(private readonly meta: ResponseMeta) {}
+
+  encode(batch: ChatEventBatch): string {
+    if (this.ended) return '';
+    let out = this.started ? '' : this.start();
+    for (const event of batch) {
+      switch (event.type) {
+        case 'text-delta':
+          if (event.text === '') break;
+          if (this.open?.kind !== 'message') out += this.openMessage();
+          out += this.delta('response.output_text.delta', event.text, ',"content_index":0', ',"logprobs":[]');
+          break;
+        case 'reasoning-delta':
+          if (event.text === '') break;
+          if (this.open?.kind !== 'reasoning') out += this.openReasoning();
+          out += this.delta('response.reasoning_summary_text.delta', event.text, ',"summary_index":0', '');
+          break;
+        case 'tool-call':
+          out += this.closeOpen() + this.functionCall(event.call);
+          break;
+        case 'finish': {
+          out += this.closeOpen();
+          this.ended = true;
+          const { status, incomplete_details } = statusOf(event.reason);
+          const response = responseObject(this.meta, { status, incomplete_details, output: this.output, usage: toResponsesUsage(event.usage) });
+          return out + this.frame(status === 'completed' ? 'response.completed' : 'response.incomplete', { response });
+        }
+        case 'error':
+          return out + this.encodeError(event.error);
+      }
+    }
+    return out;
+  }
+
+  encodeError(error: GatewayError): string {
+    this.ended = true;
+    const { message, code } = toOpenAiErrorBody(error).error;
+    const response = responseObject(this.meta, { status: 'failed', output: this.output, usage: null, error: { code: code ?? 'server_error', message } });
+    return this.frame('response.failed', { response });
+  }
+
+  /** One event: its type, the next sequence number, then its fields. */
+  private frame(type: string, fields: Record<string, unknown>): string {
+    return `event: ${type}\ndata: ${JSON.stringify({ type, sequence_number: this.sequence++, ...fields })}\n\n`;
+  }
+
+  /** A delta event, its JSON built around the one stringified text. */
+  private delta(type: string, text: string, indexField: string, tail: string): string {
+    const open = this.open!;
+    open.text += text;
+    return `event: ${type}\ndata: {"type":"${type}","sequence_number":${this.sequence++},"item_id":"${open.id}","output_index":${open.index}${indexField},"delta":${JSON.stringify(text)}${tail}}\n\n`;
+  }
+
+  private start(): string {
+    this.started = true;
+    const response = responseObject(this.meta, { status: 'in_progress', output: [], usage: null });
+    return this.frame('response.created', { response }) + this.frame('response.in_progress', { response });
+  }
+
+  private openMessage(): string {
+    const out = this.closeOpen();
+    const open = { kind: 'message' as const, id: `msg_${randomString(24)}`, index: this.output.length, text: '' };
+    this.open = open;
+    return out
+      + this.frame('response.output_item.added', { output_index: open.index, item: messageItem(open.id, '', 'in_progress') })
+      + this.frame('response.content_part.added', { item_id: open.id, output_index: open.index, content_index: 0, part: outputText('') });
+  }
+
+  private openReasoning(): string {
+    const out = this.closeOpen();
+    const open = { kind: 'reasoning' as const, id: `rs_${randomString(24)}`, index: this.output.length, text: '' };
+    this.open = open;
+    return out
+      + this.frame('response.output_item.added', { output_index: open.index, item: reasoningItem(open.id, '') })
+      + this.frame('response.reasoning_summary_part.added', { item_id: open.id, output_index: open.index, summary_index: 0, part: { type: 'summary_text', text: '' } });
+  }
+
+  /** Ends the open reasoning or message item, if any. */
+  private closeOpen(): string {
+    const open = this.open;
+    if (open === undefined) return '';
+    this.open = undefined;
+    const at = { item_id: open.id, output_index: open.index };
+    if (open.kind === 'reasoning') {
+      const item = reasoningItem(open.id, open.text);
+      this.output.push(item);
+      return this.frame('response.reasoning_summary_text.done', { ...at, summary_index: 0, text: open.text })
+        + this.frame('response.reasoning_summary_part.done', { ...at, summary_index: 0, part: { type: 'summary_text', text: open.text } })
+        + this.frame('response.output_item.done', { output_index: open.index, item });
+    }
+    const item = messageItem(open.id, open.text, 'completed');
+    this.output.push(item);
+    return this.frame('response.output_text.done', { ...at, content_index: 0, text: open.text, logprobs: [] })
+      + this.frame('response.content_part.done', { ...at, content_index: 0, part: outputText(open.text) })
+      + this.frame('response.output_item.done', { output_index: open.index, item });
+  }
+
+  private functionCall(call: ToolCall): string {
+    const id = `fc_${randomString(24)}`;
+    const index = this.output.length;
+    const item = functionCallItem(id, call, 'completed');
+    this.output.push(item);
+    const at = { item_id: id, output_index: index };
+    return this.frame('response.output_item.added', { output_index: index, item: functionCallItem(id, call, 'in_progress') })
+      + this.frame('response.function_call_arguments.delta', { ...at, delta: call.arguments })
+      + this.frame('response.function_call_arguments.done', { ...at, name: call.name, arguments: call.arguments })
+      + this.frame('response.output_item.done', { output_index: index, item });
+  }
+}

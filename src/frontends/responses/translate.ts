@@ -1,0 +1,198 @@
+/**
+ * OpenAI Responses requests → the internal ChatRequest. Pure.
+ *
+ * - `instructions` becomes the first (system) message; `input` is a string (one user
+ *   message) or items: messages (role user, assistant, system or developer, which is
+ *   system; content a string or `input_text` / `output_text` / `input_image` parts),
+ *   `function_call` (an assistant tool call), `function_call_output` (a tool message named
+ *   after its call), `reasoning` (its summary text goes with the next assistant turn);
+ *   other item and part types are skipped, never a 400;
+ * - function tools, `tool_choice` (auto, none, required, or one function);
+ * - `text.format`: `json_schema` and `json_object` are the IR's response format;
+ * - `reasoning.effort` is the IR's reasoning (`none` turns it off).
+ */
+import type { ResponsesInputItem, ResponsesRequest } from '#schemas/responses.js';
+import type { ChatMessage, ChatRequest, ReasoningEffort, ReasoningRequest, ResponseFormat, SamplingOptions, ToolDefinition } from '../../core/types.js';
+import { GatewayError } from '../../errors.js';
+
+export function chatRequestFromResponses(body: ResponsesRequest, upstreamModel: string): ChatRequest {
+  const messages: ChatMessage[] = [];
+  if (body.instructions) messages.push({ role: 'system', content: body.instructions });
+  if (typeof body.input === 'string') messages.push({ role: 'user', content: body.input });
+  else appendItems(messages, body.input ?? []);
+  const request: ChatRequest = { model: upstreamModel, messages, sampling: toSampling(body) };
+  const tools = toTools(body.tools);
+  if (tools !== undefined) {
+    request.tools = tools;
+    const choice = toToolChoice(body.tool_choice);
+    if (choice !== undefined) request.toolChoice = choice;
+  }
+  const format = toResponseFormat(body.text?.format);
+  if (format !== undefined) request.responseFormat = format;
+  const reasoning = toReasoning(body.reasoning?.effort);
+  if (reasoning !== undefined) request.reasoning = reasoning;
+  return request;
+}
+
+function appendItems(messages: ChatMessage[], items: readonly ResponsesInputItem[]): void {
+  const callNames = new Map<string, string>();
+  // Reasoning items precede the assistant turn they belong to.
+  let pendingReasoning = '';
+  const assistantTurn = (): ChatMessage => {
+    const last = messages.at(-1);
+    // Consecutive function calls (and the text before them) are one assistant turn.
+    if (last?.role === 'assistant' && pendingReasoning === '') return last;
+    const message: ChatMessage = { role: 'assistant', content: '' };
+    if (pendingReasoning !== '') message.reasoning = pendingReasoning;
+    pendingReasoning = '';
+    messages.push(message);
+    return message;
+  };
+  items.forEach((item, index) => {
+    const type = item.type ?? 'message';
+    switch (type) {
+      case 'message': {
+        const role = toRole(item.role, index);
+        const { text, images } = contentOf(item.content, index);
+        if (role === 'assistant') {
+          const turn = assistantTurn();
+          turn.content += text;
+          break;
+        }
+        const message: ChatMessage = { role, content: text };
+        if (images.length > 0) message.images = images;
+        messages.push(message);
+        break;
+      }
+      case 'function_call': {
+        const callId = requiredString(item.call_id, `input[${index}].call_id`);
+        const name = requiredString(item.name, `input[${index}].name`);
+        const args = typeof item.arguments === 'string' ? item.arguments : '{}';
+        callNames.set(callId, name);
+        (assistantTurn().toolCalls ??= []).push({ id: callId, name, arguments: args });
+        break;
+      }
+      case 'function_call_output': {
+        const callId = requiredString(item.call_id, `input[${index}].call_id`);
+        const message: ChatMessage = { role: 'tool', content: outputText(item.output, index), toolCallId: callId };
+        const name = callNames.get(callId);
+        if (name !== undefined) message.toolName = name;
+        messages.push(message);
+        break;
+      }
+      case 'reasoning':
+        pendingReasoning += summaryText(item.summary);
+        break;
+      default:
+        break;
+    }
+  });
+}
+
+const ROLES = new Map<string, ChatMessage['role']>([['user', 'user'], ['assistant', 'assistant'], ['system', 'system'], ['developer', 'system']]);
+
+function toRole(role: unknown, index: number): ChatMessage['role'] {
+  const mapped = typeof role === 'string' ? ROLES.get(role) : undefined;
+  if (mapped === undefined) throw new GatewayError('BAD_REQUEST', `invalid input[${index}].role: ${JSON.stringify(role ?? null)} (must be "user", "assistant", "system" or "developer")`);
+  return mapped;
+}
+
+/** A message's content: a string, or parts (text parts joined, images as URLs, other parts skipped). */
+function contentOf(content: unknown, index: number): { text: string; images: string[] } {
+  if (typeof content === 'string') return { text: content, images: [] };
+  if (!Array.isArray(content)) throw new GatewayError('BAD_REQUEST', `invalid input[${index}].content: must be a string or an array of parts`);
+  const texts: string[] = [];
+  const images: string[] = [];
+  for (const part of content as unknown[]) {
+    if (typeof part !== 'object' || part === null) continue;
+    const { type, text, image_url: imageUrl } = part as Record<string, unknown>;
+    if ((type === 'input_text' || type === 'output_text' || type === 'text') && typeof text === 'string') texts.push(text);
+    else if (type === 'input_image') images.push(imageUrlOf(imageUrl, index));
+  }
+  return { text: texts.join('\n'), images };
+}
+
+function imageUrlOf(url: unknown, index: number): string {
+  if (typeof url === 'string' && (url.startsWith('data:') || url.startsWith('https://') || url.startsWith('http://'))) return url;
+  throw new GatewayError('BAD_REQUEST', `invalid input[${index}]: an input_image needs an image_url (a data: or http(s) URL); file_id is not supported`);
+}
+
+/** A function_call_output's `output`: a string, or parts whose text is joined. */
+function outputText(output: unknown, index: number): string {
+  if (typeof output === 'string') return output;
+  if (Array.isArray(output)) return contentOf(output, index).text;
+  throw new GatewayError('BAD_REQUEST', `invalid input[${index}].output: must be a string or an array of parts`);
+}
+
+function summaryText(summary: unknown): string {
+  if (!Array.isArray(summary)) return '';
+  let text = '';
+  for (const part of summary as unknown[]) {
+    const value = typeof part === 'object' && part !== null ? (part as { text?: unknown }).text : undefined;
+    if (typeof value === 'string') text += value;
+  }
+  return text;
+}
+
+function requiredString(value: unknown, field: string): string {
+  if (typeof value !== 'string' || value === '') throw new GatewayError('BAD_REQUEST', `invalid ${field}: a non-empty string is required`);
+  return value;
+}
+
+function toSampling(body: ResponsesRequest): SamplingOptions {
+  const sampling: SamplingOptions = {};
+  if (typeof body.temperature === 'number') sampling.temperature = body.temperature;
+  if (typeof body.top_p === 'number') sampling.topP = body.top_p;
+  if (typeof body.max_output_tokens === 'number' && body.max_output_tokens > 0) sampling.maxOutputTokens = body.max_output_tokens;
+  return sampling;
+}
+
+/** Function tools; built-in tools (web_search, file_search, …) are not the gateway's to run: skipped. */
+function toTools(tools: ResponsesRequest['tools']): ToolDefinition[] | undefined {
+  const definitions: ToolDefinition[] = [];
+  for (const tool of tools ?? []) {
+    if (tool.type !== 'function') continue;
+    if (!tool.name) throw new GatewayError('BAD_REQUEST', 'invalid tools: a function tool needs a name');
+    const definition: ToolDefinition = { name: tool.name };
+    if (tool.description) definition.description = tool.description;
+    if (tool.parameters !== undefined && tool.parameters !== null) definition.parameters = tool.parameters;
+    definitions.push(definition);
+  }
+  return definitions.length === 0 ? undefined : definitions;
+}
+
+/** Responses' tool_choice in Chat Completions' words (what the IR carries to both backends). */
+function toToolChoice(choice: ResponsesRequest['tool_choice']): unknown {
+  if (choice === undefined || choice === null) return undefined;
+  if (typeof choice === 'string') {
+    if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
+    throw new GatewayError('BAD_REQUEST', `invalid tool_choice: ${JSON.stringify(choice)} (must be "auto", "none", "required" or a function)`);
+  }
+  if (choice.type === 'function') {
+    if (!choice.name) throw new GatewayError('BAD_REQUEST', 'invalid tool_choice: a function choice needs a name');
+    return { type: 'function', function: { name: choice.name } };
+  }
+  throw new GatewayError('BAD_REQUEST', `invalid tool_choice: type ${JSON.stringify(choice.type)} is not supported (only function tools are)`);
+}
+
+function toResponseFormat(format: NonNullable<ResponsesRequest['text']>['format']): ResponseFormat | undefined {
+  if (format === undefined || format === null || format.type === 'text') return undefined;
+  if (format.type === 'json_object') return { type: 'json' };
+  if (format.type === 'json_schema') {
+    if (typeof format.schema !== 'object' || format.schema === null) throw new GatewayError('BAD_REQUEST', 'invalid text.format: json_schema needs a schema object');
+    const schema: ResponseFormat = { type: 'json-schema', schema: format.schema };
+    if (format.name) schema.name = format.name;
+    if (typeof format.strict === 'boolean') schema.strict = format.strict;
+    return schema;
+  }
+  throw new GatewayError('BAD_REQUEST', `invalid text.format.type: ${JSON.stringify(format.type)} (must be "text", "json_object" or "json_schema")`);
+}
+
+const EFFORTS = new Set(['minimal', 'low', 'medium', 'high', 'xhigh', 'max']);
+
+function toReasoning(effort: string | null | undefined): ReasoningRequest | undefined {
+  if (effort === undefined || effort === null) return undefined;
+  if (effort === 'none') return { enabled: false };
+  if (!EFFORTS.has(effort)) throw new GatewayError('BAD_REQUEST', `invalid reasoning.effort: ${JSON.stringify(effort)} (must be "none", "minimal", "low", "medium", "high", "xhigh" or "max")`);
+  return { enabled: true, effort: effort as ReasoningEffort };
+}

@@ -108,7 +108,8 @@ describe('responses.create over OpenRouter', () => {
       input: [
         { role: 'developer', content: 'Answer in French.' },
         { role: 'user', content: [{ type: 'input_text', text: 'What is this?' }, { type: 'input_image', image_url: 'data:image/png;base64,iVBORw0KGgo=', detail: 'auto' }] },
-        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Un pixel.', annotations: [] }] },
+        // As Codex sends an earlier answer back: no id or status (the SDK's type wants them).
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Un pixel.', annotations: [] }] } as unknown as OpenAI.Responses.ResponseInputItem,
         { type: 'message', role: 'user', content: 'Sure?' },
       ],
     });

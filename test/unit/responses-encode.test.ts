@@ -1,0 +1,136 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { decodeOpenRouterStream } from '../../src/adapters/openrouter/stream.js';
+import type { ChatEventBatch } from '../../src/core/types.js';
+import { GatewayError } from '../../src/errors.js';
+import { ResponsesStreamEncoder, responseFromResult, toResponsesUsage, type ResponseMeta } from '../../src/frontends/responses/encode.js';
+import { everyBoundary, fromPieces } from '../helpers/chunking.js';
+
+const META: ResponseMeta = { id: 'resp_test', createdAt: 1767225600, echo: { model: 'coder' } };
+
+/** `event:`/`data:` frames → parsed data; every frame's name must be its data's type, sequence numbers 0, 1, 2… */
+function events(text: string): any[] {
+  expect(text.endsWith('\n\n')).toBe(true);
+  return text.slice(0, -2).split('\n\n').map((frame, index) => {
+    const match = /^event: ([a-z_.]+)\ndata: (.*)$/s.exec(frame);
+    expect(match, frame).not.toBeNull();
+    const data = JSON.parse(match![2]!);
+    expect(data.type).toBe(match![1]);
+    expect(data.sequence_number).toBe(index);
+    return data;
+  });
+}
+
+function encodeAll(batches: ChatEventBatch[]): string {
+  const encoder = new ResponsesStreamEncoder(META);
+  let text = '';
+  for (const batch of batches) text += encoder.encode(batch);
+  return text;
+}
+
+async function encodeRecorded(pieces: Buffer[]): Promise<string> {
+  const batches: ChatEventBatch[] = [];
+  for await (const batch of decodeOpenRouterStream(fromPieces(pieces))) batches.push(batch);
+  return encodeAll(batches);
+}
+
+/** What the events add up to, whatever the cut: event types with consecutive deltas merged, each item's deltas joined, the last event without item ids. */
+function summary(text: string): unknown {
+  const types: string[] = [];
+  const deltas = new Map<number, string>();
+  const all = events(text);
+  for (const event of all) {
+    if (event.type.endsWith('.delta')) deltas.set(event.output_index, (deltas.get(event.output_index) ?? '') + event.delta);
+    if (types.at(-1) !== event.type || !event.type.endsWith('.delta')) types.push(event.type);
+  }
+  // How many deltas came before the last event depends on the cut: its sequence number too.
+  const { sequence_number: _sequence, ...lastEvent } = all.at(-1);
+  const last = JSON.parse(JSON.stringify(lastEvent, (key, value) => (key === 'id' && typeof value === 'string' && value !== 'resp_test' ? '<id>' : value)));
+  return { types, deltas: [...deltas.values()], last };
+}
+
+describe('ResponsesStreamEncoder', () => {
+  it('opens with created and in_progress, gives each item added, its parts and deltas, done, then completed with the output and usage', () => {
+    const all = events(encodeAll([
+      [{ type: 'reasoning-delta', text: 'Let me ' }, { type: 'reasoning-delta', text: 'think.' }],
+      [{ type: 'text-delta', text: 'Calling "it"' }],
+      [{ type: 'tool-call', index: 0, call: { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' } }],
+      [{ type: 'finish', reason: 'tool-calls', usage: { inputTokens: 30, outputTokens: 9, cachedTokens: 20, reasoningTokens: 4 } }],
+    ]));
+    expect(all.map((event) => event.type)).toEqual([
+      'response.created', 'response.in_progress',
+      'response.output_item.added', 'response.reasoning_summary_part.added',
+      'response.reasoning_summary_text.delta', 'response.reasoning_summary_text.delta',
+      'response.reasoning_summary_text.done', 'response.reasoning_summary_part.done', 'response.output_item.done',
+      'response.output_item.added', 'response.content_part.added', 'response.output_text.delta',
+      'response.output_text.done', 'response.content_part.done', 'response.output_item.done',
+      'response.output_item.added', 'response.function_call_arguments.delta', 'response.function_call_arguments.done', 'response.output_item.done',
+      'response.completed',
+    ]);
+    expect(all[0].response).toMatchObject({ id: 'resp_test', object: 'response', status: 'in_progress', output: [], usage: null, model: 'coder' });
+    const [reasoningId, messageId, callId] = [all[2].item.id, all[9].item.id, all[15].item.id];
+    expect(all[4]).toEqual({ type: 'response.reasoning_summary_text.delta', sequence_number: 4, item_id: reasoningId, output_index: 0, summary_index: 0, delta: 'Let me ' });
+    expect(all[6]).toMatchObject({ item_id: reasoningId, text: 'Let me think.' });
+    expect(all[11]).toEqual({ type: 'response.output_text.delta', sequence_number: 11, item_id: messageId, output_index: 1, content_index: 0, delta: 'Calling "it"', logprobs: [] });
+    expect(all[16]).toMatchObject({ item_id: callId, output_index: 2, delta: '{"city":"Paris"}' });
+    expect(all[17]).toMatchObject({ item_id: callId, output_index: 2, name: 'get_weather', arguments: '{"city":"Paris"}' });
+    expect(all[19].response).toMatchObject({
+      status: 'completed',
+      output: [
+        { id: reasoningId, type: 'reasoning', summary: [{ type: 'summary_text', text: 'Let me think.' }] },
+        { id: messageId, type: 'message', status: 'completed', role: 'assistant', content: [{ type: 'output_text', text: 'Calling "it"', annotations: [] }] },
+        { id: callId, type: 'function_call', status: 'completed', call_id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' },
+      ],
+      usage: { input_tokens: 30, input_tokens_details: { cached_tokens: 20 }, output_tokens: 9, output_tokens_details: { reasoning_tokens: 4 }, total_tokens: 39 },
+    });
+  });
+
+  it('a length or filter finish is response.incomplete with its reason', () => {
+    for (const [reason, expected] of [['length', 'max_output_tokens'], ['content-filter', 'content_filter']] as const) {
+      const last = events(encodeAll([[{ type: 'text-delta', text: 'x' }, { type: 'finish', reason }]])).at(-1);
+      expect(last.type).toBe('response.incomplete');
+      expect(last.response).toMatchObject({ status: 'incomplete', incomplete_details: { reason: expected } });
+    }
+  });
+
+  it('ends with response.failed after the first byte, the items so far kept; nothing after', () => {
+    const encoder = new ResponsesStreamEncoder(META);
+    const text = encoder.encode([{ type: 'text-delta', text: 'partial' }]) + encoder.encode([{ type: 'error', error: new GatewayError('UPSTREAM_TIMEOUT', 'went silent') }]);
+    const last = events(text).at(-1);
+    expect(last.type).toBe('response.failed');
+    expect(last.response).toMatchObject({ status: 'failed', error: { code: 'upstream_timeout', message: 'went silent' }, usage: null });
+    expect(encoder.ended).toBe(true);
+    expect(encoder.encode([{ type: 'text-delta', text: 'more' }])).toBe('');
+  });
+
+  it('gives the same events for a recorded OpenRouter stream cut at every chunk boundary', async () => {
+    for (const name of ['reasoning', 'tool-call', 'parallel-tool-calls', 'text', 'error-mid-stream']) {
+      const bytes = readFileSync(new URL(`../fixtures/openrouter/${name}.sse`, import.meta.url));
+      const expected = summary(await encodeRecorded([bytes]));
+      for (const pieces of everyBoundary(bytes)) expect(summary(await encodeRecorded(pieces)), `${name} cut at ${pieces[0]!.length}`).toEqual(expected);
+    }
+    const reasoning = summary(await encodeRecorded([readFileSync(new URL('../fixtures/openrouter/reasoning.sse', import.meta.url))])) as any;
+    expect(reasoning.deltas).toEqual(['Two plus two is four.', '4']);
+    expect(reasoning.last.response.usage).toEqual({ input_tokens: 14, input_tokens_details: { cached_tokens: 0 }, output_tokens: 20, output_tokens_details: { reasoning_tokens: expect.any(Number) }, total_tokens: 34 });
+    const toolCall = summary(await encodeRecorded([readFileSync(new URL('../fixtures/openrouter/tool-call.sse', import.meta.url))])) as any;
+    expect(toolCall.last.response.output).toEqual([{ id: '<id>', type: 'function_call', status: 'completed', call_id: 'call_9fK2', name: 'get_weather', arguments: '{"city":"Paris"}' }]);
+  });
+});
+
+describe('responseFromResult', () => {
+  it('orders reasoning, message, function calls and maps the status and usage', () => {
+    const response = responseFromResult({
+      text: 'Checking.', reasoning: 'Need weather.', finishReason: 'tool-calls', usage: { inputTokens: 5, outputTokens: 3 },
+      toolCalls: [{ id: 'call_9', name: 'get_weather', arguments: '{"city":"Oslo"}' }],
+    }, META);
+    expect(response).toMatchObject({
+      id: 'resp_test', object: 'response', created_at: 1767225600, status: 'completed', model: 'coder', error: null, incomplete_details: null,
+      output: [
+        { type: 'reasoning', summary: [{ type: 'summary_text', text: 'Need weather.' }] },
+        { type: 'message', content: [{ type: 'output_text', text: 'Checking.' }] },
+        { type: 'function_call', call_id: 'call_9', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+      ],
+      usage: toResponsesUsage({ inputTokens: 5, outputTokens: 3 }),
+    });
+  });
+});

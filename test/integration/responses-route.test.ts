@@ -157,7 +157,7 @@ describe('refusals in OpenAI\'s envelope', () => {
 
   it('the shared key hook: no key or a wrong one → 401 in OpenAI\'s envelope; the client key as a Bearer token answers', async () => {
     const body = { model: 'gpt-4o', input: 'x' };
-    for (const headers of [{}, { authorization: 'Bearer wrong' }]) {
+    for (const headers of [{}, { authorization: 'Bearer wrong' }] as Array<Record<string, string>>) {
       const response = await send('POST', '/v1/responses', { url: keyed.url, headers, body });
       expect(response.status).toBe(401);
       expect(JSON.parse(response.text)).toMatchObject(OPENAI_ERROR);

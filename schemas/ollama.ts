@@ -54,6 +54,9 @@ const commonGenerationFields = {
   options: JsonObject.nullish(),
   keep_alive: OllamaKeepAlive,
   think: OllamaThink,
+  logprobs: z.boolean().nullish(),
+  /** 0–20, checked where Ollama checks it (with its words). */
+  top_logprobs: z.number().int().nullish(),
 };
 
 export const OllamaChatRequest = z.looseObject({
@@ -117,6 +120,11 @@ export const OllamaResponseToolCall = z.strictObject({
   function: z.strictObject({ index: z.number().int(), name: z.string(), arguments: JsonObject }),
 });
 
+const tokenLogprobFields = { token: z.string(), logprob: z.number(), bytes: z.array(z.number().int()).optional() };
+
+/** One answer token's entry in `logprobs` (asked with `logprobs: true`; alternatives with `top_logprobs`). */
+export const OllamaLogprob = z.strictObject({ ...tokenLogprobFields, top_logprobs: z.array(z.strictObject(tokenLogprobFields)).optional() });
+
 export const OllamaChatResponse = z.strictObject({
   model: z.string(),
   created_at: Timestamp,
@@ -128,6 +136,7 @@ export const OllamaChatResponse = z.strictObject({
   }),
   done: z.boolean(),
   done_reason: z.enum(['stop', 'length', 'load', 'unload']).optional(),
+  logprobs: z.array(OllamaLogprob).optional(),
   ...Metrics,
 });
 
@@ -140,6 +149,7 @@ export const OllamaGenerateResponse = z.strictObject({
   done_reason: z.enum(['stop', 'length', 'load', 'unload']).optional(),
   /** Final object only: Ollama's token ids; here an encoding of the conversation (generate-context.ts). */
   context: z.array(z.number().int()).optional(),
+  logprobs: z.array(OllamaLogprob).optional(),
   ...Metrics,
 });
 

@@ -13,6 +13,7 @@ export async function collectChat(stream: ChatStream, onToken?: () => void): Pro
       switch (event.type) {
         case 'text-delta':
           result.text += event.text;
+          if (event.logprobs !== undefined) (result.logprobs ??= []).push(...event.logprobs);
           break;
         case 'reasoning-delta':
           result.reasoning += event.text;

@@ -59,6 +59,18 @@ export interface SamplingOptions {
   frequencyPenalty?: number;
 }
 
+/** One token's log probability (natural log); `bytes` are its UTF-8 bytes when the upstream says. */
+export interface TokenLogprob {
+  token: string;
+  logprob: number;
+  bytes?: number[];
+}
+
+/** A token of the answer with, when asked, the likeliest tokens at its place. */
+export interface AnswerTokenLogprob extends TokenLogprob {
+  topLogprobs?: TokenLogprob[];
+}
+
 export interface ChatRequest {
   /** The backend's own model id, already resolved by the model catalog. */
   model: string;
@@ -70,6 +82,8 @@ export interface ChatRequest {
   sampling: SamplingOptions;
   /** Only the Ollama backend uses it. */
   keepAlive?: string | number;
+  /** The answer's tokens' log probabilities, with `top` (0–20) alternatives each. */
+  logprobs?: { top: number };
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' | 'other';
@@ -107,7 +121,7 @@ export interface ModelPrice {
  * tool calls are complete when emitted.
  */
 export type ChatEvent =
-  | { type: 'text-delta'; text: string }
+  | { type: 'text-delta'; text: string; logprobs?: AnswerTokenLogprob[] }
   | { type: 'reasoning-delta'; text: string }
   | { type: 'tool-call'; call: ToolCall; index: number }
   | { type: 'finish'; reason: FinishReason; usage?: Usage }
@@ -124,6 +138,8 @@ export interface ChatResult {
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   usage?: Usage;
+  /** When asked for: every answer token's log probability, in order. */
+  logprobs?: AnswerTokenLogprob[];
 }
 
 export interface EmbedRequest {

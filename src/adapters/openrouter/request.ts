@@ -23,6 +23,10 @@ export function toOpenRouterChatBody(request: ChatRequest): JsonObject {
   }
   if (request.responseFormat !== undefined) body.response_format = toResponseFormat(request.responseFormat);
   if (request.reasoning !== undefined) body.reasoning = reasoningToWire(request.reasoning);
+  if (request.logprobs !== undefined) {
+    body.logprobs = true;
+    if (request.logprobs.top > 0) body.top_logprobs = request.logprobs.top;
+  }
   Object.assign(body, samplingToWire(request.sampling, OPENAI_SAMPLING_FIELDS));
   return body;
 }

@@ -19,6 +19,7 @@ import { TextChunkShape } from './text-chunk-shape.js';
 import type { AnswerOrigin, ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';
 import { finishReasonFromOpenAi, originFromOpenAi, usageFromOpenAi } from '../../core/openai-answer.js';
 import { createToolCallId } from '../../core/ids.js';
+import { logprobsFromWire } from '../../core/logprobs.js';
 
 interface PendingToolCall {
   id: string;
@@ -36,6 +37,7 @@ interface ChunkDelta {
 
 interface ChunkChoice {
   delta?: ChunkDelta;
+  logprobs?: { content?: unknown } | null;
   finish_reason?: unknown;
   native_finish_reason?: unknown;
   error?: unknown;
@@ -162,6 +164,10 @@ export class OpenAiChunkAccumulator implements FrameHandler {
       if (typeof content === 'string' && content !== '') {
         appendDelta(batch, 'text-delta', content);
         if (!reasoning) onlyText = content;
+        if (choice.logprobs !== undefined && choice.logprobs !== null) {
+          addLogprobs(batch, choice.logprobs.content);
+          onlyText = undefined;
+        }
       }
       if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) {
         this.handleToolCallFragments(delta.tool_calls);
@@ -210,6 +216,15 @@ export class OpenAiChunkAccumulator implements FrameHandler {
     for (const call of this.toolCalls.values()) if (call.id === id) return true;
     return false;
   }
+}
+
+/** The text just appended (the batch's last event) carries these tokens' log probabilities. */
+function addLogprobs(batch: ChatEvent[], content: unknown): void {
+  const tokens = logprobsFromWire(content);
+  const last = batch[batch.length - 1];
+  if (tokens.length === 0 || last?.type !== 'text-delta') return;
+  if (last.logprobs === undefined) last.logprobs = tokens;
+  else last.logprobs.push(...tokens);
 }
 
 /** Reasoning text carried only in `reasoning_details` (no plain `reasoning` string). */

@@ -11,7 +11,8 @@
  */
 import type { StreamEncoder } from '../../streaming/encode-stream.js';
 import { nowRfc3339Nano } from '../../core/clock.js';
-import type { ChatEvent, ChatEventBatch, ChatResult, FinishReason, ToolCall, Usage } from '../../core/types.js';
+import type { AnswerTokenLogprob, ChatEvent, ChatEventBatch, ChatResult, FinishReason, ToolCall, Usage } from '../../core/types.js';
+import { logprobsToOllama } from '../../core/logprobs.js';
 import { GatewayError } from '../../errors.js';
 
 export type OllamaEndpoint = 'chat' | 'generate';
@@ -123,7 +124,7 @@ export class OllamaStreamEncoder implements StreamEncoder {
     for (const event of batch) {
       switch (event.type) {
         case 'text-delta':
-          output += this.head + createdAt + this.textOpen + JSON.stringify(event.text) + this.close;
+          output += this.head + createdAt + this.textOpen + JSON.stringify(event.text) + (event.logprobs === undefined ? this.close : this.closeWithLogprobs(event.logprobs));
           this.answerParts?.push(event.text);
           break;
         case 'reasoning-delta':
@@ -145,6 +146,11 @@ export class OllamaStreamEncoder implements StreamEncoder {
     }
     if (toolCalls !== undefined) output += this.toolCallLine(toolCalls, createdAt);
     return output;
+  }
+
+  /** The line's end with the tokens' `logprobs` after `done`, where Ollama puts them. */
+  private closeWithLogprobs(logprobs: readonly AnswerTokenLogprob[]): string {
+    return `${this.close.slice(0, -2)},"logprobs":${JSON.stringify(logprobsToOllama(logprobs))}}\n`;
   }
 
   /** One `{"error": "..."}` line; nothing follows it. */
@@ -197,6 +203,7 @@ export function ollamaFinalObject(
   answer.done = true;
   answer.done_reason = toDoneReason(result.finishReason);
   if (context !== undefined) answer.context = context;
+  if (result.logprobs !== undefined) answer.logprobs = logprobsToOllama(result.logprobs);
   return Object.assign(answer, timing.metrics(result.usage));
 }
 

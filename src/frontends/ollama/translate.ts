@@ -7,6 +7,7 @@ import { createToolCallId } from '../../core/ids.js';
 import { toImageUrl } from '../../core/image-data-url.js';
 import { samplingFromOptions } from '../../core/ollama-options.js';
 import { toReasoning } from '../../core/reasoning.js';
+import { MAX_TOP_LOGPROBS } from '../../core/logprobs.js';
 import type { ChatMessage, ChatRequest, ResponseFormat, ToolCall } from '../../core/types.js';
 import { fromFunctionTools } from '../../core/function-tools.js';
 import { decodeGenerateContext } from './generate-context.js';
@@ -49,6 +50,9 @@ function withCommonFields(request: ChatRequest, body: OllamaChatRequest | Ollama
   const reasoning = toReasoning({ think: body.think });
   if (reasoning !== undefined) request.reasoning = reasoning;
   if (body.keep_alive !== undefined && body.keep_alive !== null) request.keepAlive = body.keep_alive;
+  const top = body.top_logprobs ?? 0;
+  if (top < 0 || top > MAX_TOP_LOGPROBS) throw new GatewayError('BAD_REQUEST', `top_logprobs must be between 0 and ${MAX_TOP_LOGPROBS}`);
+  if (body.logprobs === true) request.logprobs = { top };
   return request;
 }
 

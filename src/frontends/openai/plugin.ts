@@ -24,6 +24,7 @@ import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meter
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
+import { toReasoning } from '../../core/reasoning.js';
 import type { ChatRequest, ChatResult, ChatStream } from '../../core/types.js';
 import { GatewayError, toOpenAiErrorBody } from '../../errors.js';
 import { readBodyText } from '../../http/read-body.js';
@@ -126,6 +127,8 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     const context = callContext(request, signal);
 
     if (entry.adapter.forwardOpenAiChat !== undefined) {
+      // The relay forwards the client's reasoning fields; an effort Ollama does not know is a 400 here too.
+      toReasoning(body);
       const raw = request.body as Record<string, unknown>;
       const fallbackModels = await resolveFallbacks(request, raw.models, entry, body.model);
       const forward = { body: raw, model: entry.info.id, ...(fallbackModels === undefined ? {} : { fallbackModels }), ...(entry.defaults === undefined ? {} : { defaults: entry.defaults }) };

@@ -1,0 +1,147 @@
+/**
+ * Ollama's API as it is today (issue 15): reasoning efforts in Ollama's vocabulary on /v1,
+ * and `logprobs` / `top_logprobs` on /api/chat and /api/generate, sent to OpenRouter and
+ * answered in Ollama's shape (`logprobs: [{token, logprob, bytes, top_logprobs}]`), over
+ * real HTTP with the fake OpenRouter and the real `ollama` client.
+ */
+import { describe, expect, it } from 'vitest';
+import { request } from 'undici';
+import { Ollama } from 'ollama';
+import { OllamaChatResponse, OllamaGenerateResponse } from '../../schemas/ollama.js';
+import { FAKE_SERVED_MODEL, SSE_DONE, usageChunk } from '../fakes/fake-openrouter.js';
+import { parseNdjson, useGatewayOverFakeOpenRouter } from '../helpers/gateway.js';
+
+const setup = useGatewayOverFakeOpenRouter();
+
+async function post(path: string, body: unknown) {
+  const response = await request(`${setup.gateway.url}${path}`, { method: 'POST', body: JSON.stringify(body) });
+  const text = await response.body.text();
+  return { status: response.statusCode, text, json: () => JSON.parse(text) };
+}
+
+const messages = [{ role: 'user', content: 'hi' }];
+const THINKING_MODEL = 'anthropic/claude-sonnet-4.5';
+
+function lastSent(): Record<string, unknown> {
+  return setup.fake.chatRequests().at(-1)!.body as Record<string, unknown>;
+}
+
+describe('reasoning efforts in Ollama\'s vocabulary on /v1/chat/completions', () => {
+  it.each([
+    ['none', 'none'],
+    ['minimal', 'minimal'],
+    ['low', 'low'],
+    ['medium', 'medium'],
+    ['high', 'high'],
+    ['max', 'xhigh'],
+    ['xhigh', 'xhigh'],
+  ])('reasoning_effort and reasoning.effort %j reach OpenRouter as %j', async (effort, sent) => {
+    expect((await post('/v1/chat/completions', { model: THINKING_MODEL, messages, reasoning_effort: effort })).status).toBe(200);
+    expect(lastSent().reasoning_effort).toBe(sent);
+    expect((await post('/v1/chat/completions', { model: THINKING_MODEL, messages, reasoning: { effort } })).status).toBe(200);
+    expect(lastSent().reasoning).toEqual({ effort: sent });
+  });
+
+  it('refuses an effort Ollama does not know with a 400 in OpenAI\'s dialect, before going upstream', async () => {
+    const before = setup.fake.chatRequests().length;
+    for (const body of [{ reasoning_effort: 'extreme' }, { reasoning: { effort: 'extreme' } }]) {
+      const answer = await post('/v1/chat/completions', { model: THINKING_MODEL, messages, ...body });
+      expect(answer.status).toBe(400);
+      expect(answer.json().error).toMatchObject({ type: 'invalid_request_error', message: expect.stringContaining('invalid reasoning effort: "extreme"') });
+    }
+    expect(setup.fake.chatRequests().length).toBe(before);
+  });
+
+  it('think "max" on /api/chat reaches OpenRouter as its strongest effort', async () => {
+    expect((await post('/api/chat', { model: THINKING_MODEL, messages, think: 'max', stream: false })).status).toBe(200);
+    expect(lastSent().reasoning).toEqual({ effort: 'xhigh' });
+  });
+});
+
+/** OpenRouter's chunk with a logprobs entry per token (the OpenAI shape). */
+function logprobChunk(tokens: string[], finishReason: string | null = null): string {
+  const content = tokens.map((token, index) => ({
+    token,
+    logprob: -0.5 * (index + 1),
+    bytes: [...Buffer.from(token)],
+    top_logprobs: [
+      { token, logprob: -0.5 * (index + 1), bytes: [...Buffer.from(token)] },
+      { token: `${token}?`, logprob: -3, bytes: null },
+    ],
+  }));
+  const chunk = {
+    id: 'gen-logprobs', provider: 'FakeProvider', model: FAKE_SERVED_MODEL, object: 'chat.completion.chunk', created: 1767225600,
+    choices: [{ index: 0, delta: { role: 'assistant', content: tokens.join('') }, finish_reason: finishReason, native_finish_reason: finishReason, logprobs: { content, refusal: null } }],
+  };
+  return `data: ${JSON.stringify(chunk)}\n\n`;
+}
+
+const LOGPROB_STREAM = logprobChunk(['Hel', 'lo']) + logprobChunk([' world']) + logprobChunk([], 'stop') + usageChunk(3, 3) + SSE_DONE;
+
+function expectedLogprob(token: string, index: number) {
+  return {
+    token,
+    logprob: -0.5 * (index + 1),
+    bytes: [...Buffer.from(token)],
+    top_logprobs: [
+      { token, logprob: -0.5 * (index + 1), bytes: [...Buffer.from(token)] },
+      { token: `${token}?`, logprob: -3 },
+    ],
+  };
+}
+const EXPECTED = [expectedLogprob('Hel', 0), expectedLogprob('lo', 1), expectedLogprob(' world', 0)];
+
+describe('logprobs on /api/chat and /api/generate', () => {
+  it('sends logprobs and top_logprobs to OpenRouter, and only when asked', async () => {
+    setup.fake.script('openai/gpt-4o', { sse: LOGPROB_STREAM });
+    await post('/api/chat', { model: 'openai/gpt-4o', messages, stream: false, logprobs: true, top_logprobs: 2 });
+    expect(lastSent()).toMatchObject({ logprobs: true, top_logprobs: 2 });
+    await post('/api/generate', { model: 'openai/gpt-4o', prompt: 'hi', stream: false, logprobs: true });
+    expect(lastSent().logprobs).toBe(true);
+    expect(lastSent()).not.toHaveProperty('top_logprobs');
+    await post('/api/chat', { model: 'openai/gpt-4o', messages, stream: false });
+    expect(lastSent()).not.toHaveProperty('logprobs');
+  });
+
+  it('answers stream:false with every token\'s logprobs in Ollama\'s shape (the ollama client reads them)', async () => {
+    setup.fake.script('openai/gpt-4o', { sse: LOGPROB_STREAM });
+    const ollama = new Ollama({ host: setup.gateway.url });
+    const chat = await ollama.chat({ model: 'openai/gpt-4o', messages, stream: false, logprobs: true, top_logprobs: 2 });
+    expect(chat.message.content).toBe('Hello world');
+    expect(chat.logprobs).toEqual(EXPECTED);
+    const generate = await ollama.generate({ model: 'openai/gpt-4o', prompt: 'hi', stream: false, logprobs: true, top_logprobs: 2 });
+    expect(generate.response).toBe('Hello world');
+    expect(generate.logprobs).toEqual(EXPECTED);
+    const raw = await post('/api/chat', { model: 'openai/gpt-4o', messages, stream: false, logprobs: true, top_logprobs: 2 });
+    expect(OllamaChatResponse.parse(raw.json()).logprobs).toEqual(EXPECTED);
+  });
+
+  it('streams each token\'s logprobs on the line that carries its text', async () => {
+    setup.fake.script('openai/gpt-4o', { sse: LOGPROB_STREAM, writeMode: 'event' });
+    for (const path of ['/api/chat', '/api/generate']) {
+      const answer = await post(path, { model: 'openai/gpt-4o', messages, prompt: 'hi', stream: true, logprobs: true, top_logprobs: 2 });
+      expect(answer.status).toBe(200);
+      const lines = parseNdjson(answer.text);
+      for (const line of lines) (path === '/api/chat' ? OllamaChatResponse : OllamaGenerateResponse).parse(line);
+      const withText = lines.filter((line) => (line.message?.content ?? line.response) !== '');
+      expect(withText.flatMap((line) => line.logprobs)).toEqual(EXPECTED);
+      expect(lines.at(-1)).toMatchObject({ done: true });
+      expect(lines.at(-1)).not.toHaveProperty('logprobs');
+    }
+    const ollama = new Ollama({ host: setup.gateway.url });
+    const parts = await ollama.chat({ model: 'openai/gpt-4o', messages, stream: true, logprobs: true, top_logprobs: 2 });
+    const streamed = [];
+    for await (const part of parts) streamed.push(...(part.logprobs ?? []));
+    expect(streamed).toEqual(EXPECTED);
+  });
+
+  it('top_logprobs outside 0–20 is a 400 in Ollama words, before going upstream', async () => {
+    const before = setup.fake.chatRequests().length;
+    for (const top of [-1, 21]) {
+      const answer = await post('/api/chat', { model: 'openai/gpt-4o', messages, logprobs: true, top_logprobs: top });
+      expect(answer.status).toBe(400);
+      expect(answer.json()).toEqual({ error: 'top_logprobs must be between 0 and 20' });
+    }
+    expect(setup.fake.chatRequests().length).toBe(before);
+  });
+});

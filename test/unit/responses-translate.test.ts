@@ -1,0 +1,59 @@
+import { describe, expect, it } from 'vitest';
+import { ResponsesRequest } from '../../schemas/responses.js';
+import { GatewayError } from '../../src/errors.js';
+import { chatRequestFromResponses } from '../../src/frontends/responses/translate.js';
+
+const translate = (body: unknown) => chatRequestFromResponses(ResponsesRequest.parse(body), 'up/model');
+
+describe('chatRequestFromResponses', () => {
+  it('makes one assistant turn of a reasoning item, text and consecutive function calls; outputs name their call', () => {
+    const request = translate({
+      input: [
+        { role: 'user', content: 'Weather in Oslo and the time?' },
+        { type: 'reasoning', summary: [{ type: 'summary_text', text: 'Two tools.' }], encrypted_content: 'opaque' },
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Checking.' }] },
+        { type: 'function_call', call_id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' },
+        { type: 'function_call', call_id: 'call_b', name: 'get_time', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'call_a', output: [{ type: 'input_text', text: 'Rain' }] },
+        { type: 'function_call_output', call_id: 'call_b', output: '12:00' },
+      ],
+    });
+    expect(request.messages).toEqual([
+      { role: 'user', content: 'Weather in Oslo and the time?' },
+      {
+        role: 'assistant', content: 'Checking.', reasoning: 'Two tools.',
+        toolCalls: [{ id: 'call_a', name: 'get_weather', arguments: '{"city":"Oslo"}' }, { id: 'call_b', name: 'get_time', arguments: '{}' }],
+      },
+      { role: 'tool', content: 'Rain', toolCallId: 'call_a', toolName: 'get_weather' },
+      { role: 'tool', content: '12:00', toolCallId: 'call_b', toolName: 'get_time' },
+    ]);
+  });
+
+  it('instructions first, developer as system, sampling, tool choice of one function, json_schema, effort', () => {
+    const request = translate({
+      instructions: 'Be terse.', input: [{ role: 'developer', content: 'No emojis.' }, { role: 'user', content: 'x' }],
+      temperature: 0.5, top_p: 0.8, max_output_tokens: 99,
+      tools: [{ type: 'function', name: 'f', parameters: { type: 'object' } }, { type: 'web_search' }], tool_choice: { type: 'function', name: 'f' },
+      text: { format: { type: 'json_schema', name: 'out', schema: { type: 'object' }, strict: true } }, reasoning: { effort: 'minimal' },
+    });
+    expect(request).toEqual({
+      model: 'up/model',
+      messages: [{ role: 'system', content: 'Be terse.' }, { role: 'system', content: 'No emojis.' }, { role: 'user', content: 'x' }],
+      sampling: { temperature: 0.5, topP: 0.8, maxOutputTokens: 99 },
+      tools: [{ name: 'f', parameters: { type: 'object' } }],
+      toolChoice: { type: 'function', function: { name: 'f' } },
+      responseFormat: { type: 'json-schema', name: 'out', schema: { type: 'object' }, strict: true },
+      reasoning: { enabled: true, effort: 'minimal' },
+    });
+  });
+
+  it('refuses an input_image without a URL (file_id), a function call without call_id, an unknown format type', () => {
+    for (const body of [
+      { input: [{ role: 'user', content: [{ type: 'input_image', file_id: 'file_1' }] }] },
+      { input: [{ type: 'function_call', name: 'f', arguments: '{}' }] },
+      { input: 'x', text: { format: { type: 'yaml' } } },
+    ]) {
+      expect(() => translate(body), JSON.stringify(body)).toThrow(GatewayError);
+    }
+  });
+});

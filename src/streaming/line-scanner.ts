@@ -1,9 +1,9 @@
 /**
  * The one byte line scanner under every line-based reader of an upstream body: the NDJSON
  * and SSE decoders (through LineSplitter) and the /v1 relay. Each read is cut after its last
- * line terminator: what comes before is its whole lines, bytes as they arrived (never
- * decoded, so a UTF-8 character cut across two reads cannot break), and the rest is held for
- * the next read. LF, CRLF and lone CR terminators (the SSE specification allows all three)
+ * line terminator: what comes before is its whole lines, read in place as they arrived
+ * (never decoded here, so a UTF-8 character cut across two reads cannot break), and the rest
+ * is held for the next read. LF, CRLF and lone CR terminators (the SSE specification allows all three)
  * are accepted, including a CRLF cut between two reads.
  *
  * A line that spans reads is held as a list of pieces (each copied once, so the network
@@ -16,7 +16,6 @@ import { LineTooLongError } from '../errors.js';
 
 const LINE_FEED = 0x0a;
 const CARRIAGE_RETURN = 0x0d;
-const EMPTY = Buffer.alloc(0);
 
 export const DEFAULT_MAX_LINE_BYTES = 32 * 1024 * 1024;
 
@@ -24,37 +23,35 @@ export class LineScanner {
   /** The unterminated end of the reads so far: copied pieces and their total length. */
   private pending: Buffer[] = [];
   private pendingLength = 0;
-  /** The start of the first line `push` last returned, from earlier reads: for `joinHeld`. */
+  /** The start of the first line of the read `push` last scanned, from earlier reads: for `joinHeld`. */
   private held: Buffer[] | undefined;
   private heldLength = 0;
   /** The last read ended in CR: a LF that opens the next read belongs to that terminator. */
   private endedInCarriageReturn = false;
   /**
-   * Where the first line of the bytes `push` last returned starts: 1 when they open with the
-   * LF of a CRLF cut between two reads (a terminator, not an empty line), else 0.
+   * Where the first line of the read `push` last scanned starts: 1 when it opens with the LF
+   * of a CRLF cut between two reads (a terminator, not an empty line), else 0.
    */
   firstLineStart = 0;
 
   constructor(private readonly maxLineBytes = DEFAULT_MAX_LINE_BYTES) {}
 
   /**
-   * The whole lines this read completes, terminators included: a view of the read, no copy;
-   * empty when it completes none. The first of them may have begun in earlier reads
-   * (`holdsLineStart`). Throws LineTooLongError when a held line grows past the limit.
+   * Scans one read: returns where its whole lines end (just past the last terminator; 0 when
+   * it completes none), and holds the rest. The first of those lines may have begun in
+   * earlier reads (`holdsLineStart`). No byte of the read is copied but the rest held.
+   * Throws LineTooLongError when a held line grows past the limit.
    */
-  push(chunk: Uint8Array): Buffer {
+  push(buffer: Buffer): number {
     this.held = undefined;
-    if (chunk.length === 0) return EMPTY;
-    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    if (buffer.length === 0) return 0;
     const last = buffer.length - 1;
     this.firstLineStart = this.endedInCarriageReturn && buffer[0] === LINE_FEED ? 1 : 0;
-    const cut = buffer[last] === LINE_FEED
-      ? buffer.length
-      : Math.max(buffer.lastIndexOf(LINE_FEED), buffer.lastIndexOf(CARRIAGE_RETURN)) + 1;
+    const cut = buffer[last] === LINE_FEED ? buffer.length : endOfLastLine(buffer);
     this.endedInCarriageReturn = cut === buffer.length && buffer[last] === CARRIAGE_RETURN;
     if (cut === 0) {
       this.hold(buffer);
-      return EMPTY;
+      return 0;
     }
     if (this.pendingLength > 0) {
       this.held = this.pending;
@@ -63,10 +60,10 @@ export class LineScanner {
       this.pendingLength = 0;
     }
     if (cut < buffer.length) this.hold(buffer.subarray(cut));
-    return cut === buffer.length ? buffer : buffer.subarray(0, cut);
+    return cut;
   }
 
-  /** Whether the first line `push` last returned began in earlier reads (`joinHeld` puts its start in front). */
+  /** Whether the first line of the read `push` last scanned began in earlier reads (`joinHeld` puts its start in front). */
   get holdsLineStart(): boolean {
     return this.held !== undefined;
   }
@@ -98,6 +95,14 @@ export class LineScanner {
     this.pending.push(Buffer.from(bytes));
     this.pendingLength += bytes.length;
   }
+}
+
+/** Just past the last terminator of a read that does not end in LF; 0 if it has none. Only the bytes after its last LF are searched for a CR. */
+function endOfLastLine(buffer: Buffer): number {
+  const lastLineFeed = buffer.lastIndexOf(LINE_FEED);
+  let lastCarriageReturn = -1;
+  for (let found = buffer.indexOf(CARRIAGE_RETURN, lastLineFeed + 1); found !== -1; found = buffer.indexOf(CARRIAGE_RETURN, found + 1)) lastCarriageReturn = found;
+  return Math.max(lastLineFeed, lastCarriageReturn) + 1;
 }
 
 /**

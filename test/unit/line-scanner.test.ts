@@ -14,8 +14,9 @@ function reassemble(pieces: Buffer[]): { bytes: Buffer; regions: Buffer[] } {
   const scanner = new LineScanner();
   const regions: Buffer[] = [];
   for (const piece of pieces) {
-    const lines = scanner.push(piece);
-    if (lines.length > 0) regions.push(scanner.holdsLineStart ? scanner.joinHeld(lines) : lines);
+    const cut = scanner.push(piece);
+    const lines = piece.subarray(0, cut);
+    if (cut > 0) regions.push(scanner.holdsLineStart ? scanner.joinHeld(lines) : lines);
   }
   const tail = scanner.flush();
   return { bytes: Buffer.concat(tail === undefined ? regions : [...regions, tail]), regions };
@@ -34,21 +35,22 @@ describe('LineScanner', () => {
 
   it('tells a LF that completes a CRLF cut between reads (even with an empty read between)', () => {
     const scanner = new LineScanner();
-    expect(scanner.push(Buffer.from('a\r')).toString()).toBe('a\r');
-    expect(scanner.push(Buffer.alloc(0)).length).toBe(0);
-    expect(scanner.push(Buffer.from('\nb\n')).toString()).toBe('\nb\n');
+    expect(scanner.push(Buffer.from('a\r'))).toBe(2);
+    expect(scanner.push(Buffer.alloc(0))).toBe(0);
+    expect(scanner.push(Buffer.from('\nb\n'))).toBe(3);
     expect(scanner.firstLineStart).toBe(1);
-    expect(scanner.push(Buffer.from('\nc\n')).toString()).toBe('\nc\n');
+    expect(scanner.push(Buffer.from('\nc\n'))).toBe(3);
     expect(scanner.firstLineStart).toBe(0);
   });
 
-  it('returns a read that ends lines as a view of it, not a copy', () => {
+  it('cuts a read after its last terminator, holding the rest for the line it starts', () => {
     const scanner = new LineScanner();
-    const read = Buffer.from('x\ny\nrest');
-    const lines = scanner.push(read);
-    expect(lines.toString()).toBe('x\ny\n');
-    expect(lines.buffer).toBe(read.buffer);
+    expect(scanner.push(Buffer.from('x\ny\nrest'))).toBe(4);
     expect(scanner.holdsLineStart).toBe(false);
+    expect(scanner.push(Buffer.from(' of it\r\nz'))).toBe(8);
+    expect(scanner.holdsLineStart).toBe(true);
+    expect(scanner.joinHeld(Buffer.from(' of it')).toString()).toBe('rest of it');
+    expect(scanner.flush()?.toString()).toBe('z');
   });
 
   it('refuses a held line longer than its limit, counted across reads', () => {

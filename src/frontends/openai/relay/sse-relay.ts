@@ -89,8 +89,10 @@ export class SseRelay {
 
   push(chunk: Uint8Array): Buffer {
     if (this.ended) return EMPTY;
-    let region = this.lines.push(chunk);
-    if (region.length === 0) return EMPTY;
+    const buffer = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const cut = this.lines.push(buffer);
+    if (cut === 0) return EMPTY;
+    let region = cut === buffer.length ? buffer : buffer.subarray(0, cut);
     // A line that began in earlier reads: joined with all of this read's lines, one buffer to forward.
     if (this.lines.holdsLineStart) region = this.lines.joinHeld(region);
     this.readings.arrived(region);

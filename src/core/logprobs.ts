@@ -3,7 +3,7 @@
  * and Ollama's `logprobs` list the same entries (`{token, logprob, bytes, top_logprobs}`), so
  * one reader serves both dialects and one writer gives Ollama's shape. Pure.
  */
-import type { AnswerTokenLogprob, TokenLogprob } from './types.js';
+import type { AnswerTokenLogprob, ChatEvent, TokenLogprob } from './types.js';
 
 /** Ollama's range for `top_logprobs`, which OpenRouter shares. */
 export const MAX_TOP_LOGPROBS = 20;
@@ -27,6 +27,15 @@ export function logprobsFromWire(list: unknown): AnswerTokenLogprob[] {
     read.push(entry);
   }
   return read;
+}
+
+/** The text just appended (the batch's last event) carries these wire entries' log probabilities. */
+export function appendLogprobs(batch: ChatEvent[], wireList: unknown): void {
+  const tokens = logprobsFromWire(wireList);
+  const last = batch[batch.length - 1];
+  if (tokens.length === 0 || last?.type !== 'text-delta') return;
+  if (last.logprobs === undefined) last.logprobs = tokens;
+  else last.logprobs.push(...tokens);
 }
 
 /** The IR → Ollama's `logprobs` entries (`bytes` and `top_logprobs` left out when empty, as Go omits them). */

@@ -4,12 +4,16 @@
  * answered in Ollama's shape (`logprobs: [{token, logprob, bytes, top_logprobs}]`), over
  * real HTTP with the fake OpenRouter and the real `ollama` client.
  */
-import { describe, expect, it } from 'vitest';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { Ollama } from 'ollama';
 import { OllamaChatResponse, OllamaGenerateResponse } from '../../schemas/ollama.js';
 import { FAKE_SERVED_MODEL, SSE_DONE, usageChunk } from '../fakes/fake-openrouter.js';
-import { parseNdjson, useGatewayOverFakeOpenRouter } from '../helpers/gateway.js';
+import { startFakeOllama, type FakeOllama } from '../fakes/fake-ollama.js';
+import { parseNdjson, startGateway, useGatewayOverFakeOpenRouter, type TestGateway } from '../helpers/gateway.js';
 
 const setup = useGatewayOverFakeOpenRouter();
 
@@ -143,5 +147,33 @@ describe('logprobs on /api/chat and /api/generate', () => {
       expect(answer.json()).toEqual({ error: 'top_logprobs must be between 0 and 20' });
     }
     expect(setup.fake.chatRequests().length).toBe(before);
+  });
+});
+
+describe('logprobs over an upstream Ollama, on the translating path (an alias)', () => {
+  let ollama: FakeOllama;
+  let aliased: TestGateway;
+  let configDir: string;
+  beforeAll(async () => {
+    ollama = await startFakeOllama();
+    configDir = mkdtempSync(join(tmpdir(), 'ollama-today-'));
+    writeFileSync(join(configDir, 'models.yaml'), 'aliases:\n  local: llama3.2\n');
+    aliased = await startGateway(setup.fake.baseUrl, { OLLAMA_BASE_URL: ollama.baseUrl, MODELS_CONFIG: join(configDir, 'models.yaml') });
+  });
+  afterAll(async () => {
+    await aliased?.close();
+    await ollama?.close();
+    rmSync(configDir, { recursive: true, force: true });
+  });
+
+  it('asks Ollama for them and gives back Ollama\'s entries, stream and not', async () => {
+    const line = (content: string, index: number) => ({ model: 'llama3.2:latest', created_at: '2026-01-01T00:00:00.000Z', message: { role: 'assistant', content }, done: false, logprobs: [{ ...expectedLogprob(content, index) }] });
+    const final = { model: 'llama3.2:latest', created_at: '2026-01-01T00:00:00.000Z', message: { role: 'assistant', content: '' }, done: true, done_reason: 'stop', eval_count: 3 };
+    ollama.script('llama3.2:latest', { ndjson: [line('Hel', 0), line('lo', 1), line(' world', 0), final].map((object) => `${JSON.stringify(object)}\n`).join('') });
+    const answer = await request(`${aliased.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'local', messages, stream: false, logprobs: true, top_logprobs: 2 }) });
+    expect(OllamaChatResponse.parse(await answer.body.json()).logprobs).toEqual(EXPECTED);
+    expect(ollama.requestsTo('/api/chat').at(-1)!.body).toMatchObject({ model: 'llama3.2:latest', logprobs: true, top_logprobs: 2 });
+    const streamed = parseNdjson(await (await request(`${aliased.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: 'local', messages, logprobs: true, top_logprobs: 2 }) })).body.text());
+    expect(streamed.flatMap((object) => object.logprobs ?? [])).toEqual(EXPECTED);
   });
 });

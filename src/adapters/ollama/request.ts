@@ -34,6 +34,10 @@ export function toOllamaChatBody(request: ChatRequest): JsonObject {
   const options = toOllamaOptions(request.sampling);
   if (Object.keys(options).length > 0) body.options = options;
   if (request.keepAlive !== undefined) body.keep_alive = request.keepAlive;
+  if (request.logprobs !== undefined) {
+    body.logprobs = true;
+    if (request.logprobs.top > 0) body.top_logprobs = request.logprobs.top;
+  }
   return body;
 }
 

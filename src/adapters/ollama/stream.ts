@@ -22,6 +22,7 @@
 import { GatewayError, fromStreamErrorValue } from '../../errors.js';
 import type { BodyPiece } from '../../core/body-piece.js';
 import { DecodedStream, appendDelta } from '../../streaming/decode-stream.js';
+import { appendLogprobs } from '../../core/logprobs.js';
 import { LineSplitter } from '../../streaming/line-splitter.js';
 import { FramedDecoder, type FrameHandler } from '../../streaming/framed-decoder.js';
 import { createToolCallId } from '../../core/ids.js';
@@ -53,6 +54,7 @@ interface OllamaStreamLine extends Omit<OllamaMessageFields, 'content'> {
   prompt_eval_count?: unknown;
   eval_count?: unknown;
   error?: unknown;
+  logprobs?: unknown;
 }
 
 interface OllamaToolCallFields {
@@ -103,6 +105,11 @@ export class OllamaLineAccumulator implements FrameHandler {
     if (typeof message === 'object' && message !== null) this.handleFields(message.thinking, message.content, message.tool_calls, batch);
     // The /api/generate shape; a chat line has none of these fields.
     this.handleFields(chunk.thinking, chunk.response, chunk.tool_calls, batch);
+    // The line's tokens' log probabilities (asked with `logprobs`) belong to its text, when it has some.
+    if (chunk.logprobs !== undefined && chunk.logprobs !== null) {
+      const text = typeof message === 'object' && message !== null ? message.content : chunk.response;
+      if (typeof text === 'string' && text !== '') appendLogprobs(batch, chunk.logprobs);
+    }
     if (chunk.done === true) this.finish(chunk, batch);
   }
 

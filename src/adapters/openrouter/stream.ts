@@ -19,7 +19,7 @@ import { TextChunkShape } from './text-chunk-shape.js';
 import type { AnswerOrigin, ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';
 import { finishReasonFromOpenAi, originFromOpenAi, usageFromOpenAi } from '../../core/openai-answer.js';
 import { createToolCallId } from '../../core/ids.js';
-import { logprobsFromWire } from '../../core/logprobs.js';
+import { appendLogprobs } from '../../core/logprobs.js';
 
 interface PendingToolCall {
   id: string;
@@ -165,7 +165,7 @@ export class OpenAiChunkAccumulator implements FrameHandler {
         appendDelta(batch, 'text-delta', content);
         if (!reasoning) onlyText = content;
         if (choice.logprobs !== undefined && choice.logprobs !== null) {
-          addLogprobs(batch, choice.logprobs.content);
+          appendLogprobs(batch, choice.logprobs.content);
           onlyText = undefined;
         }
       }
@@ -216,15 +216,6 @@ export class OpenAiChunkAccumulator implements FrameHandler {
     for (const call of this.toolCalls.values()) if (call.id === id) return true;
     return false;
   }
-}
-
-/** The text just appended (the batch's last event) carries these tokens' log probabilities. */
-function addLogprobs(batch: ChatEvent[], content: unknown): void {
-  const tokens = logprobsFromWire(content);
-  const last = batch[batch.length - 1];
-  if (tokens.length === 0 || last?.type !== 'text-delta') return;
-  if (last.logprobs === undefined) last.logprobs = tokens;
-  else last.logprobs.push(...tokens);
 }
 
 /** Reasoning text carried only in `reasoning_details` (no plain `reasoning` string). */

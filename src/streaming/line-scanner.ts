@@ -3,8 +3,8 @@
  * and SSE decoders (through LineSplitter) and the /v1 relay. Each read is cut after its last
  * line terminator: what comes before is its whole lines, read in place as they arrived
  * (never decoded here, so a UTF-8 character cut across two reads cannot break), and the rest
- * is held for the next read. LF, CRLF and lone CR terminators (the SSE specification allows all three)
- * are accepted, including a CRLF cut between two reads.
+ * is held for the next read. LF, CRLF and lone CR terminators (the SSE specification allows
+ * all three) are accepted, including a CRLF cut between two reads.
  *
  * A line that spans reads is held as a list of pieces (each copied once, so the network
  * buffer can be released) and joined once, by `joinHeld`, with the end of it the next read
@@ -70,7 +70,8 @@ export class LineScanner {
 
   /** The held start of that line followed by `rest`, as one buffer (one copy). Once per push. */
   joinHeld(rest: Buffer): Buffer {
-    const pieces = this.held ?? [];
+    const pieces = this.held;
+    if (pieces === undefined) return rest;
     this.held = undefined;
     if (rest.length === 0 && pieces.length === 1) return pieces[0]!;
     pieces.push(rest);

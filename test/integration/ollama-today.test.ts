@@ -177,3 +177,40 @@ describe('logprobs over an upstream Ollama, on the translating path (an alias)',
     expect(streamed.flatMap((object) => object.logprobs ?? [])).toEqual(EXPECTED);
   });
 });
+
+describe('tool calls in Ollama\'s shape (the ollama client)', () => {
+  const tools = [
+    { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
+    { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } } },
+  ];
+  const calls = [
+    { id: 'call_a1', function: { index: 0, name: 'get_weather', arguments: { city: 'Oslo' } } },
+    { id: 'call_b2', function: { index: 1, name: 'get_time', arguments: { zone: 'CET' } } },
+  ];
+
+  it('answers carry each call\'s id and function.index, stream and not; results named by tool_name find their call', async () => {
+    const ollama = new Ollama({ host: setup.gateway.url });
+    const model = 'fixture/parallel-tool-calls';
+    const answer = await ollama.chat({ model, messages, tools, stream: false });
+    expect(answer.message.tool_calls).toEqual(calls);
+    const streamed = [];
+    for await (const part of await ollama.chat({ model, messages, tools, stream: true })) streamed.push(...(part.message.tool_calls ?? []));
+    expect(streamed).toEqual(calls);
+
+    await ollama.chat({
+      model: 'openai/gpt-4o',
+      stream: false,
+      messages: [
+        ...messages,
+        { role: 'assistant', content: '', tool_calls: answer.message.tool_calls! },
+        { role: 'tool', tool_name: 'get_time', content: '12:00' },
+        { role: 'tool', tool_name: 'get_weather', content: '18°C' },
+      ],
+    });
+    const sent = (lastSent().messages as Array<Record<string, unknown>>).filter((message) => message.role === 'tool');
+    expect(sent).toEqual([
+      { role: 'tool', content: '12:00', tool_call_id: 'call_b2', name: 'get_time' },
+      { role: 'tool', content: '18°C', tool_call_id: 'call_a1', name: 'get_weather' },
+    ]);
+  });
+});

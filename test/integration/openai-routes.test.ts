@@ -137,7 +137,7 @@ describe('errors in OpenAI shape', () => {
 
   it('answers an unknown /v1 route with an OpenAI-shaped 404', async () => {
     expectOpenAiError(await call('GET', '/v1/nothing-here'), 404, /not an OpenAI-compatible route/);
-    expectOpenAiError(await call('POST', '/v1/responses', { model: 'x' }), 404);
+    expectOpenAiError(await call('POST', '/v1/assistants', { model: 'x' }), 404);
   });
 
   it('answers a known /v1 route with the wrong method with an OpenAI-shaped 405', async () => {

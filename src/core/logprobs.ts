@@ -9,7 +9,7 @@ import type { AnswerTokenLogprob, ChatEvent, TokenLogprob } from './types.js';
 export const MAX_TOP_LOGPROBS = 20;
 
 /** A wire list of `{token, logprob, bytes, top_logprobs}` → the IR; entries that are not one are skipped. */
-export function logprobsFromWire(list: unknown): AnswerTokenLogprob[] {
+function logprobsFromWire(list: unknown): AnswerTokenLogprob[] {
   if (!Array.isArray(list)) return [];
   const read: AnswerTokenLogprob[] = [];
   for (const item of list) {

@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
-import { Ollama } from 'ollama';
+import { Ollama, type Tool } from 'ollama';
 import { OllamaChatResponse, OllamaGenerateResponse } from '../../schemas/ollama.js';
 import { FAKE_SERVED_MODEL, SSE_DONE, usageChunk } from '../fakes/fake-openrouter.js';
 import { startFakeOllama, type FakeOllama } from '../fakes/fake-ollama.js';
@@ -179,7 +179,7 @@ describe('logprobs over an upstream Ollama, on the translating path (an alias)',
 });
 
 describe('tool calls in Ollama\'s shape (the ollama client)', () => {
-  const tools = [
+  const tools: Tool[] = [
     { type: 'function', function: { name: 'get_weather', parameters: { type: 'object', properties: { city: { type: 'string' } } } } },
     { type: 'function', function: { name: 'get_time', parameters: { type: 'object', properties: { zone: { type: 'string' } } } } },
   ];

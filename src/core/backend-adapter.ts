@@ -63,11 +63,8 @@ export interface ForwardedResponse {
     /** completed: the answer's end was read (the rest is drained, the connection reused); else the request is aborted. */
     release(completed: boolean): void;
   };
-  /**
-   * The error a JSON answer or stream event of this upstream stands for (its own error
-   * shapes), or undefined when it is none. `text` is the payload's JSON text.
-   */
-  errorIn(payload: Record<string, unknown>, text: string): GatewayError | undefined;
+  /** The error a JSON answer or stream event of this upstream stands for (its own error shapes), or undefined when it is none. */
+  errorIn(payload: Record<string, unknown>): GatewayError | undefined;
 }
 
 export type RawHeaders = Record<string, string | string[] | undefined>;

@@ -45,7 +45,7 @@ export function createOpenRouterAdapter(options: OpenRouterAdapterOptions): Back
     bodyTimeoutMs: options.bodyTimeoutMs,
     // A 401 (or a 403 about the key) is the gateway's own key refused.
     statusError: (status, body, retryAfter) => fromUpstreamStatus(OPENROUTER, status, body, retryAfter),
-    answerError: openRouterErrorIn,
+    answerError: (parsed) => openRouterErrorIn(parsed),
   });
 
   async function fetchModelList(path: string, signal?: AbortSignal): Promise<unknown[]> {

@@ -95,7 +95,7 @@ export class OpenAiChunkAccumulator implements FrameHandler {
     const choice = chunk.choices?.[0];
     const onlyText = choice === undefined ? undefined : this.handleChoice(choice, batch);
     if (chunk.usage) this.usage = usageFromOpenAi(chunk.usage);
-    const error = openRouterErrorIn(chunk as Record<string, unknown>, data);
+    const error = openRouterErrorIn(chunk as Record<string, unknown>);
     if (error !== undefined) {
       this.fail(batch, error);
     } else if (onlyText !== undefined && !chunk.usage) {

@@ -28,7 +28,7 @@ export function relayJson(upstream: RelayedUpstream, text: string, meter?: Relay
   if (typeof payload !== 'object' || payload === null || Array.isArray(payload)) {
     throw new GatewayError('UPSTREAM_BAD_RESPONSE', `${upstream.upstream} sent a response that is not a JSON object`);
   }
-  const error = upstream.errorIn(payload as JsonObject, trimmed);
+  const error = upstream.errorIn(payload as JsonObject);
   if (error !== undefined) throw error;
   if (meter !== undefined) meterJson(payload as JsonObject, meter);
   const model = (payload as JsonObject).model;

@@ -229,15 +229,14 @@ export class SseRelay {
 
   /** The error an event stands for (the upstream's reading of it); a payload that does not parse is an unreadable event. */
   private errorIn(payload: Buffer): GatewayError | undefined {
-    const text = payload.toString('utf8');
     let parsed: unknown;
     try {
-      parsed = JSON.parse(text);
+      parsed = JSON.parse(payload.toString('utf8'));
     } catch {
       return this.unreadableEvent();
     }
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) return this.unreadableEvent();
-    return this.upstream.errorIn(parsed as Record<string, unknown>, text);
+    return this.upstream.errorIn(parsed as Record<string, unknown>);
   }
 
   private unreadableEvent(): GatewayError {

@@ -27,10 +27,10 @@ export const ConfigSchema = z.object({
   /** json: one JSON object per line; pretty: readable lines; auto: pretty on a terminal, else json. */
   LOG_FORMAT: z.enum(['auto', 'json', 'pretty']).default('auto'),
   /**
-   * The Ollama version /api/version reports (the API level this gateway implements): 0.30.0,
-   * whose /api/tags entries gained capabilities and details.context_length, the newest change served.
+   * The Ollama version /api/version reports (the API level this gateway implements): 0.32.11, whose
+   * /v1 reasoning efforts (`minimal`, `xhigh`, `max`) are the newest Ollama behaviour served.
    */
-  OLLAMA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.30.0'),
+  OLLAMA_VERSION: z.string().regex(/^\d+\.\d+\.\d+$/).default('0.32.11'),
   /** Largest request body (base64 images make multi-MB bodies normal). */
   BODY_LIMIT_BYTES: z.coerce.number().int().min(1024).default(64 * 1024 * 1024),
   /** Largest blob upload (`POST /api/blobs/:digest`, model weights for an upstream Ollama); 64 GiB holds a 70B model at 4 bits. */

@@ -31,7 +31,7 @@ export const FLAGS = {
   'openrouter-url': { key: 'OPENROUTER_BASE_URL', type: 'string', describe: 'OpenRouter API base URL (env OPENROUTER_BASE_URL, default https://openrouter.ai/api/v1)' },
   'log-level': { key: 'LOG_LEVEL', type: 'string', describe: `log level: ${LOG_LEVELS.join(', ')} (env LOG_LEVEL, default info)` },
   'log-format': { key: 'LOG_FORMAT', type: 'string', describe: 'log line format: json, pretty, or auto = pretty on a terminal, json otherwise (env LOG_FORMAT, default auto)' },
-  'ollama-version': { key: 'OLLAMA_VERSION', type: 'string', describe: 'Ollama version reported by /api/version (env OLLAMA_VERSION, default 0.30.0)' },
+  'ollama-version': { key: 'OLLAMA_VERSION', type: 'string', describe: 'Ollama version reported by /api/version (env OLLAMA_VERSION, default 0.32.11)' },
   'body-limit': { key: 'BODY_LIMIT_BYTES', type: 'number', describe: 'largest request body in bytes, at least 1024 (env BODY_LIMIT_BYTES, default 67108864)' },
   'blob-limit': { key: 'BLOB_LIMIT_BYTES', type: 'number', describe: 'largest blob upload to an upstream Ollama in bytes (env BLOB_LIMIT_BYTES, default 68719476736 = 64 GiB)' },
   'catalog-ttl': { key: 'CATALOG_TTL_SECONDS', type: 'number', describe: 'seconds between model catalog refreshes, at least 10 (env CATALOG_TTL_SECONDS, default 600)' },

@@ -31,8 +31,8 @@ describe('catalog', () => {
     expect(tags.models.find((model) => model.name === 'meta-llama/llama-3.3-70b-instruct:latest')!.details.parameter_size).toBe('70B');
   });
 
-  it('/api/version reports the Ollama release whose API the gateway serves (0.30.0)', async () => {
-    expect((await call('GET', '/api/version')).json()).toEqual({ version: '0.30.0' });
+  it('/api/version reports the Ollama release whose API the gateway serves (0.32.11)', async () => {
+    expect((await call('GET', '/api/version')).json()).toEqual({ version: '0.32.11' });
   });
 
   it('asks OpenRouter for its catalog once, not per request', async () => {

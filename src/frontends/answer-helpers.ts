@@ -1,9 +1,11 @@
 /**
  * What both front ends do around an answer, whatever its dialect.
  */
-import type { FastifyRequest } from 'fastify';
-import type { CatalogEntry } from '../core/model-catalog.js';
-import type { ChatEventBatch, ChatStream } from '../core/types.js';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { CatalogEntry, ModelCatalog } from '../core/model-catalog.js';
+import type { ChatEventBatch, ChatRequest, ChatStream } from '../core/types.js';
+import { abortOnClientClose } from '../streaming/client-abort.js';
+import { keepAliveMilliseconds } from './keep-alive.js';
 import { GatewayError } from '../errors.js';
 import type { StreamEncoder } from '../streaming/encode-stream.js';
 import type { CallContext } from '../core/backend-adapter.js';
@@ -93,4 +95,18 @@ export function checkChatCapabilities(entry: CatalogEntry, requestedName: string
     throw new GatewayError('BAD_REQUEST', `"${requestedName}" does not support chat`);
   }
   if (hasTools && !capabilities.includes('tools')) throw new GatewayError('BAD_REQUEST', `${entry.name} does not support tools`);
+}
+
+/**
+ * The upstream call of a chat from a front end whose clients send reasoning to any model
+ * (Anthropic's `thinking`, the Responses API's `reasoning`): the model's capabilities checked,
+ * reasoning it cannot do dropped (not a 400), the call started, the model marked used.
+ */
+export async function openChatAnyReasoning(request: FastifyRequest, reply: FastifyReply, catalog: ModelCatalog, entry: CatalogEntry, requestedName: string, chatRequest: ChatRequest, usage: RequestUsage): Promise<ChatStream> {
+  checkChatCapabilities(entry, requestedName, chatRequest.tools !== undefined);
+  if (chatRequest.reasoning?.enabled === true && !entry.info.capabilities.includes('thinking')) delete chatRequest.reasoning;
+  const chatStream = await entry.adapter.streamChat(chatRequest, callContext(request, abortOnClientClose(reply)));
+  usage.upstreamAccepted();
+  catalog.markUsed(entry, keepAliveMilliseconds(undefined), request.apiKey?.id);
+  return chatStream;
 }

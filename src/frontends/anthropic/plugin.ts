@@ -17,11 +17,9 @@ import type { CatalogEntry, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
 import { GatewayError, toAnthropicErrorBody } from '../../errors.js';
 import { parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
-import { abortOnClientClose } from '../../streaming/client-abort.js';
 import { sendEncodedStream } from '../../streaming/send-stream.js';
 import { estimatePromptTokens } from '../../usage/request-usage.js';
-import { keepAliveMilliseconds } from '../keep-alive.js';
-import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
+import { meterRequest, openChatAnyReasoning, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
 import { AnthropicStreamEncoder, messageObject, newMessageMeta } from './encode.js';
 import { chatRequestFromAnthropic } from './translate.js';
 
@@ -59,14 +57,7 @@ export async function anthropicFrontend(app: FastifyInstance, options: Anthropic
     const entry = await resolve(request, body.model);
     const usage = meterRequest(request, entry);
     const chatRequest = applyModelDefaults(chatRequestFromAnthropic(body, entry.info.id), entry.defaults);
-    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined);
-    // Anthropic clients send `thinking` to any model (as OpenAI clients send reasoning_effort): not a 400.
-    if (chatRequest.reasoning?.enabled === true && !entry.info.capabilities.includes('thinking')) delete chatRequest.reasoning;
-    const context = callContext(request, abortOnClientClose(reply));
-
-    const chatStream = await entry.adapter.streamChat(chatRequest, context);
-    usage.upstreamAccepted();
-    catalog.markUsed(entry, keepAliveMilliseconds(undefined), request.apiKey?.id);
+    const chatStream = await openChatAnyReasoning(request, reply, catalog, entry, body.model, chatRequest, usage);
     if (body.stream !== true) {
       const result = await collectChat(meteredStream(chatStream, usage));
       return reply.type(JSON_TYPE).send(messageObject(result, newMessageMeta(body.model, 0)));

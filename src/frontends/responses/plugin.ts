@@ -17,10 +17,8 @@ import type { ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
 import { GatewayError, toOpenAiErrorBody } from '../../errors.js';
 import { parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
-import { abortOnClientClose } from '../../streaming/client-abort.js';
 import { sendEncodedStream } from '../../streaming/send-stream.js';
-import { keepAliveMilliseconds } from '../keep-alive.js';
-import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
+import { meterRequest, openChatAnyReasoning, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
 import { ResponsesStreamEncoder, newResponseMeta, responseFromResult } from './encode.js';
 import { chatRequestFromResponses } from './translate.js';
 
@@ -55,14 +53,7 @@ export async function responsesFrontend(app: FastifyInstance, options: Responses
     assertModelAccess(request, entry, body.model);
     const usage = meterRequest(request, entry);
     const chatRequest = applyModelDefaults(chatRequestFromResponses(body, entry.info.id), entry.defaults);
-    checkChatCapabilities(entry, body.model, chatRequest.tools !== undefined);
-    // OpenAI clients send `reasoning` to any model: not a 400.
-    if (chatRequest.reasoning?.enabled === true && !entry.info.capabilities.includes('thinking')) delete chatRequest.reasoning;
-    const context = callContext(request, abortOnClientClose(reply));
-
-    const chatStream = await entry.adapter.streamChat(chatRequest, context);
-    usage.upstreamAccepted();
-    catalog.markUsed(entry, keepAliveMilliseconds(undefined), request.apiKey?.id);
+    const chatStream = await openChatAnyReasoning(request, reply, catalog, entry, body.model, chatRequest, usage);
     const meta = newResponseMeta(echoedFields(body));
     if (body.stream !== true) {
       const result = await collectChat(meteredStream(chatStream, usage));

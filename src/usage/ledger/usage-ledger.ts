@@ -7,7 +7,7 @@
  */
 import type { UsageLedgerHealth, UsageRecord } from '../usage-record.js';
 import { addDays, dayOf } from './usage-days.js';
-import type { StoreHealth, UsageStore } from './usage-store.js';
+import type { StoreHealth, UsageReportQuery, UsageReportRow, UsageStore } from './usage-store.js';
 
 export interface LedgerLog {
   info(object: object, message: string): void;
@@ -100,6 +100,15 @@ export class UsageLedger implements UsageLedgerHealth {
       spend.set(keyId, (spend.get(keyId) ?? 0) + record.costUsd);
     }
     return spend;
+  }
+
+  /**
+   * Totals from the daily roll-ups, after writing what is held (so a report includes every
+   * request answered so far). A promise: a networked store answers asynchronously.
+   */
+  async report(query: UsageReportQuery): Promise<UsageReportRow[]> {
+    this.flush();
+    return this.store.report(query);
   }
 
   /** Records dropped since start (buffer full, or after close). */

@@ -11,8 +11,14 @@ export type Authentication =
   | { outcome: 'expired'; key: KeyRecord }
   | { outcome: 'unknown' };
 
+/** Where a new set of file keys came from: this gateway (its keys file, its admin page) or another one sharing its Redis. */
+export type KeysOrigin = 'local' | 'peer';
+
+export type FileKeysListener = (records: readonly KeyRecord[], origin: KeysOrigin) => void;
+
 export class KeyRing {
   private fileKeys: readonly KeyRecord[] = [];
+  private readonly listeners: FileKeysListener[] = [];
   private readonly plainKeys: KeyRecord[];
   private all: readonly KeyRecord[];
 
@@ -21,14 +27,40 @@ export class KeyRing {
     this.all = this.plainKeys;
   }
 
-  setFileKeys(records: readonly KeyRecord[]): void {
+  setFileKeys(records: readonly KeyRecord[], origin: KeysOrigin = 'local'): void {
     this.fileKeys = records;
     this.all = [...this.fileKeys, ...this.plainKeys];
+    for (const listener of this.listeners) listener(records, origin);
+  }
+
+  /** Called after each new set of file keys (shared-state/redis-key-sync.ts passes local ones on). */
+  onFileKeysChanged(listener: FileKeysListener): void {
+    this.listeners.push(listener);
+  }
+
+  /** The keys from the keys file (or from a peer gateway), as last set. */
+  get currentFileKeys(): readonly KeyRecord[] {
+    return this.fileKeys;
+  }
+
+  /** True when a keys file is configured: only such gateways take part in sharing keys. */
+  get hasKeysFile(): boolean {
+    return this.keysFileConfigured;
   }
 
   addPlainKey(record: KeyRecord): void {
     this.plainKeys.push(record);
     this.all = [...this.fileKeys, ...this.plainKeys];
+  }
+
+  /** Every key: the keys file's first, then the plain ones. */
+  get keys(): readonly KeyRecord[] {
+    return this.all;
+  }
+
+  /** Whether a key came from --api-keys or was generated at start-up (not from the keys file). */
+  isPlain(record: KeyRecord): boolean {
+    return this.plainKeys.includes(record);
   }
 
   /** True when keys are configured: every non-public request then needs one. */

@@ -4,10 +4,11 @@
  * `list` shows each key's budget and what it has spent in the budget's current period.
  */
 import { existsSync } from 'node:fs';
-import { KEY_SCOPES, createKey, isExpired, type KeyRecord, type KeyScope } from './api-keys.js';
+import { createKey, isExpired } from './api-keys.js';
+import { KeyFieldError, keyBudget, keyExpiry, keyLimit, keyModels, keyName, keyScopes } from './key-fields.js';
 import { readKeysFile, writeKeysFile } from './keys-file.js';
 import { budgetOf, type Budget } from './budgets.js';
-import { BUDGET_PERIODS, DEFAULT_BUDGET_PERIOD, periodStart, type BudgetPeriod } from '../usage/budget-period.js';
+import { DEFAULT_BUDGET_PERIOD, periodStart, type BudgetPeriod } from '../usage/budget-period.js';
 import { formatUsd } from '../usage/format-usd.js';
 import type { SpendSince } from '../usage/key-spend.js';
 import { openSqliteUsageStore } from '../usage/ledger/sqlite-usage-store.js';
@@ -15,7 +16,8 @@ import type { UsageStore } from '../usage/ledger/usage-store.js';
 
 export const DEFAULT_KEYS_FILE = 'ollama-bridge-keys.json';
 
-export class KeysCommandError extends Error {}
+/** What the keys commands refuse (a field's rule, a missing key), printed without a stack. */
+export { KeyFieldError as KeysCommandError };
 
 export interface CreateKeyOptions {
   keysFile: string;
@@ -34,26 +36,16 @@ export interface CreateKeyOptions {
 }
 
 export function createKeyCommand(options: CreateKeyOptions): string {
-  const name = options.name.trim();
-  if (name === '') throw new KeysCommandError('--name must not be empty');
   const records = readKeysFile(options.keysFile);
-  if (records.some((record) => record.name === name)) throw new KeysCommandError(`a key named "${name}" already exists; revoke it first or choose another name`);
-  let expiresAt: string | undefined;
-  if (options.expires !== undefined) {
-    const time = Date.parse(options.expires);
-    if (Number.isNaN(time)) throw new KeysCommandError(`--expires "${options.expires}" is not a date (use e.g. 2027-01-31 or 2027-01-31T12:00:00Z)`);
-    if (time <= (options.now ?? new Date()).getTime()) throw new KeysCommandError(`--expires ${options.expires} is in the past`);
-    expiresAt = new Date(time).toISOString();
-  }
-  const models = options.models?.map((model) => model.trim()).filter((model) => model !== '');
-  const scopes = scopesFrom(options.scopes ?? []);
-  const { key, record } = createKey({ name, scopes, ...(models === undefined ? {} : { models }), ...(expiresAt === undefined ? {} : { expiresAt }), ...(options.now === undefined ? {} : { now: options.now }) });
-  for (const [field, value, flag] of [['requestsPerMinute', options.requestsPerMinute, '--rpm'], ['tokensPerMinute', options.tokensPerMinute, '--tpm']] as const) {
-    if (value === undefined) continue;
-    if (!Number.isInteger(value) || value <= 0) throw new KeysCommandError(`${flag} must be a positive whole number`);
-    record[field] = value;
-  }
-  Object.assign(record, budgetFrom(options.budgetUsd, options.budgetPeriod));
+  const name = keyName(options.name, '--name', records);
+  const now = options.now ?? new Date();
+  const expiresAt = options.expires === undefined ? undefined : keyExpiry(options.expires, '--expires', now);
+  const models = options.models === undefined ? undefined : keyModels(options.models);
+  const scopes = keyScopes(options.scopes ?? []);
+  const { key, record } = createKey({ name, scopes, now, ...(models === undefined ? {} : { models }), ...(expiresAt === undefined ? {} : { expiresAt }) });
+  if (options.requestsPerMinute !== undefined) record.requestsPerMinute = keyLimit(options.requestsPerMinute, '--rpm');
+  if (options.tokensPerMinute !== undefined) record.tokensPerMinute = keyLimit(options.tokensPerMinute, '--tpm');
+  Object.assign(record, keyBudget(options.budgetUsd, options.budgetPeriod, { usd: '--budget-usd', period: '--budget-period' }));
   writeKeysFile(options.keysFile, [...records, record]);
   const limits = [record.requestsPerMinute && `${record.requestsPerMinute} requests/min`, record.tokensPerMinute && `${record.tokensPerMinute} tokens/min`].filter(Boolean).join(', ');
   return [
@@ -106,7 +98,7 @@ export function listKeysWithLedger(keysFile: string, usageDb: string, options: O
   try {
     store = openSqliteUsageStore(usageDb, { readonly: true });
   } catch (error) {
-    throw new KeysCommandError(`${(error as Error).message}; name the usage database with --usage-db`);
+    throw new KeyFieldError(`${(error as Error).message}; name the usage database with --usage-db`);
   }
   try {
     return listKeysCommand(keysFile, { ...options, spendSince: (sinceMs) => store.spendByKey(sinceMs) });
@@ -135,40 +127,16 @@ function expiryCell(expiresAt: string | undefined, expired: boolean): string {
   return `${expiresAt.slice(0, 10)}${expired ? ' (expired)' : ''}`;
 }
 
-/** `--budget-usd N [--budget-period P]` as key record fields; the period is always written (default month). */
-function budgetFrom(usd: number | undefined, period: string | undefined): Pick<KeyRecord, 'budgetUsd' | 'budgetPeriod'> {
-  if (usd === undefined) {
-    if (period !== undefined) throw new KeysCommandError('--budget-period needs --budget-usd');
-    return {};
-  }
-  if (!Number.isFinite(usd) || usd <= 0) throw new KeysCommandError('--budget-usd must be a positive amount in USD, e.g. 10 or 2.50');
-  const budgetPeriod = period ?? DEFAULT_BUDGET_PERIOD;
-  if (!(BUDGET_PERIODS as readonly string[]).includes(budgetPeriod)) throw new KeysCommandError(`--budget-period "${budgetPeriod}" is not one of ${BUDGET_PERIODS.join(', ')}`);
-  return { budgetUsd: usd, budgetPeriod: budgetPeriod as BudgetPeriod };
-}
-
 /** `$10.00/month`, `$50.00 total`. */
 function budgetText(usd: number, period: BudgetPeriod = DEFAULT_BUDGET_PERIOD): string {
   return period === 'total' ? `${formatUsd(usd)} total` : `${formatUsd(usd)}/${period}`;
 }
 
-/** Validates scope names (comma-separated values allowed), without duplicates. */
-function scopesFrom(values: readonly string[]): KeyScope[] {
-  const scopes = new Set<KeyScope>();
-  for (const value of values.flatMap((entry) => entry.split(','))) {
-    const scope = value.trim();
-    if (scope === '') continue;
-    if (!(KEY_SCOPES as readonly string[]).includes(scope)) throw new KeysCommandError(`unknown scope "${scope}"; scopes: ${KEY_SCOPES.join(', ')}`);
-    scopes.add(scope as KeyScope);
-  }
-  return [...scopes];
-}
-
 export function revokeKeyCommand(keysFile: string, idOrName: string): string {
   const records = readKeysFile(keysFile);
   const matches = records.filter((record) => record.id === idOrName || record.name === idOrName);
-  if (matches.length === 0) throw new KeysCommandError(`no key with id or name "${idOrName}" in ${keysFile}`);
-  if (matches.length > 1) throw new KeysCommandError(`"${idOrName}" names several keys; use the id`);
+  if (matches.length === 0) throw new KeyFieldError(`no key with id or name "${idOrName}" in ${keysFile}`);
+  if (matches.length > 1) throw new KeyFieldError(`"${idOrName}" names several keys; use the id`);
   writeKeysFile(keysFile, records.filter((record) => record !== matches[0]));
   return `revoked key ${matches[0]!.id} ("${matches[0]!.name}"); a running gateway stops accepting it within a second`;
 }

@@ -63,6 +63,12 @@ export function parseModelFilter(text: string): ModelFilter {
   return { rules, problems, allows: (id) => decide([modelKey(id)]) };
 }
 
+/** The rule that decides about a model known by these names (the last that matches any), or undefined when none matches. */
+export function decidingRule(filter: Pick<ModelFilter, 'rules'>, names: readonly string[]): FilterRule | undefined {
+  const keys = names.map(modelKey);
+  return filter.rules.findLast((rule) => keys.some((key) => rule.matches(key)));
+}
+
 /**
  * A key's `--models`, read as the filter reads its lines. An entry that cannot be compiled
  * matches nothing but still counts as positive: a key's list fails closed.

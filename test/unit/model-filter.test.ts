@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseModelFilter } from '../../src/core/model-filter.js';
+import { decidingRule, parseModelFilter } from '../../src/core/model-filter.js';
 
 const ids = ['openai/gpt-4o', 'openai/gpt-4o-mini', 'anthropic/claude-3-haiku', 'anthropic/claude-sonnet-4.5', 'deepseek/deepseek-chat-v3:free', 'meta-llama/llama-3.3-70b-instruct:free', 'other/gpt-4o'];
 const served = (text: string) => ids.filter((id) => parseModelFilter(text).allows(id));
@@ -51,5 +51,28 @@ describe('models filter', () => {
     expect(filter.allows('openai/gpt-4o')).toBe(true);
     expect(filter.allows('anthropic/claude-3-haiku-20240307')).toBe(false);
     expect(filter.allows('mistralai/mistral-large')).toBe(false);
+  });
+});
+
+describe('decidingRule', () => {
+  const filter = parseModelFilter('# comment\nanthropic/*\n\n!anthropic/claude-3-haiku\ngpt-4o   # short name');
+  const line = (name: string) => {
+    const rule = decidingRule(filter, [name]);
+    return rule === undefined ? undefined : `${rule.line}: ${rule.negated ? '!' : ''}${rule.pattern}`;
+  };
+
+  it('names the last line that matches, with its number in the file', () => {
+    expect(line('anthropic/claude-sonnet-4.5')).toBe('2: anthropic/*');
+    expect(line('anthropic/claude-3-haiku')).toBe('4: !anthropic/claude-3-haiku');
+    expect(line('other/GPT-4o:latest')).toBe('5: gpt-4o');
+  });
+
+  it('none when no line matches (and agrees with allows)', () => {
+    expect(line('mistralai/mistral-small')).toBeUndefined();
+    for (const id of ids) expect(decidingRule(filter, [id])?.negated === false).toBe(filter.allows(id));
+  });
+
+  it('any of the names may match (a model\'s id and its listed name)', () => {
+    expect(decidingRule(filter, ['vendor/unknown', 'anthropic/x'])?.line).toBe(2);
   });
 });

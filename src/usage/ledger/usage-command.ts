@@ -61,13 +61,13 @@ export function usageCommand(options: UsageCommandOptions): string {
   }
 }
 
-function dayOption(flag: string, value: string | undefined): string | undefined {
+export function dayOption(flag: string, value: string | undefined): string | undefined {
   if (value === undefined) return undefined;
   if (!isDay(value)) throw new UsageCommandError(`${flag} ${value} is not a day: use YYYY-MM-DD (UTC), e.g. ${dayOf(Date.now())}`);
   return value;
 }
 
-function groupingOption(values: readonly string[] | undefined): ReportGrouping[] {
+export function groupingOption(values: readonly string[] | undefined): ReportGrouping[] {
   const names = (values ?? []).flatMap((value) => value.split(',')).map((name) => name.trim()).filter((name) => name !== '');
   if (names.length === 0) return [...DEFAULT_GROUPING];
   const groupings: ReportGrouping[] = [];
@@ -79,7 +79,7 @@ function groupingOption(values: readonly string[] | undefined): ReportGrouping[]
 }
 
 /** Costs are sums of floating-point figures: nine decimals (a billionth of a dollar) say them exactly enough. */
-function usd(value: number): number {
+export function usd(value: number): number {
   return Number(value.toFixed(9));
 }
 
@@ -100,7 +100,7 @@ function wireRow(row: UsageReportRow, by: readonly ReportGrouping[]): Record<str
   return { ...Object.fromEntries(by.map((grouping) => [grouping, row[grouping]])), ...wireTotals(row) };
 }
 
-function csv(rows: readonly UsageReportRow[], by: readonly ReportGrouping[]): string {
+export function csv(rows: readonly UsageReportRow[], by: readonly ReportGrouping[]): string {
   const header = [...by, 'requests', 'prompt_tokens', 'completion_tokens', 'reasoning_tokens', 'cached_tokens', 'cost_usd'];
   const lines = rows.map((row) => Object.values(wireRow(row, by)).map((value) => csvField(value)).join(','));
   return [header.join(','), ...lines].join('\n');

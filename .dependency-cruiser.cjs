@@ -12,6 +12,8 @@
  *   streaming/, http/  plumbing below the front ends and adapters: never import either.
  *   auth/, usage/, observability/  watch requests: never import a front end or an adapter.
  *   app.ts wires everything; server.ts starts it, cli.ts is the entry point.
+ *   admin-page/ the admin page (built by Vite, runs in the browser): uses only admin-page/ and the
+ *               API contract src/admin/api-types.ts; nothing of the gateway imports it.
  */
 const layer = (name) => `^src/${name}/`;
 
@@ -115,6 +117,20 @@ module.exports = {
       to: { path: '^src/' },
     },
     {
+      name: 'admin-page-uses-the-contract',
+      comment: 'the admin page runs in the browser: from the gateway it knows only the API contract (src/admin/api-types.ts)',
+      severity: 'error',
+      from: { path: '^admin-page/' },
+      to: { path: '^(src|schemas|test|bench)/', pathNot: '^src/admin/api-types\\.ts$' },
+    },
+    {
+      name: 'nothing-imports-the-admin-page',
+      comment: 'the gateway serves the built page from dist/admin-page; no code imports its sources',
+      severity: 'error',
+      from: { path: '^(src|schemas|test|bench)/' },
+      to: { path: '^admin-page/' },
+    },
+    {
       name: 'no-circular',
       severity: 'error',
       from: {},
@@ -157,7 +173,7 @@ module.exports = {
     enhancedResolveOptions: {
       exportsFields: ['exports'],
       conditionNames: ['source', 'import', 'node', 'default'],
-      extensions: ['.ts', '.js', '.json'],
+      extensions: ['.ts', '.tsx', '.js', '.json'],
     },
     reporterOptions: { text: { highlightFocused: true } },
   },

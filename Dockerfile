@@ -10,6 +10,7 @@ RUN npm ci
 COPY tsconfig.json tsconfig.build.json tsconfig.schemas.json ./
 COPY schemas ./schemas
 COPY src ./src
+COPY admin-page ./admin-page
 RUN npm run build
 
 FROM node:24-bookworm-slim

@@ -76,6 +76,10 @@ export const ConfigSchema = z.object({
   USAGE_DB: z.string().optional(),
   /** Days of per-request detail kept (whole UTC days); the daily totals are kept for ever. */
   USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  /** Redis shared by several gateways (rate limits, budget spend, key changes, /api/ps): redis:// or rediss://. A password in it is a secret. */
+  REDIS_URL: url.refine((value) => /^rediss?:\/\//i.test(value), { message: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** Processes serving the port (node:cluster): a number, or auto = one per core; 1 = no cluster. */
+  WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

@@ -37,6 +37,9 @@ import { requestRecordsPlugin } from './usage/request-records.js';
 import { startUsageLedger } from './usage/ledger/start-usage-ledger.js';
 import type { UsageLedger } from './usage/ledger/usage-ledger.js';
 import { KeySpend } from './usage/key-spend.js';
+import { NO_SHARED_STORE, redisUrlSecrets, startSharedState } from './shared-state/shared-state.js';
+import { workerCount } from './cluster/worker-count.js';
+import { addWorkerHeader } from './cluster/worker-header.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -63,7 +66,12 @@ export interface BuildAppOptions {
   logDestination?: LogDestination;
   /** The wall clock (Unix ms) of budget periods; tests move it past a period's end. */
   now?: () => number;
+  /** The key another worker generated at start-up (`--workers`): every worker serves the same one. */
+  generatedKey?: string;
 }
+
+/** How often a worker re-reads every worker's spend from the ledger (`--workers` without Redis). */
+const WORKER_SPEND_RESEED_MS = 1_000;
 
 export async function buildApp(options: BuildAppOptions): Promise<FastifyInstance> {
   const { config } = options;
@@ -133,15 +141,22 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // Each key's spend in its budget period: what the ledger holds, then every answered request's cost.
   const keySpend = new KeySpend(options.now);
   if (usageLedger !== undefined) keySpend.seed((sinceMs) => usageLedger.spendByKey(sinceMs));
-  app.usageEvents.subscribe((record) => keySpend.record(record));
+  // With Redis, the shared spend records it (shared-state/redis-spend.ts, below).
+  if (config.REDIS_URL === undefined) app.usageEvents.subscribe((record) => keySpend.record(record));
+  // Workers of one machine without Redis share spend through the ledger: each re-reads it every second.
+  if (workerCount(config.WORKERS) > 1 && config.REDIS_URL === undefined && usageLedger !== undefined) {
+    const reseed = setInterval(() => void keySpend.seed((sinceTimes) => usageLedger.spendByKeySince(sinceTimes)).catch(() => undefined), WORKER_SPEND_RESEED_MS);
+    reseed.unref();
+    app.addHook('onClose', async () => clearInterval(reseed));
+  }
 
   const watchers: FileWatcher[] = [];
   // Redacted from upstream text and logs while this app runs (see core/secrets.ts).
-  const secrets = registerSecrets([config.OPENROUTER_API_KEY]);
+  const secrets = registerSecrets([config.OPENROUTER_API_KEY, ...redisUrlSecrets(config.REDIS_URL)]);
   app.addHook('onClose', async () => secrets.release());
   let keys: KeySetup;
   try {
-    keys = setUpKeys(config, watchers, app.log, secrets);
+    keys = setUpKeys(config, watchers, app.log, secrets, options.generatedKey);
   } catch (error) {
     secrets.release();
     usageLedger?.close();
@@ -150,6 +165,22 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const { keyRing, generatedKey } = keys;
   app.decorate('keyRing', keyRing);
   app.decorate('generatedKey', generatedKey);
+  // Rate limits, budget spend, key changes and /api/ps shared with every gateway on one Redis.
+  const shared = config.REDIS_URL === undefined
+    ? undefined
+    : startSharedState({ url: config.REDIS_URL, keyRing, keysFile: config.BRIDGE_KEYS_FILE, catalog, keySpend, log: app.log, ...(options.now === undefined ? {} : { now: options.now }) });
+  app.decorate('sharedStore', shared ?? NO_SHARED_STORE);
+  if (shared !== undefined) {
+    app.usageEvents.subscribe((record) => shared.spend.record(record));
+    app.addHook('onClose', async () => shared.close());
+    // Every gateway's recent uses, read before /api/ps answers.
+    app.addHook('onRoute', (route) => {
+      if (route.url !== '/api/ps') return;
+      const loadRecentUse = async (): Promise<void> => shared.recentUse.load();
+      route.preHandler = [...[route.preHandler ?? []].flat(), loadRecentUse];
+    });
+  }
+  if (workerCount(config.WORKERS) > 1) addWorkerHeader(app);
   const checkHostHeader = isLoopbackAddress(config.HOST);
   app.addHook('preClose', async () => {
     closing = true;
@@ -163,7 +194,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
       ...(config.RATE_LIMIT_RPM > 0 ? { requestsPerMinute: config.RATE_LIMIT_RPM } : {}),
       ...(config.RATE_LIMIT_TPM > 0 ? { tokensPerMinute: config.RATE_LIMIT_TPM } : {}),
     },
-    budgets: new Budgets(keySpend, defaultBudgetFrom(config)),
+    budgets: new Budgets(shared?.spend ?? keySpend, defaultBudgetFrom(config)),
+    ...(shared === undefined ? {} : { limiter: shared.limiter }),
   });
 
   if (config.MODELS_FILTER !== undefined) {

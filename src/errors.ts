@@ -13,6 +13,8 @@ export const errorCodes = {
   RATE_LIMITED: 429,
   /** The key's spending budget for the period is spent (`--budget-usd`, `keys create --budget-usd`). */
   BUDGET_EXHAUSTED: 402,
+  /** The shared budget store (Redis) has been unreachable longer than the grace period: spend cannot be checked. */
+  BUDGET_UNAVAILABLE: 503,
   PAYLOAD_TOO_LARGE: 413,
   MODEL_NOT_FOUND: 404,
   ROUTE_NOT_FOUND: 404,

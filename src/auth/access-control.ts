@@ -16,7 +16,7 @@ import { presentedKeys } from './credentials.js';
 import type { KeyRing } from './key-ring.js';
 import { isAllowedHost, originChecker } from './origins.js';
 import type { Budgets } from './budgets.js';
-import { RateLimiter, type Limits } from './rate-limiter.js';
+import { RateLimiter, type Limits, type RequestLimiter } from './rate-limiter.js';
 import { GatewayError } from '../errors.js';
 
 declare module 'fastify' {
@@ -46,6 +46,8 @@ export interface AccessControlOptions {
   publicRoutes?: readonly string[];
   /** Spending budgets: a key whose budget is spent is refused (402) on every route that spends. */
   budgets: Budgets;
+  /** Where requests and tokens are counted: default this process's memory; shared with --redis-url. */
+  limiter?: RequestLimiter;
 }
 
 /** Liveness, readiness and version probes stay public: clients and orchestrators call them before they know about keys. */
@@ -63,7 +65,7 @@ const ALLOWED_HEADERS = [
 async function accessControl(app: FastifyInstance, options: AccessControlOptions): Promise<void> {
   const allowOrigin = originChecker(options.origins);
   const publicRoutes = new Set([...PUBLIC_ROUTES, ...(options.publicRoutes ?? [])]);
-  const limiter = new RateLimiter();
+  const limiter = options.limiter ?? new RateLimiter();
   const limitsAddresses = options.defaultLimits.requestsPerMinute !== undefined || options.defaultLimits.tokensPerMinute !== undefined;
   app.decorateRequest('apiKey', undefined);
   /** Whose budget a request spends, and its limits: its key's, or its address's on a gateway without keys. */
@@ -111,14 +113,14 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
       authenticate(request, reply);
     }
     if (request.method === 'HEAD' || request.routeOptions.config?.unmetered === true) return;
-    const spent = options.budgets.refusal(request.apiKey);
+    const spent = await options.budgets.refusal(request.apiKey);
     if (spent !== undefined) {
       request.log.info('budget spent: request refused');
       throw spent;
     }
     const budget = budgetOf(request);
     if (budget === undefined) return;
-    const admission = limiter.admit(budget.subject, budget.limits);
+    const admission = await limiter.admit(budget.subject, budget.limits);
     if (!admission.admitted) {
       request.log.info(request.apiKey === undefined ? { address: request.ip } : {}, admission.reason);
       throw new GatewayError('RATE_LIMITED', `${admission.reason}; retry in ${admission.retryAfterSeconds} s`, { retryAfter: String(admission.retryAfterSeconds) });

@@ -10,7 +10,18 @@ import type { KeyRecord } from './api-keys.js';
 import { GatewayError } from '../errors.js';
 import { DEFAULT_BUDGET_PERIOD, periodAdjective, type BudgetPeriod } from '../usage/budget-period.js';
 import { formatUsd } from '../usage/format-usd.js';
-import { KEYLESS_SUBJECT, type KeySpend } from '../usage/key-spend.js';
+import { KEYLESS_SUBJECT } from '../usage/key-spend.js';
+
+/**
+ * Spend per subject (a key id, or KEYLESS_SUBJECT) in a budget period: this process's
+ * KeySpend, or spend shared by several gateways (shared-state/redis-spend.ts), which may
+ * throw a GatewayError when it cannot say.
+ */
+export interface SpendReader {
+  spent(subject: string, period: BudgetPeriod): number | Promise<number>;
+  /** When the current period ends (Unix ms; Infinity for `total`). */
+  resetsAt(period: BudgetPeriod): number;
+}
 
 export interface Budget {
   usd: number;
@@ -30,16 +41,16 @@ export function budgetOf(key: KeyRecord | undefined, defaultBudget: Budget | und
 
 export class Budgets {
   constructor(
-    private readonly spend: KeySpend,
+    private readonly spend: SpendReader,
     /** For keys without their own, and for everyone on a gateway without keys. */
     readonly defaultBudget: Budget | undefined,
   ) {}
 
   /** The 402 for a key (undefined: the gateway without keys) whose budget is spent; undefined while it is not. */
-  refusal(key: KeyRecord | undefined): GatewayError | undefined {
+  async refusal(key: KeyRecord | undefined): Promise<GatewayError | undefined> {
     const budget = budgetOf(key, this.defaultBudget);
     if (budget === undefined) return undefined;
-    const spent = this.spend.spent(key?.id ?? KEYLESS_SUBJECT, budget.period);
+    const spent = await this.spend.spent(key?.id ?? KEYLESS_SUBJECT, budget.period);
     if (spent < budget.usd) return undefined;
     const resetsAt = this.spend.resetsAt(budget.period);
     const who = key === undefined ? 'this gateway' : 'this API key';

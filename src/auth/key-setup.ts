@@ -8,7 +8,7 @@ import type { Log } from '../core/log.js';
 import type { SecretRegistration } from '../core/secrets.js';
 import { GatewayError } from '../errors.js';
 import { watchFileSetting, type FileWatcher } from '../files/watched-file.js';
-import { createKey, recordForPlainKey } from './api-keys.js';
+import { createKey, recordForPlainKey, type KeyRecord } from './api-keys.js';
 import { KeyRing } from './key-ring.js';
 import { parseKeysFile } from './keys-file.js';
 import { isLoopbackAddress } from './origins.js';
@@ -24,7 +24,7 @@ export interface KeySetup {
  * `watchers`). With no keys at all, the gateway is open, which is allowed only on loopback
  * unless the user says otherwise (CONFIG_INVALID).
  */
-export function setUpKeys(config: Config, watchers: FileWatcher[], log: Log, secrets: SecretRegistration): KeySetup {
+export function setUpKeys(config: Config, watchers: FileWatcher[], log: Log, secrets: SecretRegistration, presetGeneratedKey?: string): KeySetup {
   const plainKeyTexts = (config.BRIDGE_API_KEYS ?? '').split(',').map((key) => key.trim()).filter((key) => key !== '');
   for (const key of plainKeyTexts) secrets.add(key);
   const plainKeys = plainKeyTexts.map((key, index) => recordForPlainKey(key, `api-keys #${index + 1}`));
@@ -54,7 +54,8 @@ export function setUpKeys(config: Config, watchers: FileWatcher[], log: Log, sec
           'Create keys (`ollama-bridge keys create --name NAME` and --keys-file, or --api-keys), bind to 127.0.0.1, or pass --allow-unauthenticated if the network is trusted',
       );
     }
-    const generated = createKey({ name: 'generated at start-up' });
+    // Workers after the first serve the key the first one generated (--workers).
+    const generated = presetGeneratedKey === undefined ? createKey({ name: 'generated at start-up' }) : sameGeneratedKey(presetGeneratedKey);
     generatedKey = generated.key;
     secrets.add(generated.key);
     keyRing.addPlainKey(generated.record);
@@ -66,4 +67,11 @@ export function setUpKeys(config: Config, watchers: FileWatcher[], log: Log, sec
 function plaintextKeysIn(text: string): string[] {
   if (text.trimStart().startsWith('{')) return [];
   return text.split(/\r?\n/).map((line) => line.trim()).filter((line) => line !== '' && !line.startsWith('#'));
+}
+
+/** The record of a key another worker generated: the same id as that worker's (the `obk_<id>_` part). */
+function sameGeneratedKey(key: string): { key: string; record: KeyRecord } {
+  const record = recordForPlainKey(key, 'generated at start-up');
+  const id = /^obk_([a-z0-9]{8})_/.exec(key)?.[1];
+  return { key, record: id === undefined ? record : { ...record, id } };
 }

@@ -5,8 +5,6 @@
  * gateway restart forgets. `retryAfterSeconds` tells the client when to retry. Windows that
  * have gone quiet are dropped once a minute, so many addresses do not pile up.
  */
-const WINDOW_MS = 60_000;
-
 interface Window {
   requests: number[];
   tokens: Array<{ at: number; count: number }>;
@@ -19,7 +17,16 @@ export interface Limits {
 
 export type Admission = { admitted: true } | { admitted: false; retryAfterSeconds: number; reason: string };
 
-export class RateLimiter {
+/** Counts requests and tokens per subject: this process's RateLimiter, or one shared by several (shared-state/redis-rate-limiter.ts). */
+export interface RequestLimiter {
+  /** Admits (and counts) a request, or says how long to wait. */
+  admit(subject: string, limits: Limits): Admission | Promise<Admission>;
+  recordTokens(subject: string, count: number): void;
+}
+
+export const WINDOW_MS = 60_000;
+
+export class RateLimiter implements RequestLimiter {
   private readonly windows = new Map<string, Window>();
   private nextSweepAt = 0;
 
@@ -81,6 +88,6 @@ export class RateLimiter {
   }
 }
 
-function secondsUntil(time: number, now: number): number {
+export function secondsUntil(time: number, now: number): number {
   return Math.max(1, Math.ceil((time - now) / 1000));
 }

@@ -59,6 +59,14 @@ export interface RecentUse {
   keepAliveMs: number;
 }
 
+/** One use of a model by its listed name, as /api/ps counts it. */
+export interface ModelUse {
+  model: string;
+  lastUsedAt: number;
+  keepAliveMs: number;
+  keyId: string | undefined;
+}
+
 /** `pending`: has not answered yet; `up`: its last fetch succeeded; `failing`: its last fetch failed. */
 export type BackendState = 'pending' | 'up' | 'failing';
 
@@ -113,6 +121,7 @@ export class ModelCatalog {
   private stopping = new AbortController();
   /** Recent uses for /api/ps, one per key and model, oldest first. */
   private readonly recent = new Map<string, RecentUse & { keyId: string | undefined }>();
+  private readonly useListeners: Array<(use: ModelUse) => void> = [];
   private reportedCollisions = '';
   /** The files the filter and the models config came from, for warnings. */
   private filterPath: string | undefined;
@@ -275,9 +284,23 @@ export class ModelCatalog {
 
   /** Records a use for /api/ps, under the client key that made it (undefined on an open gateway). */
   markUsed(entry: CatalogEntry, keepAliveMs: number, keyId?: string): void {
+    const lastUsedAt = this.now();
+    this.noteUse(entry, lastUsedAt, keepAliveMs, keyId);
+    for (const listener of this.useListeners) listener({ model: entry.name, lastUsedAt, keepAliveMs, keyId });
+  }
+
+  /** Records a use made at a given time (another gateway's, shared through Redis); listeners are not told. */
+  noteUse(entry: CatalogEntry, lastUsedAt: number, keepAliveMs: number, keyId?: string): void {
     const id = `${keyId ?? ''}\n${entry.name}`;
+    const known = this.recent.get(id);
+    if (known !== undefined && known.lastUsedAt > lastUsedAt) return;
     this.recent.delete(id);
-    this.recent.set(id, { entry, lastUsedAt: this.now(), keepAliveMs, keyId });
+    this.recent.set(id, { entry, lastUsedAt, keepAliveMs, keyId });
+  }
+
+  /** Called on each use marked here (shared-state/redis-recent-use.ts shares them). */
+  onUse(listener: (use: ModelUse) => void): void {
+    this.useListeners.push(listener);
   }
 
   /**
@@ -294,11 +317,12 @@ export class ModelCatalog {
       }
       if (keyId !== undefined && use.keyId !== keyId) continue;
       if (!this.current?.byKey.has(lookupKey(use.entry.name))) continue;
-      // Oldest first: a later use of the same model replaces an earlier one.
+      // Oldest first: a later use of the same model replaces an earlier one (another gateway's may be older).
+      if ((byModel.get(use.entry.name)?.lastUsedAt ?? Number.NEGATIVE_INFINITY) > use.lastUsedAt) continue;
       byModel.delete(use.entry.name);
       byModel.set(use.entry.name, { entry: use.entry, lastUsedAt: use.lastUsedAt, keepAliveMs: use.keepAliveMs });
     }
-    return [...byModel.values()].reverse();
+    return [...byModel.values()].reverse().sort((left, right) => right.lastUsedAt - left.lastUsedAt);
   }
 
   /** Starts the fetch of every backend whose time has come. */

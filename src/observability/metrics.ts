@@ -16,6 +16,8 @@ export interface MetricsSources {
   catalogModels(): ReadonlyArray<{ name: string; models: number }>;
   /** Answers streaming now. */
   activeStreams(): number;
+  /** The shared store (Redis) in use: whether it answers, and how often local state stood in for it, by what for. */
+  sharedStore?(): { up: boolean; fallbacks: ReadonlyMap<string, number> } | undefined;
 }
 
 /** The model label of every model the catalog does not list. */
@@ -88,6 +90,33 @@ export class GatewayMetrics {
       registers,
       collect(this: Gauge<'backend'>) {
         for (const backend of sources.catalogModels()) this.set({ backend: backend.name }, backend.models);
+      },
+    });
+    this.sharedStoreMetrics(registers);
+  }
+
+  private sharedStoreMetrics(registers: Registry[]): void {
+    const sources = this.sources;
+    new Gauge({
+      name: 'ollama_bridge_shared_store_up',
+      help: 'Whether the shared store (Redis, --redis-url) answers: 1 or 0; absent without one',
+      labelNames: ['store'],
+      registers,
+      collect(this: Gauge<'store'>) {
+        const store = sources.sharedStore?.();
+        if (store !== undefined) this.set({ store: 'redis' }, store.up ? 1 : 0);
+      },
+    });
+    new Counter({
+      name: 'ollama_bridge_shared_store_fallbacks_total',
+      help: "Times this process's own state stood in for the shared store (Redis) it could not reach, by what for: rate_limit, budget, keys, recent_use",
+      labelNames: ['store', 'kind'],
+      registers,
+      collect(this: Counter<'store' | 'kind'>) {
+        const store = sources.sharedStore?.();
+        if (store === undefined) return;
+        this.reset();
+        for (const [kind, count] of store.fallbacks) this.inc({ store: 'redis', kind }, count);
       },
     });
   }

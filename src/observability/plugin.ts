@@ -27,6 +27,7 @@ async function observability(app: FastifyInstance, options: ObservabilityOptions
     catalogName: (model) => app.catalog.find(model)?.name,
     catalogModels: () => app.catalog.backendStates(),
     activeStreams: () => app.activeStreams.count,
+    sharedStore: () => app.sharedStore?.metrics(),
   });
 
   app.addHook('onRequest', (request, reply, done) => {
@@ -66,7 +67,7 @@ async function observability(app: FastifyInstance, options: ObservabilityOptions
     url: '/health/ready',
     config: { unmetered: true },
     handler: async (_request, reply) => {
-      const report = readinessReport(app.catalog.backendStates(), app.usageLedgerHealth, Date.now());
+      const report = readinessReport(app.catalog.backendStates(), app.usageLedgerHealth, Date.now(), app.sharedStore?.readiness());
       return noStore(reply).code(report.status === 'ready' ? 200 : 503).send(report);
     },
   });

@@ -20,15 +20,21 @@ export interface LedgerReadiness {
   reason?: string;
 }
 
+/** The shared store (Redis, --redis-url): `off` without one. A gateway whose Redis is down still serves (its limits fall back), so it stays ready. */
+export interface RedisReadiness {
+  state: 'off' | 'connecting' | 'ready' | 'down';
+}
+
 export interface ReadinessReport {
   status: 'ready' | 'not_ready';
   /** Why it is not ready. */
   reason?: string;
   backends: Record<string, BackendReadiness>;
   usage_ledger: LedgerReadiness;
+  redis: RedisReadiness;
 }
 
-export function readinessReport(backends: readonly BackendStatus[], ledger: UsageLedgerHealth | undefined, now: number): ReadinessReport {
+export function readinessReport(backends: readonly BackendStatus[], ledger: UsageLedgerHealth | undefined, now: number, redis: RedisReadiness = { state: 'off' }): ReadinessReport {
   const byName: Record<string, BackendReadiness> = {};
   for (const backend of backends) {
     byName[backend.name] = {
@@ -46,8 +52,8 @@ export function readinessReport(backends: readonly BackendStatus[], ledger: Usag
   }
   if (usageLedger.state === 'not_writable') reasons.push(`the usage ledger is not writable${usageLedger.reason === undefined ? '' : `: ${usageLedger.reason}`}`);
   return reasons.length === 0
-    ? { status: 'ready', backends: byName, usage_ledger: usageLedger }
-    : { status: 'not_ready', reason: reasons.join('; '), backends: byName, usage_ledger: usageLedger };
+    ? { status: 'ready', backends: byName, usage_ledger: usageLedger, redis }
+    : { status: 'not_ready', reason: reasons.join('; '), backends: byName, usage_ledger: usageLedger, redis };
 }
 
 function ledgerReadiness(ledger: UsageLedgerHealth | undefined): LedgerReadiness {

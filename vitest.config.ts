@@ -1,7 +1,7 @@
 import { defineConfig } from 'vitest/config';
 
 // `source` resolves the `#schemas/*` imports to the TypeScript sources (no build needed).
-const conditions = ['source', 'node', 'import', 'default'];
+const conditions = ['source', 'node', 'default'];
 
 export default defineConfig({
   resolve: { conditions },

@@ -76,6 +76,8 @@ export const ConfigSchema = z.object({
   USAGE_DB: z.string().optional(),
   /** Days of per-request detail kept (whole UTC days); the daily totals are kept for ever. */
   USAGE_RETENTION_DAYS: z.coerce.number().int().min(1).default(90),
+  /** The usage ledger in PostgreSQL, shared by several gateways (replaces USAGE_DB): postgres:// or postgresql://. A password in it is a secret. */
+  DATABASE_URL: url.refine((value) => /^postgres(ql)?:\/\//i.test(value), { message: 'must be a postgres:// or postgresql:// URL' }).optional(),
   /** Redis shared by several gateways (rate limits, budget spend, key changes, /api/ps): redis:// or rediss://. A password in it is a secret. */
   REDIS_URL: url.refine((value) => /^rediss?:\/\//i.test(value), { message: 'must be a redis:// or rediss:// URL' }).optional(),
   /** Processes serving the port (node:cluster): a number, or auto = one per core; 1 = no cluster. */

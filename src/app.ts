@@ -35,6 +35,8 @@ import { loggerOptions, type LogDestination } from './logger.js';
 import { UsageEvents, type UsageLedgerHealth } from './usage/usage-record.js';
 import { requestRecordsPlugin } from './usage/request-records.js';
 import { startUsageLedger } from './usage/ledger/start-usage-ledger.js';
+import { seedKeySpend } from './usage/ledger/seed-key-spend.js';
+import { databaseUrlSecrets } from './usage/ledger/postgres-usage-store.js';
 import type { UsageLedger } from './usage/ledger/usage-ledger.js';
 import { KeySpend } from './usage/key-spend.js';
 import { NO_SHARED_STORE, redisUrlSecrets, startSharedState } from './shared-state/shared-state.js';
@@ -133,14 +135,17 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('openUpstreamCalls', new OpenUpstreamCalls());
   app.decorate('activeStreams', new ActiveStreams());
   app.decorate('usageEvents', new UsageEvents((error) => app.log.error({ err: error }, 'a usage subscriber failed')));
-  const usageLedger = startUsageLedger(config, app.usageEvents, app.log);
+  // The database URL's password is redacted from every log line from here on.
+  const databaseSecrets = registerSecrets(databaseUrlSecrets(config.DATABASE_URL));
+  app.addHook('onClose', async () => databaseSecrets.release());
+  const usageLedger = await startUsageLedger(config, app.usageEvents, app.log);
   app.decorate('usageLedger', usageLedger);
   app.decorate('usageLedgerHealth', usageLedger);
   // Runs after the server has closed, so the answers that were open have given their records.
   app.addHook('onClose', async () => usageLedger?.close());
   // Each key's spend in its budget period: what the ledger holds, then every answered request's cost.
   const keySpend = new KeySpend(options.now);
-  if (usageLedger !== undefined) keySpend.seed((sinceMs) => usageLedger.spendByKey(sinceMs));
+  if (usageLedger !== undefined) await seedKeySpend(keySpend, usageLedger, app.log);
   // With Redis, the shared spend records it (shared-state/redis-spend.ts, below).
   if (config.REDIS_URL === undefined) app.usageEvents.subscribe((record) => keySpend.record(record));
   // Workers of one machine without Redis share spend through the ledger: each re-reads it every second.
@@ -159,7 +164,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     keys = setUpKeys(config, watchers, app.log, secrets, options.generatedKey);
   } catch (error) {
     secrets.release();
-    usageLedger?.close();
+    await usageLedger?.close();
     throw error;
   }
   const { keyRing, generatedKey } = keys;

@@ -53,6 +53,7 @@ export const FLAGS = {
   usage: { key: 'USAGE', type: 'boolean', describe: 'record every answered request in the usage database; --no-usage turns it off (env USAGE=false; default on)' },
   'usage-db': { key: 'USAGE_DB', type: 'string', describe: 'the usage database, a SQLite file (env USAGE_DB, default ~/.ollama-bridge/usage.db; /data/usage.db in the Docker image)' },
   'usage-retention-days': { key: 'USAGE_RETENTION_DAYS', type: 'number', describe: 'days of per-request detail kept in the usage database, at least 1; daily totals are kept for ever (env USAGE_RETENTION_DAYS, default 90)' },
+  'database-url': { key: 'DATABASE_URL', type: 'string', describe: 'the usage ledger in PostgreSQL, shared by several gateways, e.g. postgres://bridge:secret@db:5432/bridge; replaces --usage-db (env DATABASE_URL; prefer the env variable: a flag shows in the process list)' },
 } as const satisfies Record<string, { key: keyof Config; type: 'string' | 'number' | 'boolean'; describe: string }>;
 
 type FlagName = keyof typeof FLAGS;
@@ -97,9 +98,9 @@ function serveConfig(args: Record<string, unknown>): LoadedConfig {
 }
 
 /** A keys command whose file cannot be read or used is a configuration problem (exit 2), like any other. */
-function keysCommand(run: () => string): string {
+async function keysCommand(run: () => string | Promise<string>): Promise<string> {
   try {
-    return run();
+    return await run();
   } catch (error) {
     if (error instanceof KeysCommandError || isGatewayError(error)) throw error;
     throw new KeysCommandError((error as Error).message);
@@ -112,6 +113,7 @@ function print(text: string): void {
 
 export async function main(argv: string[]): Promise<void> {
   const serveOptions = Object.fromEntries(Object.entries(FLAGS).map(([name, flag]) => [name, { type: flag.type, describe: flag.describe }]));
+  const databaseUrlOption = { type: 'string', describe: 'read the usage ledger from PostgreSQL, as serve writes it with --database-url (env DATABASE_URL); wins over --usage-db' } as const;
   const keysFileOption = { type: 'string', describe: `the keys file (env BRIDGE_KEYS_FILE, default ./${DEFAULT_KEYS_FILE})` } as const;
   const parser = yargs(argv)
     .scriptName('ollama-bridge')
@@ -135,8 +137,8 @@ export async function main(argv: string[]): Promise<void> {
             .option('budget-period', { type: 'string', describe: 'the period of --budget-usd, calendar UTC: day, week (from Monday), month or total (default month)' })
             .option('scopes', { type: 'string', describe: 'comma-separated extra rights: admin = model management (pull, push, create, copy, delete, blobs) on an upstream Ollama' })
             .option('admin', { type: 'boolean', describe: 'the same as --scopes admin' })
-            .option('keys-file', keysFileOption), (args) => {
-          print(keysCommand(() => createKeyCommand({
+            .option('keys-file', keysFileOption), async (args) => {
+          print(await keysCommand(() => createKeyCommand({
             keysFile: keysFileFrom(args),
             name: args.name,
             ...(args.models === undefined ? {} : { models: args.models.split(',') }),
@@ -149,30 +151,33 @@ export async function main(argv: string[]): Promise<void> {
           })));
         })
         .command('list', "list keys (never shows a key), each with its budget and what it spent in the budget's period", (command) =>
-          command.option('keys-file', keysFileOption).option('usage-db', { type: 'string', describe: 'the usage database to read spend from, as serve writes it (env USAGE_DB, default ~/.ollama-bridge/usage.db)' }), (args) => {
-          print(keysCommand(() => {
+          command.option('keys-file', keysFileOption).option('usage-db', { type: 'string', describe: 'the usage database to read spend from, as serve writes it (env USAGE_DB, default ~/.ollama-bridge/usage.db)' }).option('database-url', databaseUrlOption), async (args) => {
+          print(await keysCommand(() => {
             const { config } = configFrom(args);
             const defaultBudget = defaultBudgetFrom(config);
-            return listKeysWithLedger(keysFileFrom(args), usageDbPath(config.USAGE_DB), defaultBudget === undefined ? {} : { defaultBudget });
+            return listKeysWithLedger(keysFileFrom(args), { dbPath: usageDbPath(config.USAGE_DB), databaseUrl: config.DATABASE_URL }, defaultBudget === undefined ? {} : { defaultBudget });
           }));
         })
         .command('revoke <key>', 'revoke a key by id or name', (command) =>
-          command.positional('key', { type: 'string', demandOption: true, describe: 'the key id or name' }).option('keys-file', keysFileOption), (args) => {
-          print(keysCommand(() => revokeKeyCommand(keysFileFrom(args), args.key)));
+          command.positional('key', { type: 'string', demandOption: true, describe: 'the key id or name' }).option('keys-file', keysFileOption), async (args) => {
+          print(await keysCommand(() => revokeKeyCommand(keysFileFrom(args), args.key)));
         })
         .demandCommand(1, 'name a keys command: create, list or revoke'))
     .command('usage', 'report requests, tokens and cost from the usage database (its daily totals; works while the gateway runs)', (command) =>
       command
         .option('usage-db', { type: 'string', describe: 'the usage database, as serve writes it (env USAGE_DB, default ~/.ollama-bridge/usage.db)' })
+        .option('database-url', databaseUrlOption)
         .option('since', { type: 'string', describe: 'first day, YYYY-MM-DD (UTC; default the 1st of this month)' })
         .option('until', { type: 'string', describe: 'last day, YYYY-MM-DD (UTC; default today)' })
         .option('by', { type: 'string', array: true, describe: 'group by key, model and/or day: repeat it or separate with commas, in the order wanted (default key,model)' })
         .option('key', { type: 'string', describe: "only this key's requests (its name at the time of the request)" })
         .option('json', { type: 'boolean', describe: 'print one JSON object: since, until, rows, total' })
         .option('csv', { type: 'boolean', describe: 'print the rows as CSV' })
-        .conflicts('json', 'csv'), (args) => {
-      print(usageCommand({
-        dbPath: usageDbPath(configFrom(args).config.USAGE_DB),
+        .conflicts('json', 'csv'), async (args) => {
+      const { config } = configFrom(args);
+      print(await usageCommand({
+        dbPath: usageDbPath(config.USAGE_DB),
+        databaseUrl: config.DATABASE_URL,
         ...(args.since === undefined ? {} : { since: args.since }),
         ...(args.until === undefined ? {} : { until: args.until }),
         ...(args.by === undefined ? {} : { by: args.by.map(String) }),

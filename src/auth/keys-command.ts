@@ -3,15 +3,14 @@
  * to print; `create` puts the new key alone on the last line (shown once, never stored);
  * `list` shows each key's budget and what it has spent in the budget's current period.
  */
-import { existsSync } from 'node:fs';
 import { createKey, isExpired } from './api-keys.js';
 import { KeyFieldError, keyBudget, keyExpiry, keyLimit, keyModels, keyName, keyScopes } from './key-fields.js';
 import { readKeysFile, writeKeysFile } from './keys-file.js';
 import { budgetOf, type Budget } from './budgets.js';
-import { DEFAULT_BUDGET_PERIOD, periodStart, type BudgetPeriod } from '../usage/budget-period.js';
+import { BUDGET_PERIODS, DEFAULT_BUDGET_PERIOD, periodStart, type BudgetPeriod } from '../usage/budget-period.js';
 import { formatUsd } from '../usage/format-usd.js';
 import type { SpendSince } from '../usage/key-spend.js';
-import { openSqliteUsageStore } from '../usage/ledger/sqlite-usage-store.js';
+import { openLedgerReader, type LedgerLocation } from '../usage/ledger/open-ledger-reader.js';
 import type { UsageStore } from '../usage/ledger/usage-store.js';
 
 export const DEFAULT_KEYS_FILE = 'ollama-bridge-keys.json';
@@ -89,21 +88,29 @@ export function listKeysCommand(keysFile: string, options: ListKeysOptions = {})
 }
 
 /**
- * `keys list` with each key's spend read from the usage database (read-only: the gateway may be
- * writing it). No database file: the SPENT column shows "-".
+ * `keys list` with each key's spend read from the usage ledger (read-only: the gateway may be
+ * writing it): PostgreSQL when a database URL is given, else the SQLite file. No database
+ * file: the SPENT column shows "-".
  */
-export function listKeysWithLedger(keysFile: string, usageDb: string, options: Omit<ListKeysOptions, 'spendSince'> = {}): string {
-  if (!existsSync(usageDb)) return listKeysCommand(keysFile, options);
-  let store: UsageStore;
+export async function listKeysWithLedger(keysFile: string, ledger: LedgerLocation, options: Omit<ListKeysOptions, 'spendSince'> = {}): Promise<string> {
+  let store: UsageStore | undefined;
   try {
-    store = openSqliteUsageStore(usageDb, { readonly: true });
+    store = await openLedgerReader(ledger);
   } catch (error) {
-    throw new KeyFieldError(`${(error as Error).message}; name the usage database with --usage-db`);
+    throw new KeyFieldError(`${(error as Error).message}; name the usage database with --usage-db or --database-url`);
   }
+  if (store === undefined) return listKeysCommand(keysFile, options);
   try {
-    return listKeysCommand(keysFile, { ...options, spendSince: (sinceMs) => store.spendByKey(sinceMs) });
+    const now = options.now ?? new Date();
+    // Every period's spend read before the (synchronous) table is drawn.
+    const spends = new Map<number, ReadonlyMap<string, number>>();
+    for (const period of BUDGET_PERIODS) {
+      const since = periodStart(period, now.getTime());
+      if (!spends.has(since)) spends.set(since, await store.spendByKey(since));
+    }
+    return listKeysCommand(keysFile, { ...options, now, spendSince: (sinceMs) => spends.get(sinceMs) ?? new Map() });
   } finally {
-    store.close();
+    await store.close();
   }
 }
 

@@ -7,8 +7,11 @@
 import { BUDGET_PERIODS, periodEnd, periodStart, type BudgetPeriod } from './budget-period.js';
 import type { UsageRecord } from './usage-record.js';
 
-/** Spend per key id since a time (Unix ms): the ledger's `spendByKey`. */
+/** Spend per key id since a time (Unix ms): the usage store's `spendByKey`. */
 export type SpendSince = (sinceMs: number) => ReadonlyMap<string, number>;
+
+/** Spend per key id since each of several times, read together: the ledger's `spendByKeySince`. */
+export type SpendSinceEach = (sinceTimes: readonly number[]) => Promise<ReadonlyArray<ReadonlyMap<string, number>>>;
 
 /** Whose spend a request without a key is (a gateway without keys has one budget for everyone). */
 export const KEYLESS_SUBJECT = '';
@@ -24,12 +27,16 @@ export class KeySpend {
 
   constructor(private readonly now: () => number = Date.now) {}
 
-  /** Starts each period's figures from the ledger (spend recorded before this process). */
-  seed(spendSince: SpendSince): void {
+  /**
+   * Starts each period's figures from the ledger (spend recorded before, and by other
+   * instances), replacing what is counted: the ledger's figures include every record taken so far.
+   */
+  async seed(spendSince: SpendSinceEach): Promise<void> {
     const now = this.now();
-    for (const period of BUDGET_PERIODS) {
-      this.periods.set(period, { end: periodEnd(period, now), spentBySubject: new Map(spendSince(periodStart(period, now))) });
-    }
+    const spends = await spendSince(BUDGET_PERIODS.map((period) => periodStart(period, now)));
+    BUDGET_PERIODS.forEach((period, index) => {
+      this.periods.set(period, { end: periodEnd(period, now), spentBySubject: new Map(spends[index]) });
+    });
   }
 
   /** Adds an answered request's cost to its key (or to the keyless gateway's). */

@@ -55,12 +55,12 @@ const chat = (url: string, model: string, stream: boolean) => request(`${url}/ap
   method: 'POST', body: JSON.stringify({ model, stream, messages: [{ role: 'user', content: 'hi' }] }),
 });
 
-const requestsIn = (path: string): number => {
+const requestsIn = async (path: string): Promise<number> => {
   const store = openSqliteUsageStore(path, { readonly: true });
   try {
-    return store.report({ sinceDay: '2026-05-01', untilDay: '2026-05-31', by: [] })[0]!.requests;
+    return (await store.report({ sinceDay: '2026-05-01', untilDay: '2026-05-31', by: [] }))[0]!.requests;
   } finally {
-    store.close();
+    await store.close();
   }
 };
 
@@ -73,11 +73,11 @@ describe('usage ledger in the gateway', () => {
       expect(gateway.app.usageLedgerHealth?.health()).toEqual({ writable: true });
       gateway.app.usageEvents.emit(usageRecord());
       gateway.app.usageEvents.emit(usageRecord());
-      expect(requestsIn(path)).toBe(0);
+      expect(await requestsIn(path)).toBe(0);
     } finally {
       await gateway.close();
     }
-    expect(requestsIn(path)).toBe(2);
+    expect(await requestsIn(path)).toBe(2);
   });
 
   it('a usage database that cannot be opened stops the start-up with what to change', async () => {

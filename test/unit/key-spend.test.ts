@@ -72,16 +72,23 @@ describe('KeySpend', () => {
     expect(spend.spent('alpha', 'day')).toBe(2);
   });
 
-  it('is seeded from the ledger with each period start', () => {
-    const asked: string[] = [];
+  it('is seeded from the ledger with each period start, in one read', async () => {
+    const asked: string[][] = [];
     const spend = new KeySpend(() => at('2026-03-04T10:00:00Z'));
-    spend.seed((sinceMs) => {
-      asked.push(iso(sinceMs));
-      return new Map([['alpha', sinceMs === 0 ? 9 : 3]]);
+    await spend.seed(async (sinceTimes) => {
+      asked.push(sinceTimes.map(iso));
+      return sinceTimes.map((sinceMs) => new Map([['alpha', sinceMs === 0 ? 9 : 3]]));
     });
-    expect(asked).toEqual(['2026-03-04T00:00:00.000Z', '2026-03-02T00:00:00.000Z', '2026-03-01T00:00:00.000Z', '1970-01-01T00:00:00.000Z']);
+    expect(asked).toEqual([['2026-03-04T00:00:00.000Z', '2026-03-02T00:00:00.000Z', '2026-03-01T00:00:00.000Z', '1970-01-01T00:00:00.000Z']]);
     spend.record(record('alpha', 1));
     expect(spend.spent('alpha', 'day')).toBe(4);
     expect(spend.spent('alpha', 'total')).toBe(10);
+  });
+
+  it('a seed replaces what was counted (the ledger\'s figures include every record taken so far)', async () => {
+    const spend = new KeySpend(() => at('2026-03-04T10:00:00Z'));
+    spend.record(record('alpha', 1));
+    await spend.seed(async (sinceTimes) => sinceTimes.map(() => new Map([['alpha', 5]])));
+    expect(spend.spent('alpha', 'day')).toBe(5);
   });
 });

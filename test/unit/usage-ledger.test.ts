@@ -15,7 +15,7 @@ function capturingLog(): LedgerLog & { lines: LoggedLine[] } {
   return { lines, info: at('info'), warn: at('warn'), error: at('error') };
 }
 
-describe('usage ledger', () => {
+describe('usage ledger', async () => {
   let scratch: ReturnType<typeof scratchDir>;
   let path: string;
   let reader: SqliteUsageStore | undefined;
@@ -26,18 +26,18 @@ describe('usage ledger', () => {
     return created;
   };
   /** Requests in May, as another connection (the `usage` report) sees them. */
-  const written = (): number => {
+  const written = async (): Promise<number> => {
     reader ??= openSqliteUsageStore(path, { readonly: true });
-    return reader.report(MAY)[0]!.requests;
+    return (await reader.report(MAY))[0]!.requests;
   };
 
   beforeEach(() => {
     scratch = scratchDir();
     path = join(scratch.dir, 'usage.db');
   });
-  afterEach(() => {
-    for (const created of ledgers.splice(0)) created.close();
-    reader?.close();
+  afterEach(async () => {
+    for (const created of ledgers.splice(0)) await created.close();
+    await reader?.close();
     reader = undefined;
     scratch.remove();
   });
@@ -46,11 +46,11 @@ describe('usage ledger', () => {
     const usage = ledger({ flushIntervalMs: 100 });
     usage.add(usageRecord());
     usage.add(usageRecord());
-    expect(written()).toBe(0);
+    expect((await written())).toBe(0);
     expect(usage.pending).toBe(2);
     const deadline = Date.now() + 2_000;
-    while (written() === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
-    expect(written()).toBe(2);
+    while ((await written()) === 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 20));
+    expect((await written())).toBe(2);
     expect(usage.pending).toBe(0);
   });
 
@@ -58,34 +58,34 @@ describe('usage ledger', () => {
     const usage = ledger();
     usage.add(usageRecord());
     await new Promise((resolve) => setTimeout(resolve, 1_100));
-    expect(written()).toBe(1);
+    expect((await written())).toBe(1);
   });
 
-  it('writes what it holds when closed, then closes the store', () => {
+  it('writes what it holds when closed, then closes the store', async () => {
     const usage = ledger({ flushIntervalMs: 60_000 });
     usage.add(usageRecord());
-    expect(written()).toBe(0);
-    usage.close();
-    expect(written()).toBe(1);
+    expect((await written())).toBe(0);
+    await usage.close();
+    expect((await written())).toBe(1);
     expect(usage.health()).toEqual({ writable: false, reason: 'the usage ledger is closed' });
     // A record that comes after the close is counted, not written.
     usage.add(usageRecord());
     expect(usage.dropped).toBe(1);
   });
 
-  it('is bounded: past the limit records are dropped, counted, and said once per flush', () => {
+  it('is bounded: past the limit records are dropped, counted, and said once per flush', async () => {
     const log = capturingLog();
     const usage = ledger({ flushIntervalMs: 60_000, maxBuffered: 2, log });
     for (let index = 0; index < 5; index++) usage.add(usageRecord());
     expect(usage.dropped).toBe(3);
-    usage.flush();
-    expect(written()).toBe(2);
+    await usage.flush();
+    expect((await written())).toBe(2);
     expect(log.lines).toEqual([{ level: 'warn', object: { dropped: 3, droppedTotal: 3 }, message: 'usage database: 3 request record(s) dropped (more than 2 waiting to be written)' }]);
-    usage.flush();
+    await usage.flush();
     expect(log.lines).toHaveLength(1);
   });
 
-  it('a failed write keeps the records for the next flush and makes the ledger unwritable until a write goes through', () => {
+  it('a failed write keeps the records for the next flush and makes the ledger unwritable until a write goes through', async () => {
     const log = capturingLog();
     const usage = ledger({ store: openSqliteUsageStore(path, { busyTimeoutMs: 10 }), flushIntervalMs: 60_000, maxBuffered: 3, log });
     // Another writer holds the database's write lock.
@@ -93,67 +93,68 @@ describe('usage ledger', () => {
     blocker.exec('BEGIN IMMEDIATE');
     usage.add(usageRecord());
     usage.add(usageRecord());
-    usage.flush();
+    await usage.flush();
     expect(usage.health()).toEqual({ writable: false, reason: 'the last write to the usage database failed: database is locked' });
     expect(usage.pending).toBe(2);
     usage.add(usageRecord());
     usage.add(usageRecord());
-    usage.flush();
+    await usage.flush();
     expect(usage.pending).toBe(3);
     expect(usage.dropped).toBe(1);
     expect(log.lines.filter((line) => line.level === 'error')).toHaveLength(1);
     blocker.exec('COMMIT');
     blocker.close();
-    usage.flush();
-    expect(written()).toBe(3);
+    await usage.flush();
+    expect((await written())).toBe(3);
     expect(usage.health()).toEqual({ writable: true });
     expect(log.lines.map((line) => line.message)).toContain('usage database: writing again');
   });
 
-  it('a record that cannot be stored is skipped, counted and logged; the rest of its batch is written', () => {
+  it('a record that cannot be stored is skipped, counted and logged; the rest of its batch is written', async () => {
     const log = capturingLog();
     const usage = ledger({ flushIntervalMs: 60_000, log });
     usage.add(usageRecord());
     usage.add(usageRecord({ durationMs: Number.POSITIVE_INFINITY }));
-    usage.flush();
-    expect(written()).toBe(1);
+    await usage.flush();
+    expect((await written())).toBe(1);
     expect(usage.dropped).toBe(1);
     expect(usage.health()).toEqual({ writable: true });
     expect(log.lines).toEqual([{ level: 'error', object: { records: 1, problems: ['duration_ms is Infinity, not a finite number'] }, message: 'usage database: 1 request record(s) could not be stored and were skipped' }]);
   });
 
-  it('drops detail past the retention at start and when the UTC day changes, keeping the totals', () => {
+  it('drops detail past the retention at start and when the UTC day changes, keeping the totals', async () => {
     const seed = openSqliteUsageStore(path);
-    seed.append(['2026-04-01', '2026-04-02', '2026-04-03'].map((day) => usageRecord({ startedAt: Date.parse(`${day}T12:00:00Z`) })));
-    seed.close();
+    await seed.append(['2026-04-01', '2026-04-02', '2026-04-03'].map((day) => usageRecord({ startedAt: Date.parse(`${day}T12:00:00Z`) })));
+    await seed.close();
     let now = Date.parse('2026-04-05T23:59:00Z');
     const log = capturingLog();
     const usage = ledger({ retentionDays: 3, now: () => now, flushIntervalMs: 60_000, log });
-    const days = (): string[] => {
+    const days = async (): Promise<string[]> => {
       reader ??= openSqliteUsageStore(path, { readonly: true });
       return reader.detailDays();
     };
-    // Kept: the three whole days before today, and today.
-    expect(days()).toEqual(['2026-04-02', '2026-04-03']);
-    usage.flush();
-    expect(days()).toEqual(['2026-04-02', '2026-04-03']);
+    // Kept: the three whole days before today, and today (the flush joins the one queued at start).
+    await usage.flush();
+    expect(await days()).toEqual(['2026-04-02', '2026-04-03']);
+    await usage.flush();
+    expect(await days()).toEqual(['2026-04-02', '2026-04-03']);
     now = Date.parse('2026-04-06T00:00:01Z');
-    usage.flush();
-    expect(days()).toEqual(['2026-04-03']);
+    await usage.flush();
+    expect(await days()).toEqual(['2026-04-03']);
     expect(log.lines.map((line) => line.message)).toEqual([
       'usage database: dropped request detail of 1 day(s) past the 3-day retention (daily totals are kept)',
       'usage database: dropped request detail of 1 day(s) past the 3-day retention (daily totals are kept)',
     ]);
-    expect(reader!.report({ sinceDay: '2026-04-01', untilDay: '2026-04-30', by: [] })[0]!.requests).toBe(3);
+    expect((await reader!.report({ sinceDay: '2026-04-01', untilDay: '2026-04-30', by: [] }))[0]!.requests).toBe(3);
   });
 
-  it('spend per key counts the records not yet written', () => {
+  it('spend per key counts the records not yet written', async () => {
     const usage = ledger({ flushIntervalMs: 60_000 });
     usage.add(usageRecord({ costUsd: 1 }));
-    usage.flush();
+    await usage.flush();
     usage.add(usageRecord({ costUsd: 2 }));
     usage.add(usageRecord({ costUsd: 4, keyId: undefined, keyName: undefined }));
     usage.add(usageRecord({ costUsd: 8, startedAt: Date.parse('2026-04-30T00:00:00Z') }));
-    expect(usage.spendByKey(Date.parse('2026-05-01T00:00:00Z'))).toEqual(new Map([['key-1', 3], ['', 4]]));
+    expect(await usage.spendByKeySince([Date.parse('2026-05-01T00:00:00Z'), Date.parse('2026-05-04T12:00:00Z')])).toEqual([new Map([['key-1', 3], ['', 4]]), new Map()]);
   });
 });

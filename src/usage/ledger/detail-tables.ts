@@ -12,7 +12,7 @@ const PREFIX = 'request_detail_';
 type ColumnValue = string | number | null;
 
 /** A column of a detail table: its SQL type, whether a record must fill it, and how it does. */
-interface DetailColumn {
+export interface DetailColumn {
   name: string;
   kind: 'INTEGER' | 'REAL' | 'TEXT';
   required: boolean;
@@ -21,8 +21,8 @@ interface DetailColumn {
 
 const column = (name: string, kind: DetailColumn['kind'], required: boolean, value: DetailColumn['value']): DetailColumn => ({ name, kind, required, value });
 
-/** Booleans as 0/1, absent fields as NULL. */
-const DETAIL_COLUMNS: readonly DetailColumn[] = [
+/** Booleans as 0/1, absent fields as NULL. In this order in every store (PostgreSQL's too). */
+export const DETAIL_COLUMNS: readonly DetailColumn[] = [
   column('started_at', 'INTEGER', true, (record) => record.startedAt),
   column('key_id', 'TEXT', false, (record) => record.keyId ?? null),
   column('key_name', 'TEXT', false, (record) => record.keyName ?? null),
@@ -86,6 +86,9 @@ export function detailValues(record: UsageRecord): ColumnValue[] | { problem: st
     } else if (kind === 'TEXT' ? typeof field !== 'string' : typeof field !== 'number' || !Number.isFinite(field)) {
       const found = kind !== 'TEXT' && typeof field === 'number' ? String(field) : `a ${typeof field}`;
       return { problem: `${name} is ${found}, not ${kind === 'TEXT' ? 'a text' : 'a finite number'}` };
+    } else if (kind === 'INTEGER' && !Number.isInteger(field)) {
+      // PostgreSQL's bigint columns refuse a fraction (and would fail the whole batch).
+      return { problem: `${name} is ${String(field)}, not a whole number` };
     } else {
       values.push(field);
     }

@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import type { UsageRecord } from '../usage-record.js';
 import { createDetailTable, detailDays, detailInsertSql, detailTableName, detailValues } from './detail-tables.js';
 import { migrate, schemaVersion, SCHEMA_VERSION } from './migrations.js';
+import { addToRollup, type Rollup } from './rollups.js';
 import { dayOf, dayStartMs } from './usage-days.js';
 import type { RejectedRecord, StoreHealth, UsageReportQuery, UsageReportRow, UsageStore } from './usage-store.js';
 
@@ -29,19 +30,6 @@ export interface OpenUsageStoreOptions {
 }
 
 const GROUP_COLUMNS = { key: 'key_name', model: 'model', day: 'day' } as const;
-
-interface Rollup {
-  day: string;
-  keyId: string;
-  keyName: string;
-  model: string;
-  requests: number;
-  promptTokens: number;
-  completionTokens: number;
-  reasoningTokens: number;
-  cachedTokens: number;
-  costUsd: number;
-}
 
 export function openSqliteUsageStore(path: string, options: OpenUsageStoreOptions = {}): SqliteUsageStore {
   const readonly = options.readonly === true;
@@ -104,7 +92,7 @@ export class SqliteUsageStore implements UsageStore {
         cost_usd = cost_usd + excluded.cost_usd`);
   }
 
-  append(records: readonly UsageRecord[]): RejectedRecord[] {
+  async append(records: readonly UsageRecord[]): Promise<RejectedRecord[]> {
     const rejected: RejectedRecord[] = [];
     if (records.length === 0) return rejected;
     const upsert = this.upsertRollup;
@@ -134,7 +122,7 @@ export class SqliteUsageStore implements UsageStore {
     }
   }
 
-  report(query: UsageReportQuery): UsageReportRow[] {
+  async report(query: UsageReportQuery): Promise<UsageReportRow[]> {
     const columns = query.by.map((grouping) => GROUP_COLUMNS[grouping]);
     const select = [...query.by.map((grouping) => `${GROUP_COLUMNS[grouping]} AS ${grouping}`), ...TOTALS].join(', ');
     const where = `day >= ? AND day <= ?${query.keyName === undefined ? '' : ' AND key_name = ?'}`;
@@ -146,13 +134,13 @@ export class SqliteUsageStore implements UsageStore {
     return rows;
   }
 
-  spendByKey(sinceMs: number): Map<string, number> {
+  async spendByKey(sinceMs: number): Promise<Map<string, number>> {
     const firstDay = dayOf(sinceMs);
     const spend = new Map<string, number>();
     const add = (rows: unknown[]): void => {
       for (const { keyId, costUsd } of rows as Array<{ keyId: string; costUsd: number }>) spend.set(keyId, (spend.get(keyId) ?? 0) + costUsd);
     };
-    const partialFirstDay = sinceMs > dayStartMs(firstDay) && this.detailDays().includes(firstDay);
+    const partialFirstDay = sinceMs > dayStartMs(firstDay) && detailDays(this.database).includes(firstDay);
     // Whole days from the roll-ups; a day cut by `sinceMs` from its detail (while it is kept).
     add(this.database.prepare(`SELECT key_id AS keyId, SUM(cost_usd) AS costUsd FROM daily_usage WHERE day ${partialFirstDay ? '>' : '>='} ? GROUP BY key_id`).all(firstDay));
     if (partialFirstDay) {
@@ -161,8 +149,8 @@ export class SqliteUsageStore implements UsageStore {
     return spend;
   }
 
-  dropDetailBefore(day: string): string[] {
-    const dropped = this.detailDays().filter((kept) => kept < day);
+  async dropDetailBefore(day: string): Promise<string[]> {
+    const dropped = detailDays(this.database).filter((kept) => kept < day);
     for (const old of dropped) {
       this.database.exec(`DROP TABLE IF EXISTS ${detailTableName(old)}`);
       this.detailInserts.delete(old);
@@ -170,7 +158,7 @@ export class SqliteUsageStore implements UsageStore {
     return dropped;
   }
 
-  detailDays(): string[] {
+  async detailDays(): Promise<string[]> {
     return detailDays(this.database);
   }
 
@@ -179,7 +167,7 @@ export class SqliteUsageStore implements UsageStore {
     return this.lastWriteError === undefined ? { writable: true } : { writable: false, reason: this.lastWriteError };
   }
 
-  close(): void {
+  async close(): Promise<void> {
     if (this.database.open) this.database.close();
   }
 
@@ -203,22 +191,3 @@ const TOTALS = [
   'COALESCE(SUM(cached_tokens), 0) AS cachedTokens',
   'COALESCE(SUM(cost_usd), 0) AS costUsd',
 ];
-
-/** A record's share of its day × key × model total; the model as served, else as requested when no upstream named one. */
-function addToRollup(rollups: Map<string, Rollup>, day: string, record: UsageRecord): void {
-  const keyId = record.keyId ?? '';
-  const keyName = record.keyName ?? '';
-  const model = record.modelServed ?? record.modelRequested ?? '';
-  const id = `${day}\n${keyId}\n${keyName}\n${model}`;
-  let rollup = rollups.get(id);
-  if (rollup === undefined) {
-    rollup = { day, keyId, keyName, model, requests: 0, promptTokens: 0, completionTokens: 0, reasoningTokens: 0, cachedTokens: 0, costUsd: 0 };
-    rollups.set(id, rollup);
-  }
-  rollup.requests += 1;
-  rollup.promptTokens += record.promptTokens;
-  rollup.completionTokens += record.completionTokens;
-  rollup.reasoningTokens += record.reasoningTokens ?? 0;
-  rollup.cachedTokens += record.cachedTokens ?? 0;
-  rollup.costUsd += record.costUsd;
-}

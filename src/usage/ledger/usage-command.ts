@@ -3,8 +3,8 @@
  * months), grouped by key, model (as served) and/or day, as a table with a totals row, one
  * JSON object, or CSV. Opens the database read-only: it works while the gateway writes.
  */
-import { existsSync } from 'node:fs';
-import { openSqliteUsageStore } from './sqlite-usage-store.js';
+import { openLedgerReader } from './open-ledger-reader.js';
+import { postgresLocation } from './postgres-usage-store.js';
 import { dayOf, isDay } from './usage-days.js';
 import { REPORT_GROUPINGS, type ReportGrouping, type UsageReportRow, type UsageTotals } from './usage-store.js';
 
@@ -14,6 +14,8 @@ type UsageFormat = 'table' | 'json' | 'csv';
 
 export interface UsageCommandOptions {
   dbPath: string;
+  /** The ledger in PostgreSQL (`--database-url`); read instead of the file when set. */
+  databaseUrl?: string | undefined;
   /** First and last day, `YYYY-MM-DD` (UTC), both included; default the current month up to today. */
   since?: string;
   until?: string;
@@ -27,29 +29,31 @@ export interface UsageCommandOptions {
 const DEFAULT_GROUPING: readonly ReportGrouping[] = ['key', 'model'];
 
 /** The text to print. */
-export function usageCommand(options: UsageCommandOptions): string {
+export async function usageCommand(options: UsageCommandOptions): Promise<string> {
   const today = dayOf(options.now ?? Date.now());
   const since = dayOption('--since', options.since) ?? `${today.slice(0, 8)}01`;
   const until = dayOption('--until', options.until) ?? today;
   if (since > until) throw new UsageCommandError(`--since ${since} is after --until ${until}`);
   const by = groupingOption(options.by);
-  if (!existsSync(options.dbPath)) {
-    throw new UsageCommandError(`no usage database at ${options.dbPath}: the gateway creates it on its first start with usage recording on (the default); name another with --usage-db (env USAGE_DB)`);
-  }
   let store;
   try {
-    store = openSqliteUsageStore(options.dbPath, { readonly: true });
+    store = await openLedgerReader(options);
   } catch (error) {
     throw new UsageCommandError((error as Error).message);
+  }
+  if (store === undefined) {
+    throw new UsageCommandError(`no usage database at ${options.dbPath}: the gateway creates it on its first start with usage recording on (the default); name another with --usage-db (env USAGE_DB), or read PostgreSQL with --database-url (env DATABASE_URL)`);
   }
   let rows: UsageReportRow[];
   let total: UsageTotals;
   try {
     const query = { sinceDay: since, untilDay: until, ...(options.keyName === undefined ? {} : { keyName: options.keyName }) };
-    rows = store.report({ ...query, by });
-    total = store.report({ ...query, by: [] })[0]!;
+    rows = await store.report({ ...query, by });
+    total = (await store.report({ ...query, by: [] }))[0]!;
+  } catch (error) {
+    throw new UsageCommandError(`cannot read the usage ledger: ${(error as Error).message}`);
   } finally {
-    store.close();
+    await store.close();
   }
   switch (options.format) {
     case 'json':
@@ -57,7 +61,7 @@ export function usageCommand(options: UsageCommandOptions): string {
     case 'csv':
       return csv(rows, by);
     case 'table':
-      return table(rows, total, by, { since, until, dbPath: options.dbPath, keyName: options.keyName });
+      return table(rows, total, by, { since, until, source: options.databaseUrl === undefined ? options.dbPath : `PostgreSQL at ${postgresLocation(options.databaseUrl)}`, keyName: options.keyName });
   }
 }
 
@@ -114,7 +118,7 @@ function csvField(value: WireValue): string {
 
 const HEADINGS: Record<ReportGrouping, string> = { key: 'KEY', model: 'MODEL', day: 'DAY' };
 
-function table(rows: readonly UsageReportRow[], total: UsageTotals, by: readonly ReportGrouping[], facts: { since: string; until: string; dbPath: string; keyName: string | undefined }): string {
+function table(rows: readonly UsageReportRow[], total: UsageTotals, by: readonly ReportGrouping[], facts: { since: string; until: string; source: string; keyName: string | undefined }): string {
   const numbers = (totals: UsageTotals): string[] => [String(totals.requests), String(totals.promptTokens), String(totals.completionTokens), totals.costUsd.toFixed(6)];
   const body = rows.map((row) => [...by.map((grouping) => (grouping === 'key' && row.key === null ? '(no key)' : String(row[grouping]))), ...numbers(row)]);
   const lines = [
@@ -124,6 +128,6 @@ function table(rows: readonly UsageReportRow[], total: UsageTotals, by: readonly
   ];
   const widths = lines[0]!.map((_, column) => Math.max(...lines.map((line) => line[column]!.length)));
   const render = (line: string[]): string => line.map((cell, column) => (column < by.length ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ').trimEnd();
-  const title = `Usage from ${facts.since} to ${facts.until} (UTC days)${facts.keyName === undefined ? '' : ` for key ${facts.keyName}`}, from ${facts.dbPath}`;
+  const title = `Usage from ${facts.since} to ${facts.until} (UTC days)${facts.keyName === undefined ? '' : ` for key ${facts.keyName}`}, from ${facts.source}`;
   return [title, '', ...lines.map(render), ...(rows.length === 0 ? ['', 'no requests recorded in these days'] : [])].join('\n');
 }

@@ -1,9 +1,11 @@
 /**
  * The ledger: every answered request's record, kept in memory and written to the store in one
  * transaction per flush, at least every second (an unref'd timer) and when the app closes —
- * never a write on a request's own path. The buffer is bounded: past it, records are dropped and
- * counted (and said in the log), so a store that stops taking writes cannot exhaust memory.
- * Once a day, detail older than the retention is dropped (whole days; roll-ups stay).
+ * never a write on a request's own path. One store call at a time (flushes, spend reads,
+ * retention are queued). The buffer is bounded: past it, records are dropped and counted (and
+ * said in the log), so a store that stops taking writes (a PostgreSQL that is down) cannot
+ * exhaust memory; what is held is written when it returns. Once a day, detail older than the
+ * retention is dropped (whole days; roll-ups stay).
  */
 import type { UsageLedgerHealth, UsageRecord } from '../usage-record.js';
 import { addDays, dayOf } from './usage-days.js';
@@ -35,9 +37,15 @@ export class UsageLedger implements UsageLedgerHealth {
   /** Dropped since the log last said so. */
   private droppedUnreported = 0;
   private failing = false;
+  private retentionFailing = false;
   private closed = false;
   /** The day retention last ran on. */
   private retentionDay: string | undefined;
+  /** The store calls, one after another. */
+  private queue: Promise<unknown> = Promise.resolve();
+  /** A flush queued and not started yet: later flush calls share it. */
+  private queuedFlush: Promise<void> | undefined;
+  private readonly writeListeners = new Set<() => void>();
   private readonly timer: NodeJS.Timeout;
   private readonly store: UsageStore;
   private readonly log: LedgerLog;
@@ -49,8 +57,9 @@ export class UsageLedger implements UsageLedgerHealth {
     this.log = options.log;
     this.now = options.now ?? Date.now;
     this.maxBuffered = options.maxBuffered ?? MAX_BUFFERED_RECORDS;
-    this.applyRetention();
-    this.timer = setInterval(() => this.flush(), options.flushIntervalMs ?? FLUSH_INTERVAL_MS);
+    // Retention runs at start (and then when the UTC day changes).
+    void this.flush();
+    this.timer = setInterval(() => void this.flush(), options.flushIntervalMs ?? FLUSH_INTERVAL_MS);
     this.timer.unref();
   }
 
@@ -63,43 +72,39 @@ export class UsageLedger implements UsageLedgerHealth {
     this.buffer.push(record);
   }
 
-  /** Writes what is held in one transaction; a failed write is kept for the next flush (within the bound). */
-  flush(): void {
-    this.applyRetention();
-    if (this.buffer.length > 0) {
-      const batch = this.buffer;
-      this.buffer = [];
-      try {
-        const rejected = this.store.append(batch);
-        if (this.failing) this.log.info({}, 'usage database: writing again');
-        this.failing = false;
-        if (rejected.length > 0) {
-          this.droppedTotal += rejected.length;
-          this.log.error({ records: rejected.length, problems: [...new Set(rejected.map((entry) => entry.problem))].slice(0, 5) }, `usage database: ${rejected.length} request record(s) could not be stored and were skipped`);
-        }
-      } catch (error) {
-        if (!this.failing) this.log.error({ err: error, records: batch.length }, 'usage database: a write failed; the records are kept in memory and tried again every flush');
-        this.failing = true;
-        const room = this.maxBuffered - this.buffer.length;
-        if (batch.length > room) this.drop(batch.length - room);
-        this.buffer = [...batch.slice(0, Math.max(0, room)), ...this.buffer];
-      }
-    }
-    if (this.droppedUnreported > 0) {
-      this.log.warn({ dropped: this.droppedUnreported, droppedTotal: this.droppedTotal }, `usage database: ${this.droppedUnreported} request record(s) dropped (more than ${this.maxBuffered} waiting to be written)`);
-      this.droppedUnreported = 0;
-    }
+  /**
+   * Writes what is held in one transaction, after the store calls before it; a failed write is
+   * kept for the next flush (within the bound). Never rejects: failures are logged and shown in
+   * the health.
+   */
+  flush(): Promise<void> {
+    this.queuedFlush ??= this.serial(async () => {
+      this.queuedFlush = undefined;
+      await this.applyRetention();
+      await this.writeHeld();
+    });
+    return this.queuedFlush;
   }
 
-  /** USD per key id since a time (Unix ms): the store's figures and what is still held. */
-  spendByKey(sinceMs: number): Map<string, number> {
-    const spend = this.store.spendByKey(sinceMs);
-    for (const record of this.buffer) {
-      if (record.startedAt < sinceMs || !(record.costUsd > 0)) continue;
-      const keyId = record.keyId ?? '';
-      spend.set(keyId, (spend.get(keyId) ?? 0) + record.costUsd);
-    }
-    return spend;
+  /**
+   * USD per key id since each of several times (Unix ms), read together: the store's figures and
+   * what is still held. Between two flushes, so no record is counted twice or missed.
+   */
+  async spendByKeySince(sinceTimes: readonly number[]): Promise<Array<Map<string, number>>> {
+    return this.serial(async () => {
+      const spends: Array<Map<string, number>> = [];
+      for (const sinceMs of sinceTimes) spends.push(await this.store.spendByKey(sinceMs));
+      // Records taken while the store answered are held too: counted here, after the last await.
+      sinceTimes.forEach((sinceMs, index) => {
+        const spend = spends[index]!;
+        for (const record of this.buffer) {
+          if (record.startedAt < sinceMs || !(record.costUsd > 0)) continue;
+          const keyId = record.keyId ?? '';
+          spend.set(keyId, (spend.get(keyId) ?? 0) + record.costUsd);
+        }
+      });
+      return spends;
+    });
   }
 
   /**
@@ -107,11 +112,17 @@ export class UsageLedger implements UsageLedgerHealth {
    * request answered so far). A promise: a networked store answers asynchronously.
    */
   async report(query: UsageReportQuery): Promise<UsageReportRow[]> {
-    this.flush();
+    await this.flush();
     return this.store.report(query);
   }
 
-  /** Records dropped since start (buffer full, or after close). */
+  /** Calls `listener` after each write that goes through; returns its unsubscribe. */
+  onWrite(listener: () => void): () => void {
+    this.writeListeners.add(listener);
+    return () => this.writeListeners.delete(listener);
+  }
+
+  /** Records dropped since start (buffer full, could not be stored, or after close). */
   get dropped(): number {
     return this.droppedTotal;
   }
@@ -127,12 +138,51 @@ export class UsageLedger implements UsageLedgerHealth {
   }
 
   /** The last flush, then the store is closed (app onClose: after the open answers have ended). */
-  close(): void {
+  async close(): Promise<void> {
     if (this.closed) return;
     clearInterval(this.timer);
-    this.flush();
+    await this.flush();
     this.closed = true;
-    this.store.close();
+    if (this.buffer.length > 0) {
+      this.log.error({ records: this.buffer.length }, `usage database: ${this.buffer.length} request record(s) could not be written before closing and are lost`);
+      this.drop(this.buffer.length);
+      this.buffer = [];
+    }
+    await this.serial(() => this.store.close());
+  }
+
+  private serial<T>(job: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(job, job);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeHeld(): Promise<void> {
+    if (this.buffer.length > 0) {
+      const batch = this.buffer;
+      this.buffer = [];
+      try {
+        const rejected = await this.store.append(batch);
+        if (this.failing) this.log.info({}, 'usage database: writing again');
+        this.failing = false;
+        if (rejected.length > 0) {
+          this.droppedTotal += rejected.length;
+          this.log.error({ records: rejected.length, problems: [...new Set(rejected.map((entry) => entry.problem))].slice(0, 5) }, `usage database: ${rejected.length} request record(s) could not be stored and were skipped`);
+        }
+        for (const listener of this.writeListeners) listener();
+      } catch (error) {
+        if (!this.failing) this.log.error({ err: error, records: batch.length }, 'usage database: a write failed; the records are kept in memory and tried again every flush');
+        this.failing = true;
+        // Records taken during the write come after the batch; the oldest are kept first.
+        const room = this.maxBuffered - this.buffer.length;
+        if (batch.length > room) this.drop(batch.length - room);
+        this.buffer = [...batch.slice(0, Math.max(0, room)), ...this.buffer];
+      }
+    }
+    if (this.droppedUnreported > 0) {
+      this.log.warn({ dropped: this.droppedUnreported, droppedTotal: this.droppedTotal }, `usage database: ${this.droppedUnreported} request record(s) dropped (more than ${this.maxBuffered} waiting to be written)`);
+      this.droppedUnreported = 0;
+    }
   }
 
   private drop(count: number): void {
@@ -140,16 +190,18 @@ export class UsageLedger implements UsageLedgerHealth {
     this.droppedUnreported += count;
   }
 
-  /** Once per UTC day: drops the detail of days past the retention. */
-  private applyRetention(): void {
+  /** Once per UTC day: drops the detail of days past the retention (tried again each flush while it fails). */
+  private async applyRetention(): Promise<void> {
     const today = dayOf(this.now());
     if (today === this.retentionDay) return;
-    this.retentionDay = today;
     try {
-      const dropped = this.store.dropDetailBefore(addDays(today, -this.options.retentionDays));
+      const dropped = await this.store.dropDetailBefore(addDays(today, -this.options.retentionDays));
+      this.retentionDay = today;
+      this.retentionFailing = false;
       if (dropped.length > 0) this.log.info({ days: dropped }, `usage database: dropped request detail of ${dropped.length} day(s) past the ${this.options.retentionDays}-day retention (daily totals are kept)`);
     } catch (error) {
-      this.log.error({ err: error }, 'usage database: dropping old request detail failed; tried again tomorrow');
+      if (!this.retentionFailing) this.log.error({ err: error }, 'usage database: dropping old request detail failed; tried again at the next flush');
+      this.retentionFailing = true;
     }
   }
 }

@@ -1,11 +1,11 @@
 /**
  * Where answered requests are kept: every request's detail for a while, and per key × model ×
- * day totals for ever. SQLite implements it (sqlite-usage-store.ts); the interface is what a
- * store shared by several instances (PostgreSQL) would implement too.
+ * day totals for ever. SQLite (sqlite-usage-store.ts, one machine) and PostgreSQL
+ * (postgres-usage-store.ts, shared by several instances) implement it.
  *
- * Synchronous, as better-sqlite3 is: the ledger calls `append` only from its flush, never on a
- * request's path, and the budgets read `spendByKey` once at start-up. A networked store would
- * make these return promises, and those two callers await them.
+ * Asynchronous, as a networked store is (SQLite answers at once, behind promises): the ledger
+ * calls `append` only from its flush, never on a request's path, and the budgets read
+ * `spendByKey` at start-up. `health` is synchronous: it says what the last call found.
  */
 import type { UsageRecord } from '../usage-record.js';
 
@@ -56,16 +56,16 @@ export interface UsageStore {
    * (then it throws: the store is failing). A record whose fields cannot be stored is skipped
    * and returned, and the others are written.
    */
-  append(records: readonly UsageRecord[]): RejectedRecord[];
+  append(records: readonly UsageRecord[]): Promise<RejectedRecord[]>;
   /** Totals from the daily roll-ups (fast over months). */
-  report(query: UsageReportQuery): UsageReportRow[];
+  report(query: UsageReportQuery): Promise<UsageReportRow[]>;
   /** USD spent per key id since a time (Unix ms); requests without a key under ''. */
-  spendByKey(sinceMs: number): Map<string, number>;
+  spendByKey(sinceMs: number): Promise<Map<string, number>>;
   /** Drops the detail of every day before `day` (`YYYY-MM-DD`), whole days at a time; totals stay. Returns the days dropped. */
-  dropDetailBefore(day: string): string[];
+  dropDetailBefore(day: string): Promise<string[]>;
   /** The days that still have detail, oldest first. */
-  detailDays(): string[];
-  /** Whether the last write went through (a store opened read-only never writes). */
+  detailDays(): Promise<string[]>;
+  /** Whether the last write went through (a store opened read-only never writes); from cached state, no query. */
   health(): StoreHealth;
-  close(): void;
+  close(): Promise<void>;
 }

@@ -46,6 +46,10 @@ export const ConfigSchema = z.object({
   UPSTREAM_BODY_TIMEOUT_MS: milliseconds.default(60_000),
   /** Longest a client may take to send its request (headers and body); never limits the answer. 0 = no limit. */
   REQUEST_RECEIVE_TIMEOUT_MS: milliseconds.default(300_000),
+  /** Longest wait before a retry of the same model (Retry-After included: a longer one moves to the next fallback at once). */
+  RETRY_MAX_WAIT_MS: milliseconds.default(5_000),
+  /** No retry or fallback starts later than this after a request's first try began. */
+  RETRY_TOTAL_MS: milliseconds.default(30_000),
   /** How long the model catalog is served before it is refreshed in the background. */
   CATALOG_TTL_SECONDS: z.coerce.number().int().min(10).default(600),
   /** Hashed client keys (`ollama-bridge keys create`), or a plain keys.txt (warned about). Hot-reloaded. */

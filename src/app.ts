@@ -31,6 +31,9 @@ import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
 import { anthropicFrontend } from './frontends/anthropic/plugin.js';
 import { responsesFrontend } from './frontends/responses/plugin.js';
+import { adminPlugin } from './admin/plugin.js';
+import { KeyEditor } from './admin/key-editor.js';
+import { triesPolicy } from './frontends/upstream-tries.js';
 import { loggerOptions, type LogDestination } from './logger.js';
 import { UsageEvents, type UsageLedgerHealth } from './usage/usage-record.js';
 import { requestRecordsPlugin } from './usage/request-records.js';
@@ -134,6 +137,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('catalog', catalog);
   app.decorate('openUpstreamCalls', new OpenUpstreamCalls());
   app.decorate('activeStreams', new ActiveStreams());
+  app.decorate('upstreamTries', triesPolicy(config, catalog));
   app.decorate('usageEvents', new UsageEvents((error) => app.log.error({ err: error }, 'a usage subscriber failed')));
   // The database URL's password is redacted from every log line from here on.
   const databaseSecrets = registerSecrets(databaseUrlSecrets(config.DATABASE_URL));

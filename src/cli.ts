@@ -39,6 +39,8 @@ export const FLAGS = {
   'headers-timeout': { key: 'UPSTREAM_HEADERS_TIMEOUT_MS', type: 'number', describe: 'upstream time to response headers in ms (env UPSTREAM_HEADERS_TIMEOUT_MS, default 300000)' },
   'idle-timeout': { key: 'UPSTREAM_BODY_TIMEOUT_MS', type: 'number', describe: 'longest upstream silence mid-answer in ms (keep-alive comments and progress lines reset it), 0 = none (env UPSTREAM_BODY_TIMEOUT_MS, default 60000)' },
   'receive-timeout': { key: 'REQUEST_RECEIVE_TIMEOUT_MS', type: 'number', describe: 'longest a client may take to send its request (headers and body) in ms, 0 = none; never limits the answer (env REQUEST_RECEIVE_TIMEOUT_MS, default 300000)' },
+  'retry-max-wait': { key: 'RETRY_MAX_WAIT_MS', type: 'number', describe: "longest wait in ms before a retry of the same model (models config `retries`); an upstream Retry-After longer than this moves to the model's next fallback at once (env RETRY_MAX_WAIT_MS, default 5000)" },
+  'retry-total': { key: 'RETRY_TOTAL_MS', type: 'number', describe: 'no retry or fallback starts later than this many ms after the first try began (env RETRY_TOTAL_MS, default 30000)' },
   'keys-file': { key: 'BRIDGE_KEYS_FILE', type: 'string', describe: 'file of hashed client keys made by `keys create` (or a plain keys.txt); edits apply while running (env BRIDGE_KEYS_FILE)' },
   'api-keys': { key: 'BRIDGE_API_KEYS', type: 'string', describe: 'comma-separated client keys (env BRIDGE_API_KEYS); a flag shows in the process list, so prefer the env variable or --keys-file' },
   'allow-unauthenticated': { key: 'ALLOW_UNAUTHENTICATED', type: 'boolean', describe: 'serve a non-loopback address without client keys (env ALLOW_UNAUTHENTICATED)' },

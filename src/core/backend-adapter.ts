@@ -52,6 +52,8 @@ export interface OpenAiChatForward {
   fallbackModels?: readonly string[];
   /** The model's configured defaults, for what the client left unset. */
   defaults?: ModelDefaults;
+  /** OpenRouter's `provider` object from the models config: sent as it is, over the client's own narrowing fields. */
+  provider?: Readonly<Record<string, unknown>>;
 }
 
 /** The raw 2xx answer of a passthrough call, in OpenAI's chat dialect, as the /v1 relay reads it. */

@@ -15,7 +15,8 @@ import { GatewayError } from '../errors.js';
 import { checkCatalogConfig } from './catalog-config-check.js';
 import { allowAllModels, type ModelFilter } from './model-filter.js';
 import { listedName, lookupKey, shortKey } from './model-names.js';
-import { emptyModelsConfig, type ModelDefaults, type ModelsConfig } from './models-config.js';
+import { emptyModelsConfig, type ModelDefaults, type ModelRouting, type ModelsConfig } from './models-config.js';
+import { CircuitBreakers } from './circuit-breakers.js';
 import type { ModelInfo, ModelPrice } from './types.js';
 
 export interface CatalogEntry {
@@ -30,6 +31,8 @@ export interface CatalogEntry {
   price?: ModelPrice;
   /** Set on alias entries: the alias as configured. */
   alias?: string;
+  /** Its fallbacks, retries and OpenRouter provider routing (the models config's). */
+  routing?: ModelRouting;
 }
 
 export interface CatalogSnapshot {
@@ -104,6 +107,8 @@ interface Backend {
 }
 
 export class ModelCatalog {
+  /** Each model's and backend's recent failures: who is skipped for a while (core/circuit-breakers.ts). */
+  readonly circuits: CircuitBreakers;
   private readonly backends: Backend[];
   private readonly ttlMs: number;
   private readonly log: Log;
@@ -138,6 +143,7 @@ export class ModelCatalog {
     this.retryBaseMs = options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
     this.random = options.random ?? Math.random;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
+    this.circuits = new CircuitBreakers({ now: this.now });
     this.backends = options.adapters.map((adapter) => ({
       adapter,
       state: 'pending',
@@ -456,6 +462,7 @@ export class ModelCatalog {
       else list.push(entry);
     };
     const { defaults, prices, aliases } = this.modelsConfig;
+    const routingOf = (key: string): ModelRouting | undefined => withDefaultProvider(this.modelsConfig, this.modelsConfig.routing.get(key) ?? this.modelsConfig.routing.get(shortKey(key)));
     const collisions: string[] = [];
     // Backends are ordered by preference (PREFER_BACKEND): the first one keeps a name both have.
     for (const { adapter, models } of answered) {
@@ -473,6 +480,8 @@ export class ModelCatalog {
         if (modelDefaults !== undefined) entry.defaults = modelDefaults;
         const price = prices.get(key) ?? prices.get(shortKey(key));
         if (price !== undefined) entry.price = price;
+        const routing = routingOf(key);
+        if (routing !== undefined) entry.routing = routing;
         add(entry);
       }
     }
@@ -488,6 +497,8 @@ export class ModelCatalog {
       if (aliasDefaults !== undefined) entry.defaults = aliasDefaults;
       const aliasPrice = prices.get(aliasKey) ?? targetEntry.price;
       if (aliasPrice !== undefined) entry.price = aliasPrice;
+      const aliasRouting = this.modelsConfig.routing.has(aliasKey) ? routingOf(aliasKey) : targetEntry.routing;
+      if (aliasRouting !== undefined) entry.routing = aliasRouting;
       add(entry);
     }
     const collisionReport = collisions.join(', ');
@@ -531,4 +542,11 @@ export class ModelCatalog {
       for (const problem of problems[file]) this.log.warn(problem.details, problem.message);
     }
   }
+}
+
+/** A model's routing with the file's default `provider` under its own (its own fields win). */
+function withDefaultProvider(config: ModelsConfig, routing: ModelRouting | undefined): ModelRouting | undefined {
+  if (config.provider === undefined) return routing;
+  if (routing === undefined) return { fallbacks: [], retries: 0, provider: config.provider };
+  return { ...routing, provider: { ...config.provider, ...routing.provider } };
 }

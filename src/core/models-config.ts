@@ -10,6 +10,10 @@
  *       num_predict: 2048
  *       think: false
  *       price: { prompt: 0.2, completion: 0.6 }   # USD per million tokens, for the usage record
+ *       fallbacks: [qwen/qwen3-32b, llama3]        # tried in order when this model fails before answering
+ *       retries: 1                     # this model again first (default 0)
+ *       provider: { sort: price }      # OpenRouter's provider routing for this model
+ *   provider: { data_collection: deny }            # the default `provider` of every OpenRouter model
  *
  * Precedence: the client's request > the model's override > upstream defaults. Pure.
  */
@@ -19,6 +23,7 @@ import { samplingFromOptions } from './ollama-options.js';
 import { toReasoning } from './reasoning.js';
 import { lookupKey } from './model-names.js';
 import type { ModelPrice, ReasoningRequest, SamplingOptions } from './types.js';
+import { ProviderPreferences } from '#schemas/provider-preferences.js';
 
 export interface ModelDefaults {
   sampling: SamplingOptions;
@@ -27,6 +32,19 @@ export interface ModelDefaults {
   contextLength?: number;
 }
 
+/** What to do when a model fails before it answers (core/upstream-tries.ts), and OpenRouter's routing for it. */
+export interface ModelRouting {
+  /** Models to try in order, names as written (an id, alias or short name). */
+  fallbacks: readonly string[];
+  /** Tries of the same model after its first one fails. */
+  retries: number;
+  /** OpenRouter's `provider` object: the model's own fields over the file's default. */
+  provider?: Readonly<Record<string, unknown>>;
+}
+
+/** The most `retries` a model may have: each is a full upstream call. */
+export const MAX_RETRIES = 5;
+
 export interface ModelsConfig {
   /** alias lookup key → target model name, as written. */
   aliases: Map<string, { alias: string; target: string }>;
@@ -34,6 +52,10 @@ export interface ModelsConfig {
   defaults: Map<string, ModelDefaults>;
   /** lookup key of an id, alias or short name → its price (`price:`), which wins over the backend's. */
   prices: Map<string, ModelPrice>;
+  /** lookup key of an id, alias or short name → its fallbacks, retries and provider routing. */
+  routing: Map<string, ModelRouting>;
+  /** The top-level `provider`: every OpenRouter model's routing unless its own says otherwise. */
+  provider?: Readonly<Record<string, unknown>>;
   /** lookup key of an override → its name as written (`gtp-4o`), for the catalog's warnings. */
   overrideNames: Map<string, string>;
   /** Key path (`models.gtp-4o`, `aliases.coder`) → its line in the file. */
@@ -42,7 +64,7 @@ export interface ModelsConfig {
   problems: string[];
 }
 
-export const emptyModelsConfig: ModelsConfig = { aliases: new Map(), defaults: new Map(), prices: new Map(), overrideNames: new Map(), lines: new Map(), problems: [] };
+export const emptyModelsConfig: ModelsConfig = { aliases: new Map(), defaults: new Map(), prices: new Map(), routing: new Map(), overrideNames: new Map(), lines: new Map(), problems: [] };
 
 /** The options an override may set that change something (Ollama's names). */
 const EFFECTIVE_OPTIONS = [
@@ -69,11 +91,12 @@ export function parseModelsConfig(text: string): ModelsConfig {
   if (typeof document !== 'object' || document === null || Array.isArray(document)) {
     throw new Error('expected a mapping with `aliases` and/or `models`');
   }
-  const { aliases = {}, models = {}, ...unknownKeys } = document as Record<string, unknown>;
+  const { aliases = {}, models = {}, provider: defaultProvider, ...unknownKeys } = document as Record<string, unknown>;
   const unknown = Object.keys(unknownKeys);
-  if (unknown.length > 0) throw new Error(`unknown top-level key(s): ${unknown.join(', ')} (expected aliases, models)`);
+  if (unknown.length > 0) throw new Error(`unknown top-level key(s): ${unknown.join(', ')} (expected aliases, models, provider)`);
   const lines = keyLines(parsed.contents, (offset) => lineCounter.linePos(offset).line);
-  const config: ModelsConfig = { aliases: new Map(), defaults: new Map(), prices: new Map(), overrideNames: new Map(), lines, problems: [] };
+  const config: ModelsConfig = { aliases: new Map(), defaults: new Map(), prices: new Map(), routing: new Map(), overrideNames: new Map(), lines, problems: [] };
+  if (defaultProvider !== undefined) config.provider = toProvider('provider', defaultProvider);
   const where = (path: string): string => {
     const line = lines.get(path);
     return line === undefined ? path : `line ${line} (${path})`;
@@ -85,7 +108,7 @@ export function parseModelsConfig(text: string): ModelsConfig {
   }
   for (const [name, value] of Object.entries(asMapping(models, 'models'))) {
     // A price changes no request: a model with only a price still passes through as it is.
-    const { price, ...settings } = asMapping(value ?? {}, `models.${name}`);
+    const { price, fallbacks, retries, provider, ...settings } = asMapping(value ?? {}, `models.${name}`);
     const key = lookupKey(name);
     const earlier = config.overrideNames.get(key);
     if (earlier !== undefined) config.problems.push(`${where(`models.${name}`)}: the same model as ${where(`models.${earlier}`)}; this one is used`);
@@ -97,7 +120,10 @@ export function parseModelsConfig(text: string): ModelsConfig {
         : `${where(path)}: unknown option "${option}"; ignored${didYouMean(closestName(option, EFFECTIVE_OPTIONS))}`);
     }
     if (price !== undefined) config.prices.set(key, toPrice(name, price));
-    if (price === undefined || Object.keys(settings).length > 0) config.defaults.set(key, toDefaults(name, settings));
+    const routing = toRouting(name, fallbacks, retries, provider);
+    if (routing !== undefined) config.routing.set(key, routing);
+    // A price or routing changes no request body: such a model still passes through as it is.
+    if ((price === undefined && routing === undefined) || Object.keys(settings).length > 0) config.defaults.set(key, toDefaults(name, settings));
     config.overrideNames.set(key, name);
   }
   return config;
@@ -149,6 +175,33 @@ function toPrice(name: string, value: unknown): ModelPrice {
     }
   }
   return { prompt: prompt as number, completion: completion as number };
+}
+
+/** `fallbacks`, `retries` and `provider` of one model; undefined when it sets none. */
+function toRouting(name: string, fallbacks: unknown, retries: unknown, provider: unknown): ModelRouting | undefined {
+  if (fallbacks === undefined && retries === undefined && provider === undefined) return undefined;
+  if (fallbacks !== undefined && (!Array.isArray(fallbacks) || !fallbacks.every((entry) => typeof entry === 'string' && entry.trim() !== ''))) {
+    throw new Error(`models.${name}.fallbacks must be a list of model names`);
+  }
+  if (retries !== undefined && (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES)) {
+    throw new Error(`models.${name}.retries must be a whole number from 0 to ${MAX_RETRIES}`);
+  }
+  const routing: ModelRouting = { fallbacks: ((fallbacks ?? []) as string[]).map((entry) => entry.trim()), retries: (retries ?? 0) as number };
+  if (provider !== undefined) routing.provider = toProvider(`models.${name}.provider`, provider);
+  return routing;
+}
+
+/** OpenRouter's `provider` object, checked field by field (schemas/provider-preferences.ts), kept as written. */
+function toProvider(where: string, value: unknown): Record<string, unknown> {
+  const checked = ProviderPreferences.safeParse(value);
+  if (!checked.success) {
+    const issue = checked.error.issues[0]!;
+    const path = [where, ...issue.path.map(String)].join('.');
+    const allowed = Object.keys(ProviderPreferences.shape).join(', ');
+    const detail = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.join(', ')} (expected ${allowed})` : issue.message;
+    throw new Error(`${path}: ${detail}`);
+  }
+  return asMapping(value, where);
 }
 
 function asMapping(value: unknown, where: string): Record<string, unknown> {

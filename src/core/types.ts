@@ -99,6 +99,8 @@ export interface Usage {
   cost?: number;
 }
 
+  /** OpenRouter's `provider` routing object from the models config, sent as it is (only the OpenRouter backend uses it). */
+  provider?: Readonly<Record<string, unknown>>;
 /**
  * Who answered, as the upstream says it: told once per call (`CallContext.onOrigin`), as soon
  * as the upstream's first words name it, never per chunk.

@@ -4,12 +4,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { CatalogEntry, ModelCatalog } from '../core/model-catalog.js';
 import type { ChatEventBatch, ChatRequest, ChatStream } from '../core/types.js';
-import { abortOnClientClose } from '../streaming/client-abort.js';
 import { keepAliveMilliseconds } from './keep-alive.js';
 import { GatewayError } from '../errors.js';
 import type { StreamEncoder } from '../streaming/encode-stream.js';
 import type { CallContext } from '../core/backend-adapter.js';
 import type { RequestUsage } from '../usage/request-usage.js';
+import { openWithFallbacks } from './upstream-tries.js';
 
 export interface StartedStream {
   first: ChatEventBatch;
@@ -98,15 +98,49 @@ export function checkChatCapabilities(entry: CatalogEntry, requestedName: string
 }
 
 /**
- * The upstream call of a chat from a front end whose clients send reasoning to any model
- * (Anthropic's `thinking`, the Responses API's `reasoning`): the model's capabilities checked,
- * reasoning it cannot do dropped (not a 400), the call started, the model marked used.
+ * One try of a chat through the IR on one model: its OpenRouter routing added, the request
+ * sent, the answer's first events read (an error before the first token is thrown, so a
+ * fallback may follow), the model marked used.
  */
-export async function openChatAnyReasoning(request: FastifyRequest, reply: FastifyReply, catalog: ModelCatalog, entry: CatalogEntry, requestedName: string, chatRequest: ChatRequest, usage: RequestUsage): Promise<ChatStream> {
-  checkChatCapabilities(entry, requestedName, chatRequest.tools !== undefined);
-  if (chatRequest.reasoning?.enabled === true && !entry.info.capabilities.includes('thinking')) delete chatRequest.reasoning;
-  const chatStream = await entry.adapter.streamChat(chatRequest, callContext(request, abortOnClientClose(reply)));
-  usage.upstreamAccepted();
-  catalog.markUsed(entry, keepAliveMilliseconds(undefined), request.apiKey?.id);
-  return chatStream;
+export async function openIrChat(request: FastifyRequest, catalog: ModelCatalog, entry: CatalogEntry, chatRequest: ChatRequest, signal: AbortSignal, keepAliveMs: number): Promise<StartedStream> {
+  if (entry.routing?.provider !== undefined) chatRequest.provider = entry.routing.provider;
+  const chatStream = await entry.adapter.streamChat(chatRequest, callContext(request, signal));
+  request.usage.upstreamAccepted();
+  const started = await startStream(chatStream);
+  catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
+  return started;
+}
+
+/** A started stream read again from its first batch (for answers collected into one object). */
+export async function* replayed(started: StartedStream): ChatStream {
+  let done = false;
+  try {
+    yield started.first;
+    for (let next = await started.rest.next(); !next.done; next = await started.rest.next()) yield next.value;
+    done = true;
+  } finally {
+    if (!done) await started.rest.return?.();
+  }
+}
+
+/**
+ * The upstream call of a chat from a front end whose clients send reasoning to any model
+ * (Anthropic's `thinking`, the Responses API's `reasoning`), with the model's retries and
+ * fallbacks: each model's capabilities checked, reasoning it cannot do dropped (not a 400),
+ * the call started on the first that answers.
+ */
+export async function openChatAnyReasoning(request: FastifyRequest, reply: FastifyReply, catalog: ModelCatalog, entry: CatalogEntry, requestedName: string, buildRequest: (entry: CatalogEntry) => ChatRequest): Promise<StartedStream> {
+  const primaryRequest = buildRequest(entry);
+  const hasTools = primaryRequest.tools !== undefined;
+  checkChatCapabilities(entry, requestedName, hasTools);
+  const { result } = await openWithFallbacks(request, reply, catalog, entry, {
+    requestedName,
+    accepts: (candidate) => checkChatCapabilities(candidate, candidate.name, hasTools),
+    attempt: (candidate, signal) => {
+      const chatRequest = candidate === entry ? primaryRequest : buildRequest(candidate);
+      if (chatRequest.reasoning?.enabled === true && !candidate.info.capabilities.includes('thinking')) delete chatRequest.reasoning;
+      return openIrChat(request, catalog, candidate, chatRequest, signal, keepAliveMilliseconds(undefined));
+    },
+  });
+  return result;
 }

@@ -69,6 +69,12 @@ export class RequestUsage {
     if (price !== undefined) this.price = price;
   }
 
+  /** A failed try is behind: what its upstream said of who answers, and that it accepted, no longer hold (a fallback follows). */
+  nextTry(): void {
+    this.origin = undefined;
+    this.accepted = false;
+  }
+
   /** Who answers, as the upstream says (a later word completes an earlier one). */
   answeredBy(origin: AnswerOrigin): void {
     this.origin = { ...this.origin, ...origin };

@@ -11,7 +11,8 @@
  *   or steer it to a pricier endpoint: `data_collection` and `zdr` (the client's privacy
  *   terms), `require_parameters` (only endpoints that honour every parameter sent) and
  *   `max_price` (a price ceiling). Ordering and selection (`order`, `only`, `ignore`, `sort`,
- *   `quantizations`, `allow_fallbacks`, `preferred_*`) are the operator's call: dropped.
+ *   `quantizations`, `allow_fallbacks`, `preferred_*`) are the operator's call: dropped. The
+ *   operator's own `provider` (models config) is sent as written, over the client's fields.
  * - Dropped: everything else (`plugins`, `route`, `web_search_options`, `service_tier`,
  *   `debug`, unknown fields). `droppedFields` names them for a debug log line.
  * - Consumed, not forwarded: Ollama's knobs (`think` becomes `reasoning_effort`).
@@ -58,7 +59,8 @@ export function toPassthroughBody(request: OpenAiChatForward): JsonObject {
     if (FORWARDED_FIELDS.has(field) && raw[field] !== undefined) body[field] = raw[field];
   }
   const provider = allowedProvider(raw.provider);
-  if (provider !== undefined) body.provider = provider;
+  // The operator's routing (models config) is sent as written; the client's narrowing fields fill in what it leaves unset.
+  if (provider !== undefined || request.provider !== undefined) body.provider = { ...provider, ...request.provider };
   checkToolTypes(body.tools);
   // OpenRouter routes an empty tool list like a tool request; some clients always send one.
   if (Array.isArray(body.tools) && body.tools.length === 0) {

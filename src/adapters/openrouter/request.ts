@@ -28,6 +28,7 @@ export function toOpenRouterChatBody(request: ChatRequest): JsonObject {
     if (request.logprobs.top > 0) body.top_logprobs = request.logprobs.top;
   }
   Object.assign(body, samplingToWire(request.sampling, OPENAI_SAMPLING_FIELDS));
+  if (request.provider !== undefined) body.provider = request.provider;
   return body;
 }
 

@@ -19,7 +19,7 @@ import { GatewayError, toAnthropicErrorBody } from '../../errors.js';
 import { parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
 import { sendEncodedStream } from '../../streaming/send-stream.js';
 import { estimatePromptTokens } from '../../usage/request-usage.js';
-import { meterRequest, openChatAnyReasoning, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
+import { meterRequest, openChatAnyReasoning, meteredEncoder, meteredStream, replayed } from '../answer-helpers.js';
 import { AnthropicStreamEncoder, messageObject, newMessageMeta } from './encode.js';
 import { chatRequestFromAnthropic } from './translate.js';
 
@@ -56,13 +56,12 @@ export async function anthropicFrontend(app: FastifyInstance, options: Anthropic
     if (!body.messages || body.messages.length === 0) throw new GatewayError('BAD_REQUEST', 'invalid request: messages: at least one message is required');
     const entry = await resolve(request, body.model);
     const usage = meterRequest(request, entry);
-    const chatRequest = applyModelDefaults(chatRequestFromAnthropic(body, entry.info.id), entry.defaults);
-    const chatStream = await openChatAnyReasoning(request, reply, catalog, entry, body.model, chatRequest, usage);
+    const started = await openChatAnyReasoning(request, reply, catalog, entry, body.model, (candidate) => applyModelDefaults(chatRequestFromAnthropic(body, candidate.info.id), candidate.defaults));
     if (body.stream !== true) {
-      const result = await collectChat(meteredStream(chatStream, usage));
+      const result = await collectChat(meteredStream(replayed(started), usage));
       return reply.type(JSON_TYPE).send(messageObject(result, newMessageMeta(body.model, 0)));
     }
-    const { first, rest } = await startStream(chatStream);
+    const { first, rest } = started;
     const encoder = new AnthropicStreamEncoder(newMessageMeta(body.model, estimatedPromptTokens(body)));
     return sendEncodedStream(reply, SSE_TYPE, first, rest, meteredEncoder(encoder, usage));
   });

@@ -8,10 +8,12 @@
  */
 import { PassThrough, Transform, type Readable } from 'node:stream';
 import type { FastifyReply, FastifyRequest } from 'fastify';
-import { isOllamaAdapter, type OllamaAdapter, type RawHeaders, type RawTimeouts } from '../../core/backend-adapter.js';
+import { isOllamaAdapter, type OllamaAdapter, type RawHeaders, type RawResponse, type RawTimeouts } from '../../core/backend-adapter.js';
 import type { CatalogEntry } from '../../core/model-catalog.js';
 import { lookupKey } from '../../core/model-names.js';
-import { fromMidStreamError } from '../../errors.js';
+import { GatewayError, fromMidStreamError, upstreamErrorMessage } from '../../errors.js';
+import { isRetryableStatus } from '../../core/upstream-tries.js';
+import { readBodyText } from '../../http/read-body.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
 import { usageFromOllama } from '../../core/ollama-answer.js';
 import type { RequestUsage } from '../../usage/request-usage.js';
@@ -39,6 +41,8 @@ export interface ForwardOptions {
   usage?: RequestUsage;
   /** The answer is generated text (chat, generate): its first piece relayed is the first token. */
   generates?: boolean;
+  /** Another try follows should this one fail: a retryable error status is thrown (a GatewayError), not relayed. */
+  retryableStatusThrows?: boolean;
 }
 
 export async function forwardToOllama(
@@ -48,7 +52,7 @@ export async function forwardToOllama(
   body: ForwardBody,
   options: ForwardOptions = {},
 ): Promise<FastifyReply> {
-  const { onFinished, timeouts, usage, generates = false } = options;
+  const { onFinished, timeouts, usage, generates = false, retryableStatusThrows = false } = options;
   request.usage.servedBy(adapter.name);
   const headers: RawHeaders = { ...request.headers };
   for (const name of CLIENT_CREDENTIALS) delete headers[name];
@@ -62,6 +66,7 @@ export async function forwardToOllama(
     payload = body?.stream;
   }
   const upstream = await adapter.forwardRaw(request.method, upstreamPath(request), headers, payload, abortOnClientClose(reply), timeouts);
+  if (retryableStatusThrows && isRetryableStatus(upstream.statusCode)) throw await statusError(upstream);
   reply.code(upstream.statusCode);
   for (const [name, value] of Object.entries(upstream.headers)) {
     if (value !== undefined && name !== 'date') reply.header(name, value);
@@ -75,6 +80,18 @@ export async function forwardToOllama(
   if (streamed) reply.server.activeStreams.track(reply.raw);
   return reply.send(streamed ? endingWithErrorLine(upstream.body, request.usage) : metered ? pipedAsIs(upstream.body) : upstream.body);
 }
+
+/** A retryable error status as the error it stands for, Ollama's message and Retry-After kept (the body is read, at most 64 KB). */
+async function statusError(upstream: RawResponse): Promise<GatewayError> {
+  const text = await readBodyText(upstream.body, 'Ollama', ERROR_BODY_LIMIT).catch(() => '');
+  const retryAfter = upstream.headers['retry-after'];
+  return new GatewayError('UPSTREAM_ERROR', upstreamErrorMessage(text, `Ollama answered HTTP ${upstream.statusCode}`), {
+    statusCode: upstream.statusCode,
+    ...(typeof retryAfter === 'string' ? { retryAfter } : {}),
+  });
+}
+
+const ERROR_BODY_LIMIT = 64 * 1024;
 
 /**
  * The upstream's NDJSON, line by line as it comes (complete lines only, byte for byte). A line

@@ -14,11 +14,13 @@ import {
 import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel, requireScope } from '../../auth/access-control.js';
 import { collectChat } from '../../core/collect.js';
-import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
+import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, openIrChat, replayed, type StartedStream } from '../answer-helpers.js';
+import { openWithFallbacks } from '../upstream-tries.js';
+import type { RequestUsage } from '../../usage/request-usage.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
-import type { ChatRequest, ChatStream } from '../../core/types.js';
+import type { ChatRequest } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
 import { listingCache, parseBody } from '../../http/request-errors.js';
 import { abortOnClientClose } from '../../streaming/client-abort.js';
@@ -258,64 +260,68 @@ interface ModelTurn {
   contextFor?: ((chatRequest: ChatRequest) => (answer: string) => number[]) | undefined;
 }
 
-/** A model's own Ollama passes the call through; otherwise a load answer, or the chat upstream. */
+/**
+ * A model's own Ollama passes the call through; otherwise a load answer, or the chat upstream.
+ * Either way through the model's retries and fallbacks (upstream-tries.ts): a fallback is
+ * never passed through (its name is not the one the client sent), it is translated.
+ */
 async function chatOrGenerate(request: FastifyRequest, reply: FastifyReply, catalog: ModelCatalog, turn: ModelTurn): Promise<FastifyReply> {
   const entry = await catalog.resolve(turn.model);
   assertModelAccess(request, entry, turn.model);
   const usage = meterRequest(request, entry);
   const keepAliveMs = keepAliveMilliseconds(turn.keepAlive);
-  if (canPassThrough(entry, turn.model) && isOllamaAdapter(entry.adapter)) {
-    catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-    return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage, generates: true });
+  const passesThrough = (candidate: CatalogEntry): candidate is CatalogEntry & { adapter: OllamaAdapter } => canPassThrough(candidate, turn.model) && isOllamaAdapter(candidate.adapter);
+  let primaryRequest: ChatRequest | undefined;
+  if (!passesThrough(entry)) {
+    if (!turn.hasInput) {
+      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
+      return reply.type(JSON_TYPE).send(ollamaLoadObject(turn.model, turn.endpoint, keepAliveMs === 0));
+    }
+    primaryRequest = applyModelDefaults(turn.toChatRequest(entry.info.id), entry.defaults);
+    checkChatCapabilities(entry, turn.model, primaryRequest.tools !== undefined, turn.think);
   }
-  if (!turn.hasInput) {
-    catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-    return reply.type(JSON_TYPE).send(ollamaLoadObject(turn.model, turn.endpoint, keepAliveMs === 0));
-  }
-  const chatRequest = applyModelDefaults(turn.toChatRequest(entry.info.id), entry.defaults);
-  checkChatCapabilities(entry, turn.model, chatRequest.tools !== undefined, turn.think);
-  return answer(request, reply, {
-    catalog,
-    entry,
-    keepAliveMs,
-    model: turn.model,
-    endpoint: turn.endpoint,
-    stream: turn.stream !== false,
-    chatRequest,
-    contextOf: turn.contextFor?.(chatRequest),
+  const timing = new StreamTiming();
+  const { result: send } = await openWithFallbacks(request, reply, catalog, entry, {
+    requestedName: turn.model,
+    accepts: (candidate) => {
+      if (!turn.hasInput) throw new GatewayError('BAD_REQUEST', 'a load request has no fallback');
+      const hasTools = (primaryRequest ?? turn.toChatRequest(candidate.info.id)).tools !== undefined;
+      checkChatCapabilities(candidate, candidate.name, hasTools, turn.think);
+    },
+    attempt: async (candidate, signal, final): Promise<() => Promise<FastifyReply>> => {
+      if (passesThrough(candidate)) {
+        catalog.markUsed(candidate, keepAliveMs, request.apiKey?.id);
+        const sent = await forwardToOllama(request, reply, candidate.adapter, { json: request.body }, { usage, generates: true, retryableStatusThrows: !final });
+        return () => Promise.resolve(sent);
+      }
+      const chatRequest = candidate === entry && primaryRequest !== undefined ? primaryRequest : applyModelDefaults(turn.toChatRequest(candidate.info.id), candidate.defaults);
+      const started = await openIrChat(request, catalog, candidate, chatRequest, signal, keepAliveMs);
+      timing.markUpstreamAccepted();
+      return () => answer(reply, usage, timing, { model: turn.model, endpoint: turn.endpoint, stream: turn.stream !== false, started, contextOf: turn.contextFor?.(chatRequest) });
+    },
   });
+  return send();
 }
 
 interface AnswerOptions {
-  catalog: ModelCatalog;
-  entry: CatalogEntry;
-  keepAliveMs: number;
   model: string;
   endpoint: OllamaEndpoint;
   stream: boolean;
-  chatRequest: ChatRequest;
+  /** The upstream's answer, its first events read. */
+  started: StartedStream;
   /** Generate's `context` from the answer's text. */
-  contextOf?: (answer: string) => number[];
+  contextOf?: ((answer: string) => number[]) | undefined;
 }
 
-/** Sends the chat upstream and answers as a stream or as one object, from the same stream path. */
-async function answer(request: FastifyRequest, reply: FastifyReply, options: AnswerOptions): Promise<FastifyReply> {
-  const { entry, model, endpoint } = options;
-  const timing = new StreamTiming();
-  const usage = meterRequest(request, entry);
-  const stream: ChatStream = await entry.adapter.streamChat(options.chatRequest, callContext(request, abortOnClientClose(reply)));
-  usage.upstreamAccepted();
-  timing.markUpstreamAccepted();
-  options.catalog.markUsed(entry, options.keepAliveMs, request.apiKey?.id);
-
+/** Answers as a stream or as one object, from the same stream path. */
+async function answer(reply: FastifyReply, usage: RequestUsage, timing: StreamTiming, options: AnswerOptions): Promise<FastifyReply> {
+  const { model, endpoint, started } = options;
   if (!options.stream) {
-    const result = await collectChat(meteredStream(stream, usage), () => timing.markToken());
+    const result = await collectChat(meteredStream(replayed(started), usage), () => timing.markToken());
     return reply.type(JSON_TYPE).send(ollamaFinalObject(model, endpoint, result, timing, options.contextOf?.(result.text)));
   }
-
-  const { first, rest } = await startStream(stream);
   const encoder = new OllamaStreamEncoder(model, endpoint, timing, options.contextOf);
-  return sendEncodedStream(reply, NDJSON_TYPE, first, rest, meteredEncoder(encoder, usage));
+  return sendEncodedStream(reply, NDJSON_TYPE, started.first, started.rest, meteredEncoder(encoder, usage));
 }
 
 async function resolveForEmbedding(catalog: ModelCatalog, name: string): Promise<CatalogEntry> {

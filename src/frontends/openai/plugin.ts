@@ -18,14 +18,15 @@ import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from
 import { OpenAiChatRequest, OpenAiCompletionRequest, OpenAiEmbeddingsRequest } from '#schemas/openai.js';
 import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
-import type { CallContext } from '../../core/backend-adapter.js';
 import { collectChat } from '../../core/collect.js';
-import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
+import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, openIrChat, replayed, type StartedStream } from '../answer-helpers.js';
+import { openWithFallbacks } from '../upstream-tries.js';
+import type { RequestUsage } from '../../usage/request-usage.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
 import { applyModelDefaults } from '../../core/models-config.js';
 import { toReasoning } from '../../core/reasoning.js';
-import type { ChatRequest, ChatResult, ChatStream } from '../../core/types.js';
+import type { ChatResult } from '../../core/types.js';
 import { GatewayError, toOpenAiErrorBody } from '../../errors.js';
 import { readBodyText } from '../../http/read-body.js';
 import { listingCache, parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
@@ -119,48 +120,69 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     if (!body.messages || body.messages.length === 0) throw new GatewayError('BAD_REQUEST', "[] is too short - 'messages'");
     const entry = await resolve(request, body.model);
     const usage = meterRequest(request, entry);
-    checkChatCapabilities(entry, body.model, (body.tools?.length ?? 0) > 0, body.think);
+    const hasTools = (body.tools?.length ?? 0) > 0;
+    checkChatCapabilities(entry, body.model, hasTools, body.think);
     const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
     const stream = body.stream === true;
     const includeUsage = body.stream_options?.include_usage === true;
-    const signal = abortOnClientClose(reply);
-    const context = callContext(request, signal);
-
-    if (entry.adapter.forwardOpenAiChat !== undefined) {
-      // The relay forwards the client's reasoning fields; an effort Ollama does not know is a 400 here too.
-      toReasoning(body);
-      const raw = request.body as Record<string, unknown>;
-      const fallbackModels = await resolveFallbacks(request, raw.models, entry, body.model);
-      const forward = { body: raw, model: entry.info.id, ...(fallbackModels === undefined ? {} : { fallbackModels }), ...(entry.defaults === undefined ? {} : { defaults: entry.defaults }) };
-      const answer = await entry.adapter.forwardOpenAiChat(forward, context);
-      usage.upstreamAccepted();
-      catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
-      // The answer names the model as the client did (`coder`), not by the upstream's id.
-      if (!stream) return reply.type(JSON_TYPE).send(relayJson(answer, await readBodyText(answer.body, answer.upstream), usage, body.model));
-      const relay = await startSseRelay(answer, () => clientLeft(signal), { meter: usage, includeUsage, echoModel: body.model });
-      return sendStream(reply, SSE_TYPE, relay);
-    }
-
-    const chatRequest = applyModelDefaults(chatRequestFromOpenAi(body, entry.info.id), entry.defaults);
+    const raw = request.body as Record<string, unknown>;
+    // The relay forwards the client's reasoning fields; an effort Ollama does not know is a 400 here too.
+    if (entry.adapter.forwardOpenAiChat !== undefined) toReasoning(body);
+    const fallbackModels = entry.adapter.forwardOpenAiChat === undefined ? undefined : await resolveFallbacks(request, raw.models, entry, body.model);
     const meta = newChatCompletionMeta(body.model, includeUsage);
-    return answerThroughIr(request, reply, context, {
-      catalog, entry, keepAliveMs, chatRequest, stream,
-      encoder: () => new OpenAiChatStreamEncoder(meta),
-      object: (result) => chatCompletionObject(result, meta),
+
+    // Each try on the model's own path: the passthrough when its backend speaks this dialect, else the IR.
+    const { result: send } = await openWithFallbacks(request, reply, catalog, entry, {
+      requestedName: body.model,
+      accepts: (candidate) => checkChatCapabilities(candidate, candidate.name, hasTools, body.think),
+      attempt: async (candidate, signal): Promise<() => Promise<FastifyReply>> => {
+        const context = callContext(request, signal);
+        if (candidate.adapter.forwardOpenAiChat !== undefined) {
+          // Only the model changes for a fallback; the client's `models` go only to the backend they were checked for.
+          const forward = {
+            body: raw,
+            model: candidate.info.id,
+            ...(fallbackModels === undefined || candidate.adapter !== entry.adapter ? {} : { fallbackModels }),
+            ...(candidate.defaults === undefined ? {} : { defaults: candidate.defaults }),
+            ...(candidate.routing?.provider === undefined ? {} : { provider: candidate.routing.provider }),
+          };
+          const answer = await candidate.adapter.forwardOpenAiChat(forward, context);
+          usage.upstreamAccepted();
+          catalog.markUsed(candidate, keepAliveMs, request.apiKey?.id);
+          // The answer names the model as the client did (`coder`), not by the upstream's id.
+          if (!stream) {
+            const json = relayJson(answer, await readBodyText(answer.body, answer.upstream), usage, body.model);
+            return async () => reply.type(JSON_TYPE).send(json);
+          }
+          const relay = await startSseRelay(answer, () => clientLeft(signal), { meter: usage, includeUsage, echoModel: body.model });
+          return async () => sendStream(reply, SSE_TYPE, relay);
+        }
+        const chatRequest = applyModelDefaults(chatRequestFromOpenAi(body, candidate.info.id), candidate.defaults);
+        const started = await openIrChat(request, catalog, candidate, chatRequest, signal, keepAliveMs);
+        return () => answerThroughIr(reply, usage, started, {
+          stream,
+          encoder: () => new OpenAiChatStreamEncoder(meta),
+          object: (result) => chatCompletionObject(result, meta),
+        });
+      },
     });
+    return send();
   });
 
   app.post('/completions', async (request, reply) => {
     const body = parseBody(OpenAiCompletionRequest, request.body);
     if (!body.model) throw new GatewayError('BAD_REQUEST', 'model is required');
     const entry = await resolve(request, body.model);
-    meterRequest(request, entry);
+    const usage = meterRequest(request, entry);
     checkChatCapabilities(entry, body.model, false);
-    const chatRequest = applyModelDefaults(chatRequestFromCompletion(body, entry.info.id), entry.defaults);
     const meta = newCompletionMeta(body.model, body.stream_options?.include_usage === true);
-    return answerThroughIr(request, reply, callContext(request, abortOnClientClose(reply)), {
-      catalog, entry, chatRequest,
-      keepAliveMs: keepAliveMilliseconds(body.keep_alive),
+    const keepAliveMs = keepAliveMilliseconds(body.keep_alive);
+    const { result: started } = await openWithFallbacks(request, reply, catalog, entry, {
+      requestedName: body.model,
+      accepts: (candidate) => checkChatCapabilities(candidate, candidate.name, false),
+      attempt: (candidate, signal) => openIrChat(request, catalog, candidate, applyModelDefaults(chatRequestFromCompletion(body, candidate.info.id), candidate.defaults), signal, keepAliveMs),
+    });
+    return answerThroughIr(reply, usage, started, {
       stream: body.stream === true,
       encoder: () => new OpenAiCompletionStreamEncoder(meta),
       object: (result) => completionObject(result, meta),
@@ -196,29 +218,18 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
 }
 
 interface IrAnswerOptions {
-  catalog: ModelCatalog;
-  entry: CatalogEntry;
-  keepAliveMs: number;
-  chatRequest: ChatRequest;
   stream: boolean;
   encoder: () => OpenAiSseEncoder;
   object: (result: ChatResult) => Record<string, unknown>;
 }
 
 /** Through the IR: stream as SSE or collect into one object, from the same stream path. */
-async function answerThroughIr(request: FastifyRequest, reply: FastifyReply, context: CallContext, options: IrAnswerOptions): Promise<FastifyReply> {
-  const usage = meterRequest(request, options.entry);
-  const chatStream: ChatStream = await options.entry.adapter.streamChat(options.chatRequest, context);
-  usage.upstreamAccepted();
-  options.catalog.markUsed(options.entry, options.keepAliveMs, request.apiKey?.id);
+async function answerThroughIr(reply: FastifyReply, usage: RequestUsage, started: StartedStream, options: IrAnswerOptions): Promise<FastifyReply> {
   if (!options.stream) {
-    const result = await collectChat(meteredStream(chatStream, usage));
+    const result = await collectChat(meteredStream(replayed(started), usage));
     return reply.type(JSON_TYPE).send(options.object(result));
   }
-
-  const { first, rest } = await startStream(chatStream);
-  const encoder = options.encoder();
-  return sendEncodedStream(reply, SSE_TYPE, first, rest, meteredEncoder(encoder, usage));
+  return sendEncodedStream(reply, SSE_TYPE, started.first, started.rest, meteredEncoder(options.encoder(), usage));
 }
 
 function decodeModelParam(raw: string): string {

@@ -18,7 +18,7 @@ import { applyModelDefaults } from '../../core/models-config.js';
 import { GatewayError, toOpenAiErrorBody } from '../../errors.js';
 import { parseBody, sendGatewayError, toGatewayError } from '../../http/request-errors.js';
 import { sendEncodedStream } from '../../streaming/send-stream.js';
-import { meterRequest, openChatAnyReasoning, meteredEncoder, meteredStream, startStream } from '../answer-helpers.js';
+import { meterRequest, openChatAnyReasoning, meteredEncoder, meteredStream, replayed } from '../answer-helpers.js';
 import { ResponsesStreamEncoder, newResponseMeta, responseFromResult } from './encode.js';
 import { chatRequestFromResponses } from './translate.js';
 
@@ -52,14 +52,13 @@ export async function responsesFrontend(app: FastifyInstance, options: Responses
     const entry = await catalog.resolve(body.model);
     assertModelAccess(request, entry, body.model);
     const usage = meterRequest(request, entry);
-    const chatRequest = applyModelDefaults(chatRequestFromResponses(body, entry.info.id), entry.defaults);
-    const chatStream = await openChatAnyReasoning(request, reply, catalog, entry, body.model, chatRequest, usage);
+    const started = await openChatAnyReasoning(request, reply, catalog, entry, body.model, (candidate) => applyModelDefaults(chatRequestFromResponses(body, candidate.info.id), candidate.defaults));
     const meta = newResponseMeta(echoedFields(body));
     if (body.stream !== true) {
-      const result = await collectChat(meteredStream(chatStream, usage));
+      const result = await collectChat(meteredStream(replayed(started), usage));
       return reply.type(JSON_TYPE).send(responseFromResult(result, meta));
     }
-    const { first, rest } = await startStream(chatStream);
+    const { first, rest } = started;
     return sendEncodedStream(reply, SSE_TYPE, first, rest, meteredEncoder(new ResponsesStreamEncoder(meta), usage));
   });
 }

@@ -18,6 +18,8 @@ export interface MetricsSources {
   activeStreams(): number;
   /** The shared store (Redis) in use: whether it answers, and how often local state stood in for it, by what for. */
   sharedStore?(): { up: boolean; fallbacks: ReadonlyMap<string, number> } | undefined;
+  /** Usage records the ledger dropped since start (undefined: no ledger). */
+  usageRecordsDropped?(): number | undefined;
 }
 
 /** The model label of every model the catalog does not list. */
@@ -81,6 +83,18 @@ export class GatewayMetrics {
       registers,
       collect(this: Gauge) {
         this.set(sources.activeStreams());
+      },
+    });
+    new Counter({
+      name: 'ollama_bridge_usage_records_dropped_total',
+      help: 'Request records the usage ledger could not keep: more held than its bound while the store took no writes, a record that could not be stored, or left at close',
+      registers,
+      collect(this: Counter) {
+        const dropped = sources.usageRecordsDropped?.();
+        if (dropped === undefined) return;
+        // The ledger keeps the count (it only grows): the counter shows it.
+        this.reset();
+        this.inc(dropped);
       },
     });
     new Gauge({

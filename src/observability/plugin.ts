@@ -27,6 +27,7 @@ async function observability(app: FastifyInstance, options: ObservabilityOptions
     catalogName: (model) => app.catalog.find(model)?.name,
     catalogModels: () => app.catalog.backendStates(),
     activeStreams: () => app.activeStreams.count,
+    usageRecordsDropped: () => app.usageLedger?.dropped,
     sharedStore: () => app.sharedStore?.metrics(),
   });
 

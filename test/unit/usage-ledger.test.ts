@@ -3,6 +3,7 @@ import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openSqliteUsageStore, type SqliteUsageStore } from '../../src/usage/ledger/sqlite-usage-store.js';
 import { UsageLedger, type LedgerLog } from '../../src/usage/ledger/usage-ledger.js';
+import type { UsageStore } from '../../src/usage/ledger/usage-store.js';
 import { scratchDir, usageRecord } from '../helpers/usage-records.js';
 
 const MAY = { sinceDay: '2026-05-01', untilDay: '2026-05-31', by: [] };
@@ -156,5 +157,81 @@ describe('usage ledger', async () => {
     usage.add(usageRecord({ costUsd: 4, keyId: undefined, keyName: undefined }));
     usage.add(usageRecord({ costUsd: 8, startedAt: Date.parse('2026-04-30T00:00:00Z') }));
     expect(await usage.spendByKeySince([Date.parse('2026-05-01T00:00:00Z'), Date.parse('2026-05-04T12:00:00Z')])).toEqual([new Map([['key-1', 3], ['', 4]]), new Map()]);
+  });
+});
+
+describe('usage ledger over a store that answers later (as PostgreSQL does)', () => {
+  /** A store whose writes wait until released, recording each batch and whether two ever overlap. */
+  function slowStore() {
+    const batches: number[] = [];
+    let open = 0;
+    let overlapped = false;
+    let release: (() => void) | undefined;
+    let failNext = false;
+    const store: UsageStore = {
+      append: async (records) => {
+        open++;
+        if (open > 1) overlapped = true;
+        await new Promise<void>((resolve) => { release = resolve; });
+        open--;
+        if (failNext) {
+          failNext = false;
+          throw new Error('connection refused');
+        }
+        batches.push(records.length);
+        return [];
+      },
+      report: async () => [],
+      spendByKey: async () => new Map(),
+      dropDetailBefore: async () => [],
+      detailDays: async () => [],
+      health: () => ({ writable: true }),
+      close: async () => undefined,
+    };
+    return { store, batches, overlapped: () => overlapped, release: () => release?.(), failNext: () => { failNext = true; } };
+  }
+
+  it('one write at a time: flushes asked for during a write wait for it and share one write; records taken meanwhile are kept', async () => {
+    const slow = slowStore();
+    const usage = new UsageLedger({ store: slow.store, retentionDays: 90, log: capturingLog(), flushIntervalMs: 60_000 });
+    usage.add(usageRecord());
+    usage.add(usageRecord());
+    const first = usage.flush();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    usage.add(usageRecord());
+    const second = usage.flush();
+    const third = usage.flush();
+    expect(third).toBe(second);
+    expect(usage.pending).toBe(3);
+    slow.release();
+    await first;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    slow.release();
+    await second;
+    expect(slow.batches).toEqual([2, 1]);
+    expect(slow.overlapped()).toBe(false);
+    expect(usage.pending).toBe(0);
+    await usage.close();
+  });
+
+  it('a write that fails puts its batch back before the records taken during it, oldest first', async () => {
+    const slow = slowStore();
+    const usage = new UsageLedger({ store: slow.store, retentionDays: 90, log: capturingLog(), flushIntervalMs: 60_000 });
+    usage.add(usageRecord({ costUsd: 1 }));
+    slow.failNext();
+    const failing = usage.flush();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    usage.add(usageRecord({ costUsd: 2 }));
+    slow.release();
+    await failing;
+    expect(usage.pending).toBe(2);
+    // Spend read between flushes counts what is held, once.
+    expect(await usage.spendByKeySince([0])).toEqual([new Map([['key-1', 3]])]);
+    const retry = usage.flush();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    slow.release();
+    await retry;
+    expect(slow.batches).toEqual([2]);
+    await usage.close();
   });
 });

@@ -121,13 +121,13 @@ export class PostgresUsageStore implements UsageStore {
     });
   }
 
-  /** Connects and migrates (or checks the schema, read-only); a failure is kept in the health and thrown. */
+  /** Connects and migrates (or checks the schema, read-only), once; a failure is kept in the health and thrown. */
   async ready(): Promise<void> {
-    this.schemaReady ??= this.prepareSchema().catch((error: unknown) => {
+    this.schemaReady ??= this.tracked(this.prepareSchema()).catch((error: unknown) => {
       this.schemaReady = undefined;
       throw error;
     });
-    return this.tracked(this.schemaReady);
+    return this.schemaReady;
   }
 
   async append(records: readonly UsageRecord[]): Promise<RejectedRecord[]> {
@@ -212,12 +212,7 @@ export class PostgresUsageStore implements UsageStore {
 
   async detailDays(): Promise<string[]> {
     await this.ready();
-    const client = await this.tracked(this.pool.connect());
-    try {
-      return await this.tracked(partitionDays(client));
-    } finally {
-      client.release();
-    }
+    return this.tracked(this.withClient(partitionDays));
   }
 
   health(): StoreHealth {
@@ -230,15 +225,12 @@ export class PostgresUsageStore implements UsageStore {
   }
 
   private async prepareSchema(): Promise<void> {
-    const client = await this.pool.connect();
-    try {
+    await this.withClient(async (client) => {
       const found = this.readonly ? await postgresSchemaVersion(client) : await migratePostgres(client);
       if (this.readonly && found === 0) throw new UsageStoreError(`PostgreSQL at ${postgresLocation(this.url)} holds no usage ledger (no schema_migrations table): a gateway started with --database-url creates it`);
       if (found > POSTGRES_SCHEMA_VERSION) throw new UsageStoreError(`the usage database at ${postgresLocation(this.url)} was written by a newer ollama-bridge (schema ${found}; this one knows up to ${POSTGRES_SCHEMA_VERSION})`);
       for (const day of await partitionDays(client)) this.partitions.add(day);
-    } finally {
-      client.release();
-    }
+    });
     if (!this.readonly) await this.ensurePartitions(this.daysAhead());
   }
 
@@ -264,20 +256,36 @@ export class PostgresUsageStore implements UsageStore {
   }
 
   private async transaction<T>(work: (client: pg.PoolClient) => Promise<T>): Promise<T> {
-    const client = await this.pool.connect();
-    let broken: Error | undefined;
-    try {
+    return this.withClient(async (client) => {
       await client.query('BEGIN');
       const result = await work(client);
       await client.query('COMMIT');
       return result;
+    }, true);
+  }
+
+  /**
+   * A pooled connection for `work`. While it is held, a connection the server drops between two
+   * queries is an error of the work, not an uncaught 'error' event; a broken one is not reused.
+   */
+  private async withClient<T>(work: (client: pg.PoolClient) => Promise<T>, inTransaction = false): Promise<T> {
+    const client = await this.pool.connect();
+    let broken: Error | undefined;
+    const onError = (error: Error): void => {
+      broken = error;
+    };
+    client.on('error', onError);
+    try {
+      return await work(client);
     } catch (error) {
-      await client.query('ROLLBACK').catch((rollbackError: unknown) => {
-        broken = rollbackError as Error;
-      });
+      if (inTransaction && broken === undefined) {
+        await client.query('ROLLBACK').catch((rollbackError: unknown) => {
+          broken = rollbackError as Error;
+        });
+      }
       throw error;
     } finally {
-      // A connection that could not roll back is closed, not handed to the next caller.
+      client.removeListener('error', onError);
       client.release(broken);
     }
   }

@@ -33,6 +33,8 @@ const MAX_BUFFERED_RECORDS = 10_000;
 
 export class UsageLedger implements UsageLedgerHealth {
   private buffer: UsageRecord[] = [];
+  /** The batch being written now. */
+  private writing = 0;
   private droppedTotal = 0;
   /** Dropped since the log last said so. */
   private droppedUnreported = 0;
@@ -127,9 +129,9 @@ export class UsageLedger implements UsageLedgerHealth {
     return this.droppedTotal;
   }
 
-  /** Records held, not yet written. */
+  /** Records held, not yet written (the batch being written included). */
   get pending(): number {
-    return this.buffer.length;
+    return this.buffer.length + this.writing;
   }
 
   health(): StoreHealth {
@@ -161,6 +163,7 @@ export class UsageLedger implements UsageLedgerHealth {
     if (this.buffer.length > 0) {
       const batch = this.buffer;
       this.buffer = [];
+      this.writing = batch.length;
       try {
         const rejected = await this.store.append(batch);
         if (this.failing) this.log.info({}, 'usage database: writing again');
@@ -177,6 +180,8 @@ export class UsageLedger implements UsageLedgerHealth {
         const room = this.maxBuffered - this.buffer.length;
         if (batch.length > room) this.drop(batch.length - room);
         this.buffer = [...batch.slice(0, Math.max(0, room)), ...this.buffer];
+      } finally {
+        this.writing = 0;
       }
     }
     if (this.droppedUnreported > 0) {

@@ -71,6 +71,8 @@ export interface BuildAppOptions {
   logDestination?: LogDestination;
   /** The wall clock (Unix ms) of budget periods; tests move it past a period's end. */
   now?: () => number;
+  /** The admin page's built files (default: dist/admin-page in the package); tests give a folder of their own. */
+  adminPageDir?: string;
   /** The key another worker generated at start-up (`--workers`): every worker serves the same one. */
   generatedKey?: string;
 }
@@ -251,6 +253,15 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(openAiFrontend, { prefix: '/v1', catalog, config });
   await app.register(anthropicFrontend, { prefix: '/v1/messages', catalog });
   await app.register(responsesFrontend, { prefix: '/v1/responses', catalog });
+  // The admin page and its API (/admin, /admin/api/*); its writes of the keys file go through app.adminKeyEditor.
+  app.decorate('adminKeyEditor', new KeyEditor(config.BRIDGE_KEYS_FILE, keyRing, options.now));
+  await app.register(adminPlugin, {
+    config,
+    keySpend: shared?.spend ?? keySpend,
+    keyEditor: app.adminKeyEditor,
+    ...(options.adminPageDir === undefined ? {} : { pageDir: options.adminPageDir }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+  });
 
   app.addHook('onClose', async () => {
     for (const watcher of watchers) watcher.close();

@@ -13,6 +13,7 @@ export const REDACTED_PATHS = [
   'req.headers["x-api-key"]',
   'req.headers["api-key"]',
   'req.headers.cookie',
+  'req.headers["x-csrf-token"]',
   'headers.authorization',
   'config.OPENROUTER_API_KEY',
   'apiKey',

@@ -14,7 +14,7 @@ import { keyAllowsModel, keyHasScope, type KeyRecord, type KeyScope } from './ap
 import type { CatalogEntry } from '../core/model-catalog.js';
 import { presentedKeys } from './credentials.js';
 import type { KeyRing } from './key-ring.js';
-import { isAllowedHost, originChecker } from './origins.js';
+import { isAllowedHost, isOwnOrigin, originChecker } from './origins.js';
 import type { Budgets } from './budgets.js';
 import { RateLimiter, type Limits, type RequestLimiter } from './rate-limiter.js';
 import { GatewayError } from '../errors.js';
@@ -31,6 +31,8 @@ declare module 'fastify' {
   interface FastifyContextConfig {
     /** The route costs nothing upstream (listing, show, version): it spends no rate-limit budget. */
     unmetered?: boolean;
+    /** The admin page and its API (admin/plugin.ts): they check their own sign-in, not a client key. */
+    adminAuth?: boolean;
   }
 }
 
@@ -92,7 +94,9 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
       throw new GatewayError('FORBIDDEN', `host "${request.headers.host}" is not allowed (DNS rebinding protection); connect through localhost`);
     }
     const origin = request.headers.origin;
-    if (origin !== undefined && !allowOrigin(origin)) {
+    // The admin page calls its API from the gateway's own origin, whatever the bind.
+    const adminFromOwnOrigin = (value: string): boolean => request.routeOptions.config?.adminAuth === true && isOwnOrigin(value, request.protocol, request.headers.host);
+    if (origin !== undefined && !allowOrigin(origin) && !adminFromOwnOrigin(origin)) {
       throw new GatewayError('FORBIDDEN', `origin "${origin}" is not allowed; add it with --origins`);
     }
   });
@@ -107,6 +111,7 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
 
   app.addHook('onRequest', async (request, reply) => {
     if (request.method === 'OPTIONS' || (!options.keyRing.enabled && !limitsAddresses && options.budgets.defaultBudget === undefined)) return;
+    if (request.routeOptions.config?.adminAuth === true) return;
     if (options.keyRing.enabled) {
       const path = request.url.split('?', 1)[0]!;
       if (publicRoutes.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return;

@@ -31,6 +31,14 @@ export function originChecker(extra: readonly string[]): OriginCheck {
   return (origin) => matchers.some((matcher) => matcher(origin));
 }
 
+/**
+ * Whether an Origin header names the gateway itself, as the request reached it (scheme and
+ * Host header): a browser sends one with same-origin calls that change something.
+ */
+export function isOwnOrigin(origin: string, protocol: string, hostHeader: string | undefined): boolean {
+  return hostHeader !== undefined && hostHeader !== '' && origin.toLowerCase() === `${protocol}://${hostHeader}`.toLowerCase();
+}
+
 export function isLoopbackAddress(host: string): boolean {
   const bare = host.replace(/^\[|\]$/g, '');
   return bare === 'localhost' || bare === '::1' || /^127\.\d+\.\d+\.\d+$/.test(bare);

@@ -227,6 +227,16 @@ export class ModelCatalog {
     }));
   }
 
+  /** Every model the backends list, the ones the models filter hides included, in order of preference. */
+  backendModels(): ModelInfo[] {
+    return this.backends.flatMap((backend) => backend.models ?? []);
+  }
+
+  /** The models filter in force. */
+  get modelFilter(): ModelFilter {
+    return this.filter;
+  }
+
   /**
    * Finds a model by the name a client sent: exact name (`:latest` implied, any case), then
    * a short name that exactly one model has. Unknown → 404 in Ollama's words.

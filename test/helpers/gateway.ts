@@ -24,6 +24,8 @@ export interface StartGatewayOptions {
   logDestination?: NodeJS.WritableStream;
   /** The wall clock of budget periods (Unix ms). */
   now?: () => number;
+  /** The admin page's files (a test's own folder, so tests never depend on the built page). */
+  adminPageDir?: string;
 }
 
 export async function startGateway(
@@ -37,7 +39,11 @@ export async function startGateway(
     envFile: false,
     readProcessEnv: false,
   });
-  const extras = { ...(options.adapters === undefined ? {} : { adapters: options.adapters }), ...(options.now === undefined ? {} : { now: options.now }) };
+  const extras = {
+    ...(options.adapters === undefined ? {} : { adapters: options.adapters }),
+    ...(options.now === undefined ? {} : { now: options.now }),
+    ...(options.adminPageDir === undefined ? {} : { adminPageDir: options.adminPageDir }),
+  };
   const app = options.logDestination === undefined
     ? await buildApp({ config, logger: false, ...extras })
     : await buildApp({ config, logDestination: options.logDestination, ...extras });

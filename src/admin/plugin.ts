@@ -1,0 +1,78 @@
+/**
+ * The admin page and its JSON API (`/admin`, `/admin/api/*`; shapes in api-types.ts). Every
+ * route here is `adminAuth` (the client-key check skips it: the page and the session routes
+ * are reachable without a key, the rest check a session or a bearer admin key themselves) and
+ * `unmetered` (never rate limited or recorded as usage). The DNS-rebinding Host check applies.
+ */
+import { fileURLToPath } from 'node:url';
+import cookie from '@fastify/cookie';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+import type { Config } from '#schemas/config.js';
+import { defaultBudgetFrom } from '../auth/budgets.js';
+import { adminCaller } from './admin-auth.js';
+import { FilterEditor } from './filter-editor.js';
+import type { KeyEditor } from './key-editor.js';
+import { registerKeyRoutes, type SpendReader } from './key-routes.js';
+import { LiveRequests } from './live-requests.js';
+import { SECURITY_HEADERS, registerPage } from './page.js';
+import { registerReportRoutes } from './report-routes.js';
+import { registerSessionRoutes } from './session-routes.js';
+import { AdminSessions } from './sessions.js';
+
+export interface AdminPluginOptions {
+  config: Config;
+  /** Each key's spend in its budget period (the budgets' own figures). */
+  keySpend: SpendReader;
+  /** Writes the keys file (app.ts makes it, as `app.adminKeyEditor`, for others to hear of changes). */
+  keyEditor: KeyEditor;
+  /** The built page (default: dist/admin-page in the package, from src/ and dist/ alike). */
+  pageDir?: string;
+  now?: () => number;
+}
+
+/** `<package root>/dist/admin-page`: this file is src/admin/plugin.ts or dist/admin/plugin.js. */
+const DEFAULT_PAGE_DIR = fileURLToPath(new URL('../../dist/admin-page', import.meta.url));
+
+/** Session routes that a signed-out page calls (the rest go through the guard). */
+const UNGUARDED = new Set(['GET /admin/api/session', 'POST /admin/api/session', 'DELETE /admin/api/session']);
+
+export async function adminPlugin(app: FastifyInstance, options: AdminPluginOptions): Promise<void> {
+  const now = options.now ?? Date.now;
+  const { config } = options;
+  await app.register(cookie);
+  // reply.sendFile only: the routes are page.ts's.
+  await app.register(fastifyStatic, { serve: false });
+
+  app.addHook('onRoute', (route) => {
+    route.config = { ...route.config, adminAuth: true, unmetered: true };
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    void reply.headers(SECURITY_HEADERS);
+  });
+
+  const sessions = new AdminSessions(app.keyRing, now);
+  app.addHook('preHandler', async (request) => {
+    const route = `${request.method} ${request.routeOptions.url ?? ''}`;
+    if (request.routeOptions.url?.startsWith('/admin/api/') !== true || UNGUARDED.has(route)) return;
+    adminCaller(request, sessions, app.keyRing);
+  });
+
+  const { keyEditor } = options;
+  const live = new LiveRequests(app.usageEvents);
+  registerPage(app, options.pageDir ?? DEFAULT_PAGE_DIR);
+  registerSessionRoutes(app, { sessions, keyRing: app.keyRing, now });
+  registerKeyRoutes(app, {
+    editor: keyEditor,
+    keyRing: app.keyRing,
+    keySpend: options.keySpend,
+    lastUsedByKey: live.lastUsedByKey,
+    defaults: {
+      requestsPerMinute: config.RATE_LIMIT_RPM > 0 ? config.RATE_LIMIT_RPM : null,
+      tokensPerMinute: config.RATE_LIMIT_TPM > 0 ? config.RATE_LIMIT_TPM : null,
+      budget: defaultBudgetFrom(config),
+    },
+    now,
+  });
+  registerReportRoutes(app, { filterEditor: new FilterEditor(config.MODELS_FILTER, app.catalog), live, startedAt: now(), now });
+}

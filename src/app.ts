@@ -137,9 +137,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const adapters = options.adapters ?? createAdapters(config);
   const catalog = new ModelCatalog({ adapters, ttlSeconds: config.CATALOG_TTL_SECONDS, log: app.log });
   app.decorate('catalog', catalog);
+  app.decorate('upstreamTries', triesPolicy(config));
   app.decorate('openUpstreamCalls', new OpenUpstreamCalls());
   app.decorate('activeStreams', new ActiveStreams());
-  app.decorate('upstreamTries', triesPolicy(config, catalog));
   app.decorate('usageEvents', new UsageEvents((error) => app.log.error({ err: error }, 'a usage subscriber failed')));
   // The database URL's password is redacted from every log line from here on.
   const databaseSecrets = registerSecrets(databaseUrlSecrets(config.DATABASE_URL));

@@ -16,7 +16,6 @@ import { checkCatalogConfig } from './catalog-config-check.js';
 import { allowAllModels, type ModelFilter } from './model-filter.js';
 import { listedName, lookupKey, shortKey } from './model-names.js';
 import { emptyModelsConfig, type ModelDefaults, type ModelRouting, type ModelsConfig } from './models-config.js';
-import { CircuitBreakers } from './circuit-breakers.js';
 import type { ModelInfo, ModelPrice } from './types.js';
 
 export interface CatalogEntry {
@@ -107,8 +106,6 @@ interface Backend {
 }
 
 export class ModelCatalog {
-  /** Each model's and backend's recent failures: who is skipped for a while (core/circuit-breakers.ts). */
-  readonly circuits: CircuitBreakers;
   private readonly backends: Backend[];
   private readonly ttlMs: number;
   private readonly log: Log;
@@ -143,7 +140,6 @@ export class ModelCatalog {
     this.retryBaseMs = options.retryBaseMs ?? DEFAULT_RETRY_BASE_MS;
     this.random = options.random ?? Math.random;
     this.fetchTimeoutMs = options.fetchTimeoutMs ?? DEFAULT_FETCH_TIMEOUT_MS;
-    this.circuits = new CircuitBreakers({ now: this.now });
     this.backends = options.adapters.map((adapter) => ({
       adapter,
       state: 'pending',

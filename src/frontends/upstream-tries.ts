@@ -15,13 +15,14 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Config } from '#schemas/config.js';
 import { mayUseModel } from '../auth/access-control.js';
 import type { CatalogEntry, ModelCatalog } from '../core/model-catalog.js';
+import { CircuitBreakers } from '../core/circuit-breakers.js';
 import { runTries, sleep, type TriesPolicy, type TryTarget } from '../core/upstream-tries.js';
 import { GatewayError } from '../errors.js';
 import { abortOnClientClose } from '../streaming/client-abort.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
-    /** How retries and fallbacks wait and when they stop (settings; tests pin the random part). */
+    /** How retries and fallbacks wait and when they stop, and the circuit breakers (tests pin the clock and the random part). */
     upstreamTries: TriesPolicy;
   }
 }
@@ -29,9 +30,9 @@ declare module 'fastify' {
 /** The response header that names the model that served (the catalog's id of it). */
 export const SERVED_MODEL_HEADER = 'x-ollama-bridge-model';
 
-/** The policy from the settings, with the catalog's circuit breakers. */
-export function triesPolicy(config: Pick<Config, 'RETRY_MAX_WAIT_MS' | 'RETRY_TOTAL_MS'>, catalog: ModelCatalog): TriesPolicy {
-  return { circuits: catalog.circuits, maxWaitMs: config.RETRY_MAX_WAIT_MS, totalMs: config.RETRY_TOTAL_MS, random: Math.random, now: Date.now, sleep };
+/** The policy from the settings, with this app's circuit breakers (/health/ready and /metrics read them here). */
+export function triesPolicy(config: Pick<Config, 'RETRY_MAX_WAIT_MS' | 'RETRY_TOTAL_MS'>): TriesPolicy {
+  return { circuits: new CircuitBreakers(), maxWaitMs: config.RETRY_MAX_WAIT_MS, totalMs: config.RETRY_TOTAL_MS, random: Math.random, now: Date.now, sleep };
 }
 
 interface EntryTarget extends TryTarget {

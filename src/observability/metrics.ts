@@ -5,6 +5,7 @@
  * `other`, a key is its name (the configured keys).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { CircuitReport } from '../core/circuit-breakers.js';
 import { errorCodes } from '../errors.js';
 import type { UsageRecord } from '../usage/usage-record.js';
 import { processMetricsText } from './process-metrics.js';
@@ -16,11 +17,15 @@ export interface MetricsSources {
   catalogModels(): ReadonlyArray<{ name: string; models: number }>;
   /** Answers streaming now. */
   activeStreams(): number;
+  /** The circuit breakers that have failed since they last succeeded. */
+  circuits?(): readonly CircuitReport[];
   /** The shared store (Redis) in use: whether it answers, and how often local state stood in for it, by what for. */
   sharedStore?(): { up: boolean; fallbacks: ReadonlyMap<string, number> } | undefined;
   /** Usage records the ledger dropped since start (undefined: no ledger). */
   usageRecordsDropped?(): number | undefined;
 }
+
+const CIRCUIT_STATES = ['closed', 'open', 'half_open'] as const;
 
 /** The model label of every model the catalog does not list. */
 export const OTHER_MODEL = 'other';
@@ -95,6 +100,19 @@ export class GatewayMetrics {
         // The ledger keeps the count (it only grows): the counter shows it.
         this.reset();
         this.inc(dropped);
+      },
+    });
+    new Gauge({
+      name: 'ollama_bridge_circuit_state',
+      help: 'Circuit breakers that have failed since they last answered: 1 for the state each is in (closed: failing, not skipped yet; open: skipped; half_open: one try may go), by backend and model (empty for the whole backend)',
+      labelNames: ['backend', 'model', 'state'],
+      registers,
+      collect(this: Gauge<'backend' | 'model' | 'state'>) {
+        // A circuit that answered again is gone from the report: its series go too.
+        this.reset();
+        for (const circuit of sources.circuits?.() ?? []) {
+          for (const state of CIRCUIT_STATES) this.set({ backend: circuit.backend, model: circuit.model ?? '', state }, state === circuit.state ? 1 : 0);
+        }
       },
     });
     new Gauge({

@@ -10,6 +10,7 @@ import fastifyPlugin from 'fastify-plugin';
 import { requireScope } from '../auth/access-control.js';
 import { GatewayMetrics } from './metrics.js';
 import { readinessReport } from './readiness.js';
+import { circuitReadiness } from './circuit-readiness.js';
 
 export interface ObservabilityOptions {
   /** `/metrics` without a key even when keys are configured (`--metrics-public`). */
@@ -27,6 +28,7 @@ async function observability(app: FastifyInstance, options: ObservabilityOptions
     catalogName: (model) => app.catalog.find(model)?.name,
     catalogModels: () => app.catalog.backendStates(),
     activeStreams: () => app.activeStreams.count,
+    circuits: () => app.upstreamTries.circuits.report(),
     usageRecordsDropped: () => app.usageLedger?.dropped,
     sharedStore: () => app.sharedStore?.metrics(),
   });
@@ -69,6 +71,7 @@ async function observability(app: FastifyInstance, options: ObservabilityOptions
     config: { unmetered: true },
     handler: async (_request, reply) => {
       const report = readinessReport(app.catalog.backendStates(), app.usageLedgerHealth, Date.now(), app.sharedStore?.readiness());
+      report.circuits = circuitReadiness(app.upstreamTries.circuits.report());
       return noStore(reply).code(report.status === 'ready' ? 200 : 503).send(report);
     },
   });

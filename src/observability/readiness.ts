@@ -4,6 +4,7 @@
  * starts no fetch and touches no upstream. Error texts are redacted: never a secret.
  */
 import type { BackendStatus } from '../core/model-catalog.js';
+import type { CircuitReadiness } from './circuit-readiness.js';
 import { redactSecrets } from '../core/secrets.js';
 import type { UsageLedgerHealth } from '../usage/usage-record.js';
 
@@ -32,6 +33,8 @@ export interface ReadinessReport {
   backends: Record<string, BackendReadiness>;
   usage_ledger: LedgerReadiness;
   redis: RedisReadiness;
+  /** The circuit breakers that have seen failures (circuit-readiness.ts). */
+  circuits?: CircuitReadiness[];
 }
 
 export function readinessReport(backends: readonly BackendStatus[], ledger: UsageLedgerHealth | undefined, now: number, redis: RedisReadiness = { state: 'off' }): ReadinessReport {

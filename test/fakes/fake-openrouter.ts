@@ -9,8 +9,10 @@
  *   capability gating (404 for tools / images the model cannot take) as OpenRouter does.
  * - `POST /api/v1/embeddings`.
  * - Models named `fixture/<name>` replay `test/fixtures/openrouter/<name>.sse` byte for byte.
- * - `script(model, ...)` overrides the answer for one model: status errors, raw frames, write
- *   modes (per event, one byte at a time, seeded random cuts, all glued), delays, abrupt close.
+ * - `script(model, ...)` overrides the answer for one model: status errors (with headers such as
+ *   Retry-After), raw frames (an in-band error before or after the first token), write modes
+ *   (per event, one byte at a time, seeded random cuts, all glued), delays (a hang before the
+ *   headers), a connection closed before any answer, an abrupt close.
  * - Every request is recorded, and so is every chat answer the client abandoned midway.
  */
 import { seededCuts } from '../helpers/chunking.js';
@@ -55,6 +57,8 @@ export interface StreamScript {
   leadingWhitespace?: string;
   /** Wait this long before answering at all (no status, no headers): a silent upstream. */
   headersDelayMs?: number;
+  /** Close the connection without answering (no status): an upstream that cannot be reached. */
+  closeBeforeHeaders?: boolean;
   /** After writing this many pieces, go silent for `ms` (then carry on): an idle stream. */
   pauseAfter?: { pieces: number; ms: number };
 }
@@ -301,6 +305,10 @@ export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): 
     if (script.headersDelayMs) {
       await sleepUnlessClosed(response, script.headersDelayMs);
       if (response.destroyed || record.aborted) return;
+    }
+    if (script.closeBeforeHeaders) {
+      response.socket?.destroy();
+      return;
     }
     if (script.status !== undefined && script.status !== 200) return sendJson(response, script.status, script.body ?? errorBody(script.status, 'scripted error'), script.headers);
     if (body.stream !== true) {

@@ -8,7 +8,7 @@
  */
 import { z } from 'zod';
 import { createKey, unusableReason, type KeyRecord } from '../auth/api-keys.js';
-import { KeyFieldError, keyBudget, keyExpiry, keyLimit, keyModels, keyName } from '../auth/key-fields.js';
+import { KeyFieldError, KeyNameTakenError, keyBudget, keyExpiry, keyLimit, keyModels, keyName } from '../auth/key-fields.js';
 import type { KeyRing } from '../auth/key-ring.js';
 import { readKeysFile, writeKeysFile } from '../auth/keys-file.js';
 import { GatewayError } from '../errors.js';
@@ -154,11 +154,12 @@ function applyFields(record: KeyRecord, fields: KeyPatch, now: Date): void {
   else if (fields.expiresAt !== undefined) record.expiresAt = keyExpiry(fields.expiresAt, 'expiresAt', now);
 }
 
-/** A broken field rule is the client's 400. */
+/** A broken field rule is the client's 400; a name another key has, 409. */
 function fieldRule<T>(apply: () => T): T {
   try {
     return apply();
   } catch (error) {
+    if (error instanceof KeyNameTakenError) throw conflict(error.message);
     if (error instanceof KeyFieldError) throw new GatewayError('BAD_REQUEST', error.message);
     throw error;
   }

@@ -8,11 +8,14 @@ import { BUDGET_PERIODS, DEFAULT_BUDGET_PERIOD, type BudgetPeriod } from '../usa
 
 export class KeyFieldError extends Error {}
 
+/** The name is another key's (the admin API answers 409: it conflicts with what is there). */
+export class KeyNameTakenError extends KeyFieldError {}
+
 /** A trimmed, non-empty name that no other record has. */
 export function keyName(name: string, label: string, others: readonly KeyRecord[]): string {
   const trimmed = name.trim();
   if (trimmed === '') throw new KeyFieldError(`${label} must not be empty`);
-  if (others.some((record) => record.name === trimmed)) throw new KeyFieldError(`a key named "${trimmed}" already exists; revoke it first or choose another name`);
+  if (others.some((record) => record.name === trimmed)) throw new KeyNameTakenError(`a key named "${trimmed}" already exists; revoke it first or choose another name`);
   return trimmed;
 }
 

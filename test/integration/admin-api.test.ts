@@ -292,7 +292,6 @@ describe('keys', () => {
   it('bad input is a 400 that says what is wrong; an unknown id 404', async () => {
     const cases: Array<[unknown, string]> = [
       [{ name: '  ' }, 'name must not be empty'],
-      [{ name: 'operator' }, 'a key named "operator" already exists'],
       [{ name: 'x', requestsPerMinute: 1.5 }, 'requestsPerMinute must be a positive whole number'],
       [{ name: 'x', budgetUsd: -1 }, 'budgetUsd must be a positive amount'],
       [{ name: 'x', budgetPeriod: 'week' }, 'budgetPeriod needs budgetUsd'],
@@ -305,6 +304,11 @@ describe('keys', () => {
       expect(answer.status, JSON.stringify(body)).toBe(400);
       expect(answer.json.error, JSON.stringify(body)).toContain(message);
     }
+    const taken = await admin('POST', '/admin/api/keys', { body: { name: 'operator' } });
+    expect(taken.status).toBe(409);
+    expect(taken.json.error).toContain('a key named "operator" already exists');
+    const renamedOnto = await admin('PATCH', `/admin/api/keys/${userKey.split('_')[1]}`, { body: { name: 'operator' } });
+    expect(renamedOnto.status).toBe(409);
     expect((await admin('PATCH', '/admin/api/keys/nosuchid', { body: { name: 'y' } })).status).toBe(404);
     expect((await admin('DELETE', '/admin/api/keys/nosuchid')).status).toBe(404);
   });

@@ -78,7 +78,8 @@ export function KeysPage() {
                       <span class="hint">read-only</span>
                     ) : confirming === key.id ? (
                       <>
-                        <button type="button" class="danger" onClick={() => void revoke(key)}>Revoke {key.name}</button>
+                        <span>Revoke for good? </span>
+                        <button type="button" class="danger" onClick={() => void revoke(key)}>Yes, revoke {key.name}</button>
                         <button type="button" class="secondary" onClick={() => setConfirming(undefined)}>Keep</button>
                       </>
                     ) : (

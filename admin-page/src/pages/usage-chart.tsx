@@ -22,7 +22,7 @@ export function UsageChart(props: { title: string; days: string[]; series: Chart
       height: 240,
       tzDate: (timestamp) => uPlot.tzDate(new Date(timestamp * 1000), 'Etc/UTC'),
       scales: { x: { time: true } },
-      axes: [{}, { values: (_chart, ticks) => ticks.map(props.format), size: 70 }],
+      axes: [{}, { values: (_chart, ticks) => ticks.map(props.format), size: 80 }],
       series: [
         { label: 'Day (UTC)', value: (_chart, value) => (value === null ? '—' : new Date(value * 1000).toISOString().slice(0, 10)) },
         ...props.series.map((series, index) => ({

@@ -544,4 +544,13 @@ describe('an admin key without a models filter or usage recording', () => {
     expect(overview.usageLedger).toEqual({ state: 'off' });
     expect(overview.today.requests).toBe(0);
   });
+
+  it('closing the gateway ends an open live feed (it never ends by itself)', async () => {
+    const response = await request(`${plain.url}/admin/api/live`, { headers: { authorization: `Bearer ${plainAdminKey}` } });
+    expect(response.statusCode).toBe(200);
+    const ended = response.body.text();
+    const closed = plain.app.close();
+    await expect(Promise.race([closed.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still open'), 5000))])).resolves.toBe('closed');
+    await ended;
+  });
 });

@@ -2,13 +2,15 @@
  * Several gateways behind nginx, as the README's docker-compose example runs them: 2–3
  * `ollama-bridge serve` processes on their own loopback ports sharing one keys file, one Redis
  * and one PostgreSQL, and Debian's nginx in front of them, round-robin, its pid, logs and
- * temp files in a temp folder. Everything listens on 127.0.0.1 only.
+ * temp files in a temp folder, proxying as examples/nginx.conf does. Everything listens on
+ * 127.0.0.1 only.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { chmodSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { request } from 'undici';
 import { FAKE_API_KEY } from '../fakes/fake-openrouter.js';
 import { spawnCli, type RunningCli } from '../helpers/cli-process.js';
@@ -59,6 +61,14 @@ async function waitUntilLive(url: string, instance: RunningCli, timeoutMs = 45_0
   }
 }
 
+/** The README example's `location /` block (examples/nginx.conf): the harness proxies as the example does. */
+function exampleLocation(): string {
+  const example = readFileSync(fileURLToPath(new URL('../../examples/nginx.conf', import.meta.url)), 'utf8');
+  const block = /^ {4}location \/ \{\n[\s\S]*?^ {4}\}$/m.exec(example);
+  if (block === null) throw new Error('examples/nginx.conf has no `location / { … }` block');
+  return block[0];
+}
+
 function nginxConfig(folder: string, listenPort: number, upstreamPorts: readonly number[]): string {
   const asRoot = process.getuid?.() === 0;
   return `# Written by test/multi-instance/cluster.ts: the README's nginx.conf on loopback, pid and logs in ${folder}.
@@ -82,18 +92,7 @@ ${upstreamPorts.map((port) => `    server 127.0.0.1:${port};`).join('\n')}
   server {
     listen 127.0.0.1:${listenPort};
     client_max_body_size 64m;
-    location / {
-      proxy_pass http://bridges;
-      proxy_http_version 1.1;
-      proxy_set_header Connection "";
-      proxy_set_header Host $host:$server_port;
-      proxy_set_header X-Forwarded-For $remote_addr;
-      # Streamed answers go to the client as they come.
-      proxy_buffering off;
-      proxy_read_timeout 300s;
-      # A request is never sent twice (it may have spent already).
-      proxy_next_upstream off;
-    }
+${exampleLocation()}
   }
 }
 `;

@@ -156,6 +156,9 @@ describe.skipIf(!existsSync(CHROMIUM))(`the admin page in Chromium (skipped when
     await screenshot('sign-in');
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement.id')).toBe('admin-key');
+    // A visible focus ring.
+    expect(await page.evaluate('getComputedStyle(document.activeElement).outlineStyle')).toBe('solid');
+    expect(parseFloat(await page.evaluate<string>('getComputedStyle(document.activeElement).outlineWidth'))).toBeGreaterThanOrEqual(2);
     await page.keyboard.type('obk_nothing0_notAKeyAtAllnotAKeyAtAllnotAKey');
     await page.keyboard.press('Tab');
     expect(await page.evaluate('document.activeElement.textContent')).toBe('Sign in');

@@ -1,14 +1,14 @@
 /** Requests as they are answered, from `/admin/api/live` (server-sent events): newest on top, never prompt or answer text. */
 import { useEffect, useState } from 'preact/hooks';
 import type { LiveRequest } from '../../../src/admin/api-types';
-import { API_BASE } from '../api';
+import { API_BASE, api } from '../api';
 import { formatClock, formatCount, formatMs, formatUsd } from '../format';
 import { ScrollTable } from '../notes';
 
 /** Rows kept on the page. */
 const MOST_ROWS = 200;
 
-type Connection = 'connecting' | 'open' | 'retrying';
+type Connection = 'connecting' | 'open' | 'retrying' | 'closed';
 
 /** Puts a request in its place by arrival (the recent ones come first on connect, then each as it is answered). */
 function insert(rows: LiveRequest[], request: LiveRequest): LiveRequest[] {
@@ -17,10 +17,18 @@ function insert(rows: LiveRequest[], request: LiveRequest): LiveRequest[] {
   return next.length > MOST_ROWS ? next.slice(0, MOST_ROWS) : next;
 }
 
+const CONNECTION_TEXT: Record<Connection, string> = {
+  connecting: 'Connecting…',
+  open: `Connected: {rows} recent requests (up to ${MOST_ROWS}).`,
+  retrying: 'Disconnected: retrying…',
+  closed: 'Disconnected.',
+};
+
 export function LivePage() {
   const [rows, setRows] = useState<LiveRequest[]>([]);
   const [connection, setConnection] = useState<Connection>('connecting');
   const [paused, setPaused] = useState(false);
+  const [attempt, setAttempt] = useState(0);
 
   useEffect(() => {
     if (paused) return;
@@ -28,8 +36,13 @@ export function LivePage() {
     setConnection('connecting');
     const source = new EventSource(`${API_BASE}/live`);
     source.onopen = () => setConnection('open');
-    // EventSource reconnects by itself; say so meanwhile.
-    source.onerror = () => setConnection('retrying');
+    source.onerror = () => {
+      // EventSource reconnects by itself after a dropped connection, but not after an error answer.
+      if (source.readyState !== EventSource.CLOSED) return setConnection('retrying');
+      setConnection('closed');
+      // A 401 here (the session ended) takes the page back to sign-in.
+      api('GET', 'recent').catch(() => {});
+    };
     source.addEventListener('request', (event: MessageEvent<string>) => {
       try {
         const request = JSON.parse(event.data) as LiveRequest;
@@ -39,15 +52,19 @@ export function LivePage() {
       }
     });
     return () => source.close();
-  }, [paused]);
+  }, [paused, attempt]);
 
   return (
     <>
       <div class="actions">
-        <p role="status" class={connection === 'retrying' ? 'bad' : undefined}>
-          {paused ? 'Paused.' : connection === 'open' ? `Connected: ${rows.length} recent requests (up to ${MOST_ROWS}).` : connection === 'connecting' ? 'Connecting…' : 'Disconnected: retrying…'}
+        <p role="status" class={connection === 'retrying' || connection === 'closed' ? 'bad' : undefined}>
+          {paused ? 'Paused.' : CONNECTION_TEXT[connection].replace('{rows}', String(rows.length))}
         </p>
-        <button type="button" class="secondary" onClick={() => setPaused(!paused)}>{paused ? 'Resume' : 'Pause'}</button>
+        {connection === 'closed' && !paused ? (
+          <button type="button" class="secondary" onClick={() => setAttempt(attempt + 1)}>Reconnect</button>
+        ) : (
+          <button type="button" class="secondary" onClick={() => setPaused(!paused)}>{paused ? 'Resume' : 'Pause'}</button>
+        )}
       </div>
       <ScrollTable label="Recent requests">
         <thead>

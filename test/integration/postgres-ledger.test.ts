@@ -5,9 +5,15 @@
  * and counted in /metrics); a PostgreSQL down at start does not stop the gateway; the URL's
  * password never reaches a log or /health/ready.
  */
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import pg from 'pg';
 import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createKeyCommand, listKeysWithLedger } from '../../src/auth/keys-command.js';
+import { POSTGRES_SCHEMA_VERSION } from '../../src/usage/ledger/postgres-migrations.js';
 import { usageCommand } from '../../src/usage/ledger/usage-command.js';
 import { startFakeOpenRouter, textStream, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
@@ -42,15 +48,22 @@ describe.skipIf(!postgresAvailable())('the ledger in PostgreSQL', () => {
     server?.remove();
   });
 
-  const start = async (databaseUrl: string, log?: Writable): Promise<TestGateway> => {
-    const gateway = await startGateway(fake.baseUrl, { USAGE: true, DATABASE_URL: databaseUrl, METRICS_PUBLIC: true, ...(log === undefined ? {} : { LOG_LEVEL: 'info' }) }, log === undefined ? {} : { logDestination: log });
+  const start = async (databaseUrl: string, log?: Writable, settings: Record<string, unknown> = {}): Promise<TestGateway> => {
+    const gateway = await startGateway(fake.baseUrl, { USAGE: true, DATABASE_URL: databaseUrl, METRICS_PUBLIC: true, ...settings, ...(log === undefined ? {} : { LOG_LEVEL: 'info' }) }, log === undefined ? {} : { logDestination: log });
     gateways.push(gateway);
     return gateway;
   };
-  const chat = async (gateway: TestGateway): Promise<void> => {
-    const response = await request(`${gateway.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: MODEL, stream: false, messages: [{ role: 'user', content: 'hi' }] }) });
-    expect(response.statusCode).toBe(200);
+  const send = async (gateway: TestGateway, key?: string): Promise<number> => {
+    const response = await request(`${gateway.url}/api/chat`, {
+      method: 'POST',
+      headers: key === undefined ? {} : { authorization: `Bearer ${key}` },
+      body: JSON.stringify({ model: MODEL, stream: false, messages: [{ role: 'user', content: 'hi' }] }),
+    });
     await response.body.text();
+    return response.statusCode;
+  };
+  const chat = async (gateway: TestGateway): Promise<void> => {
+    expect(await send(gateway)).toBe(200);
   };
   const ready = async (gateway: TestGateway): Promise<any> => (await request(`${gateway.url}/health/ready`)).body.json();
   const todayTotal = async (databaseUrl: string): Promise<any> => JSON.parse(await usageCommand({ dbPath: '/nonexistent', databaseUrl, since: today(), until: today(), by: ['key'], format: 'json' })).total;
@@ -115,5 +128,54 @@ describe.skipIf(!postgresAvailable())('the ledger in PostgreSQL', () => {
     }
     await waitFor(() => gateway.app.usageLedger!.pending === 0);
     expect((await todayTotal(url)).requests).toBe(2);
+  });
+
+  it('budgets: a gateway seeds each key\'s spend from what every gateway recorded; one that started while PostgreSQL was down reads it again after its next write', async () => {
+    const url = await server.createDatabase();
+    const folder = mkdtempSync(join(tmpdir(), 'ollama-bridge-pg-keys-'));
+    try {
+      const keysFile = join(folder, 'keys.json');
+      // $0.000009 an answer: the third passes the budget.
+      const key = createKeyCommand({ keysFile, name: 'budgeted', budgetUsd: 0.0000225, budgetPeriod: 'day' }).trimEnd().split('\n').at(-1)!;
+      const first = await start(url, undefined, { BRIDGE_KEYS_FILE: keysFile });
+      for (let index = 0; index < 3; index++) expect(await send(first, key)).toBe(200);
+      await first.app.usageLedger!.flush();
+      // Started after: seeded from the ledger, so the key is over its budget there too.
+      const later = await start(url, undefined, { BRIDGE_KEYS_FILE: keysFile });
+      expect(await send(later, key)).toBe(402);
+      // keys list --database-url reads the same spend.
+      const id = JSON.parse(readFileSync(keysFile, 'utf8')).keys[0].id;
+      expect(await listKeysWithLedger(keysFile, { dbPath: '/nonexistent', databaseUrl: url })).toMatch(new RegExp(`${id}\\s+budgeted.*\\$0\\.000027`));
+      // Started while PostgreSQL is down: only this instance's spend counts, until its ledger writes again.
+      server.stop();
+      const lines: string[] = [];
+      const log = new Writable({ write: (chunk: Buffer, _encoding, done) => { lines.push(chunk.toString()); done(); } });
+      let blind: TestGateway;
+      try {
+        blind = await start(url, log, { BRIDGE_KEYS_FILE: keysFile });
+        expect(lines.join('')).toContain("budgets: the usage ledger did not answer; each key's spend counts this instance's requests until it does");
+        expect(await send(blind, key)).toBe(200);
+      } finally {
+        server.start();
+      }
+      // Its spend alone ($0.000009) is under the budget; once its ledger writes, it reads every gateway's.
+      await waitFor(() => lines.join('').includes('budgets: spend read from the usage ledger again'), 15_000);
+      expect(await send(blind, key)).toBe(402);
+    } finally {
+      rmSync(folder, { recursive: true, force: true });
+    }
+  });
+
+  it('a database whose schema a newer version wrote stops the start-up with what to change', async () => {
+    const url = await server.createDatabase();
+    await (await start(url)).close();
+    const client = new pg.Client({ connectionString: url });
+    await client.connect();
+    await client.query(`INSERT INTO schema_migrations (version, describe) VALUES (${POSTGRES_SCHEMA_VERSION + 1}, 'from the future')`);
+    await client.end();
+    await expect(start(url)).rejects.toMatchObject({
+      code: 'CONFIG_INVALID',
+      message: expect.stringMatching(/^the usage database at 127\.0\.0\.1:\d+\/bridge_test_\w+ was written by a newer ollama-bridge \(schema 2; this one knows up to 1\); point --database-url \(DATABASE_URL\) at another database, or run the newer ollama-bridge$/),
+    });
   });
 });

@@ -42,5 +42,7 @@ export const ResponsesRequest = z.looseObject({
   tool_choice: z.union([z.string(), z.looseObject({ type: z.string(), name: z.string().nullish() })]).nullish(),
   text: z.looseObject({ format: ResponsesTextFormat.nullish() }).nullish(),
   reasoning: z.looseObject({ effort: z.string().nullish(), summary: z.string().nullish() }).nullish(),
+  /** What the answer should carry besides the defaults; `reasoning.encrypted_content` is acted on. */
+  include: z.array(z.string()).nullish(),
 });
 export type ResponsesRequest = z.infer<typeof ResponsesRequest>;

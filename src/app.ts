@@ -75,6 +75,8 @@ export interface BuildAppOptions {
   adminPageDir?: string;
   /** The key another worker generated at start-up (`--workers`): every worker serves the same one. */
   generatedKey?: string;
+  /** /v1/messages: a `ping` after this many ms of upstream silence (default 10 s; tests shorten it). */
+  anthropicPingIntervalMs?: number;
 }
 
 /** How often a worker re-reads every worker's spend from the ledger (`--workers` without Redis). */
@@ -251,7 +253,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const upstreamOllama = adapters.find(isOllamaAdapter);
   await app.register(ollamaFrontend, { catalog, config, ...(upstreamOllama === undefined ? {} : { upstreamOllama }) });
   await app.register(openAiFrontend, { prefix: '/v1', catalog, config });
-  await app.register(anthropicFrontend, { prefix: '/v1/messages', catalog });
+  await app.register(anthropicFrontend, { prefix: '/v1/messages', catalog, pingIntervalMs: options.anthropicPingIntervalMs });
   await app.register(responsesFrontend, { prefix: '/v1/responses', catalog });
   // The admin page and its API (/admin, /admin/api/*); its writes of the keys file go through app.adminKeyEditor.
   app.decorate('adminKeyEditor', new KeyEditor(config.BRIDGE_KEYS_FILE, keyRing, options.now));

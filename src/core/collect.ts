@@ -18,6 +18,9 @@ export async function collectChat(stream: ChatStream, onToken?: () => void): Pro
         case 'reasoning-delta':
           result.reasoning += event.text;
           break;
+        case 'reasoning-details':
+          (result.reasoningDetails ??= []).push(...event.details);
+          break;
         case 'tool-call':
           result.toolCalls.push(event.call);
           break;

@@ -21,6 +21,8 @@ export interface ChatMessage {
   images?: string[];
   /** Assistant reasoning carried in history. */
   reasoning?: string;
+  /** Assistant: the upstream's reasoning details as it sent them, to go back unchanged (OpenRouter only). */
+  reasoningDetails?: ReasoningDetail[];
   toolCalls?: ToolCall[];
   /** Role 'tool': the call this result answers. */
   toolCallId?: string;
@@ -33,6 +35,19 @@ export interface ToolDefinition {
   description?: string;
   /** The client's JSON schema, forwarded untouched (never a lossy copy). */
   parameters?: unknown;
+  /** OpenAI's `strict` (arguments must match the schema exactly), sent to OpenRouter as the client set it. */
+  strict?: boolean;
+}
+
+/**
+ * One item of the upstream's reasoning as OpenRouter's `reasoning_details` carry it
+ * (`reasoning.text` with its `signature`, `reasoning.summary`, `reasoning.encrypted` with its
+ * `data`; each with `format`, `index`, maybe `id`), kept whole: models such as Claude and
+ * Gemini refuse a tool continuation unless it comes back unchanged.
+ */
+export interface ReasoningDetail {
+  type: string;
+  [field: string]: unknown;
 }
 
 export type ResponseFormat =
@@ -84,6 +99,8 @@ export interface ChatRequest {
   keepAlive?: string | number;
   /** The answer's tokens' log probabilities, with `top` (0–20) alternatives each. */
   logprobs?: { top: number };
+  /** OpenRouter's `provider` routing object from the models config, sent as it is (only the OpenRouter backend uses it). */
+  provider?: Readonly<Record<string, unknown>>;
 }
 
 export type FinishReason = 'stop' | 'length' | 'tool-calls' | 'content-filter' | 'other';
@@ -99,8 +116,6 @@ export interface Usage {
   cost?: number;
 }
 
-  /** OpenRouter's `provider` routing object from the models config, sent as it is (only the OpenRouter backend uses it). */
-  provider?: Readonly<Record<string, unknown>>;
 /**
  * Who answered, as the upstream says it: told once per call (`CallContext.onOrigin`), as soon
  * as the upstream's first words name it, never per chunk.
@@ -125,6 +140,8 @@ export interface ModelPrice {
 export type ChatEvent =
   | { type: 'text-delta'; text: string; logprobs?: AnswerTokenLogprob[] }
   | { type: 'reasoning-delta'; text: string }
+  /** Complete reasoning details (their text, if any, came as reasoning deltas before). */
+  | { type: 'reasoning-details'; details: ReasoningDetail[] }
   | { type: 'tool-call'; call: ToolCall; index: number }
   | { type: 'finish'; reason: FinishReason; usage?: Usage }
   | { type: 'error'; error: GatewayError };
@@ -137,6 +154,8 @@ export type ChatStream = AsyncIterable<ChatEventBatch>;
 export interface ChatResult {
   text: string;
   reasoning: string;
+  /** The answer's reasoning details, in order, when the upstream sent any. */
+  reasoningDetails?: ReasoningDetail[];
   toolCalls: ToolCall[];
   finishReason: FinishReason;
   usage?: Usage;

@@ -29,7 +29,21 @@ export interface TextSink {
   end(text: string): void;
 }
 
-export async function writeEncodedStream(sink: TextSink, first: ChatEventBatch, rest: AsyncIterator<ChatEventBatch>, encoder: StreamEncoder): Promise<void> {
+/** A dialect's keep-alive while the upstream is silent (Anthropic's `ping` event). */
+export interface Heartbeat {
+  text: string;
+  /** Sent when a whole interval of this many ms passed with nothing written while waiting on the upstream. */
+  everyMs: number;
+}
+
+export async function writeEncodedStream(sink: TextSink, first: ChatEventBatch, rest: AsyncIterator<ChatEventBatch>, encoder: StreamEncoder, heartbeat?: Heartbeat): Promise<void> {
+  // One timer for the whole stream; per batch only two flags change.
+  let waiting = false;
+  let wrote = false;
+  const timer = heartbeat === undefined ? undefined : setInterval(() => {
+    if (waiting && !wrote && !sink.closed && !encoder.ended) sink.write(heartbeat.text);
+    wrote = false;
+  }, heartbeat.everyMs);
   try {
     let text = encoder.encode(first);
     for (;;) {
@@ -38,12 +52,18 @@ export async function writeEncodedStream(sink: TextSink, first: ChatEventBatch, 
         sink.end(text);
         break;
       }
-      if (text !== '' && !sink.write(text)) await sink.drained();
+      if (text !== '') {
+        wrote = true;
+        if (!sink.write(text)) await sink.drained();
+      }
       if (sink.closed) break;
       let next: IteratorResult<ChatEventBatch>;
       try {
+        waiting = true;
         next = await rest.next();
+        waiting = false;
       } catch (error) {
+        waiting = false;
         text = encoder.encodeError(error instanceof GatewayError ? error : new GatewayError('INTERNAL', 'the answer stream failed'));
         continue;
       }
@@ -52,6 +72,7 @@ export async function writeEncodedStream(sink: TextSink, first: ChatEventBatch, 
       else text = encoder.encodeError(new GatewayError('UPSTREAM_BAD_RESPONSE', 'the upstream ended the stream without finishing the answer'));
     }
   } finally {
+    if (timer !== undefined) clearInterval(timer);
     await rest.return?.();
   }
 }

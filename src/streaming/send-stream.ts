@@ -2,7 +2,7 @@ import type { ServerResponse } from 'node:http';
 import type { FastifyReply } from 'fastify';
 import type { ChatEventBatch } from '../core/types.js';
 import { ChunkWriter } from './chunk-writer.js';
-import { writeEncodedStream, type StreamEncoder, type TextSink } from './encode-stream.js';
+import { writeEncodedStream, type Heartbeat, type StreamEncoder, type TextSink } from './encode-stream.js';
 
 /**
  * The two places a stream is written to the client. The reply is taken over from Fastify and
@@ -19,9 +19,10 @@ export function sendEncodedStream(
   first: ChatEventBatch,
   rest: AsyncIterator<ChatEventBatch>,
   encoder: StreamEncoder,
+  heartbeat?: Heartbeat,
 ): FastifyReply {
   const response = takeOver(reply, contentType);
-  writeEncodedStream(responseSink(response), first, rest, encoder).catch((error: unknown) => failed(reply, response, error));
+  writeEncodedStream(responseSink(response), first, rest, encoder, heartbeat).catch((error: unknown) => failed(reply, response, error));
   return reply;
 }
 

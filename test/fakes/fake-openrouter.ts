@@ -189,6 +189,62 @@ export function textStream(pieces: string[], finishReason = 'stop', usage: [numb
   return sse + SSE_DONE;
 }
 
+/** One fragment of `reasoning_details` as OpenRouter streams it. */
+export type ReasoningFragment = Record<string, unknown> & { type: string };
+
+export interface ReasoningStreamOptions {
+  /** The reasoning as OpenRouter streams it: each chunk its `reasoning` text (null: none) and its detail fragments. */
+  reasoning: Array<{ text: string | null; details: ReasoningFragment[] }>;
+  /** The answer's text pieces, after the reasoning. */
+  text?: string[];
+  /** Tool calls, each sent as a first fragment (id, name, "") and one of arguments. */
+  toolCalls?: Array<{ id: string; name: string; arguments: string }>;
+  usage?: [number, number];
+}
+
+/**
+ * A reasoning model's stream, byte for byte as OpenRouter sends one: reasoning chunks
+ * (`content:""`, `reasoning` and `reasoning_details` fragments, e.g. Anthropic's text fragments
+ * then a signature-only fragment, or OpenAI's summary and encrypted ones), then the text or
+ * tool calls, the finish chunk, usage and [DONE].
+ */
+export function reasoningStream(options: ReasoningStreamOptions): string {
+  let sse = SSE_COMMENT;
+  for (const { text, details } of options.reasoning) sse += sseChunk({ role: 'assistant', content: '', reasoning: text, reasoning_details: details });
+  for (const piece of options.text ?? []) sse += sseChunk({ role: 'assistant', content: piece });
+  (options.toolCalls ?? []).forEach((call, index) => {
+    sse += sseChunk({ role: 'assistant', content: null, tool_calls: [{ index, id: call.id, type: 'function', function: { name: call.name, arguments: '' } }] });
+    sse += sseChunk({ role: 'assistant', content: null, tool_calls: [{ index, type: 'function', function: { arguments: call.arguments } }] });
+  });
+  const finish = (options.toolCalls ?? []).length > 0 ? 'tool_calls' : 'stop';
+  sse += sseChunk({ role: 'assistant', content: '', reasoning: null, reasoning_details: [] }, finish);
+  const [prompt, completion] = options.usage ?? [20, 30];
+  return sse + usageChunk(prompt, completion, { reasoningTokens: Math.floor(completion / 2) }) + SSE_DONE;
+}
+
+/**
+ * The details a client must send back, as OpenRouter's own client rebuilds them from the
+ * fragments (ai-sdk-provider): consecutive text (or summary) fragments of one index merged,
+ * the first non-empty other fields kept; every other fragment as it came.
+ */
+export function mergedReasoningDetails(fragments: readonly ReasoningFragment[]): ReasoningFragment[] {
+  const merged: ReasoningFragment[] = [];
+  for (const fragment of fragments) {
+    const last = merged.at(-1);
+    const field = fragment.type === 'reasoning.text' ? 'text' : fragment.type === 'reasoning.summary' ? 'summary' : undefined;
+    if (last !== undefined && field !== undefined && last.type === fragment.type && last.index === fragment.index) {
+      for (const [key, value] of Object.entries(fragment)) {
+        if (value === undefined || value === null) continue;
+        if (key === field) last[key] = String(last[key] ?? '') + String(value);
+        else if (last[key] === undefined || last[key] === null || last[key] === '') last[key] = value;
+      }
+    } else {
+      merged.push({ ...fragment });
+    }
+  }
+  return merged;
+}
+
 function lastUserText(body: any): string {
   const messages: any[] = Array.isArray(body?.messages) ? body.messages : [];
   for (let index = messages.length - 1; index >= 0; index--) {
@@ -271,6 +327,8 @@ export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): 
     // Collapse a scripted stream into the non-stream JSON answer.
     let content = '';
     let reasoning = '';
+    const details: ReasoningFragment[] = [];
+    const toolCalls: Array<{ id: string; type: string; function: { name: string; arguments: string } }> = [];
     let finish: string | null = null;
     let usage: unknown;
     for (const line of sse.split(/\r?\n/)) {
@@ -282,12 +340,21 @@ export async function startFakeOpenRouter(options: FakeOpenRouterOptions = {}): 
       const choice = chunk.choices?.[0];
       if (choice?.delta?.content) content += choice.delta.content;
       if (choice?.delta?.reasoning) reasoning += choice.delta.reasoning;
+      if (Array.isArray(choice?.delta?.reasoning_details)) details.push(...choice.delta.reasoning_details);
+      for (const fragment of choice?.delta?.tool_calls ?? []) {
+        const slot = (toolCalls[fragment.index] ??= { id: fragment.id, type: 'function', function: { name: fragment.function?.name ?? '', arguments: '' } });
+        slot.function.arguments += fragment.function?.arguments ?? '';
+      }
       if (choice?.finish_reason && finish === null) finish = choice.finish_reason;
       if (chunk.usage) usage = chunk.usage;
     }
     return {
       id: GENERATION_ID, provider: 'FakeProvider', model: FAKE_SERVED_MODEL, object: 'chat.completion', created: 1767225600,
-      choices: [{ logprobs: null, finish_reason: finish, native_finish_reason: finish, index: 0, message: { role: 'assistant', content, refusal: null, reasoning: reasoning || null } }],
+      choices: [{ logprobs: null, finish_reason: finish, native_finish_reason: finish, index: 0, message: {
+        role: 'assistant', content, refusal: null, reasoning: reasoning || null,
+        ...(details.length > 0 ? { reasoning_details: mergedReasoningDetails(details) } : {}),
+        ...(toolCalls.length > 0 ? { tool_calls: toolCalls } : {}),
+      } }],
       usage,
     };
   }

@@ -26,6 +26,8 @@ export interface StartGatewayOptions {
   now?: () => number;
   /** The admin page's files (a test's own folder, so tests never depend on the built page). */
   adminPageDir?: string;
+  /** /v1/messages: a `ping` after this many ms of upstream silence. */
+  anthropicPingIntervalMs?: number;
 }
 
 export async function startGateway(
@@ -43,6 +45,7 @@ export async function startGateway(
     ...(options.adapters === undefined ? {} : { adapters: options.adapters }),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.adminPageDir === undefined ? {} : { adminPageDir: options.adminPageDir }),
+    ...(options.anthropicPingIntervalMs === undefined ? {} : { anthropicPingIntervalMs: options.anthropicPingIntervalMs }),
   };
   const app = options.logDestination === undefined
     ? await buildApp({ config, logger: false, ...extras })

@@ -4,6 +4,7 @@ import { decodeOpenRouterStream } from '../../src/adapters/openrouter/stream.js'
 import type { ChatEventBatch } from '../../src/core/types.js';
 import { GatewayError } from '../../src/errors.js';
 import { AnthropicStreamEncoder, messageObject, toAnthropicUsage } from '../../src/frontends/anthropic/encode.js';
+import { detailsFromToken } from '../../src/frontends/reasoning-token.js';
 import { everyBoundary, fromPieces } from '../helpers/chunking.js';
 
 const META = { id: 'msg_test', model: 'coder', estimatedInputTokens: 7 };
@@ -35,11 +36,15 @@ async function encodeRecorded(pieces: Buffer[]): Promise<string> {
 
 /** The answer the frames add up to, whatever the cut: block kinds and their text, stop reason, usage. */
 function summary(text: string): unknown {
-  const blocks: Array<{ type: string; text: string }> = [];
+  const blocks: Array<{ type: string; text: string; signature?: string; data?: string }> = [];
   let end: unknown;
   for (const [name, data] of frames(text)) {
-    if (name === 'content_block_start') blocks[data.index] = { type: data.content_block.type, text: '' };
-    if (name === 'content_block_delta') blocks[data.index]!.text += data.delta.text ?? data.delta.thinking ?? data.delta.partial_json;
+    if (name === 'content_block_start') {
+      blocks[data.index] = { type: data.content_block.type, text: '' };
+      if (data.content_block.type === 'redacted_thinking') blocks[data.index]!.data = data.content_block.data;
+    }
+    if (name === 'content_block_delta' && data.delta.type === 'signature_delta') blocks[data.index]!.signature = data.delta.signature;
+    else if (name === 'content_block_delta') blocks[data.index]!.text += data.delta.text ?? data.delta.thinking ?? data.delta.partial_json;
     if (name === 'message_delta') end = data;
     if (name === 'error') end = data;
   }
@@ -99,20 +104,80 @@ describe('AnthropicStreamEncoder', () => {
   });
 
   it('gives the same answer for a recorded OpenRouter stream cut at every chunk boundary', async () => {
-    for (const name of ['reasoning', 'tool-call', 'parallel-tool-calls', 'text', 'error-mid-stream']) {
+    for (const name of ['reasoning', 'reasoning-encrypted', 'tool-call', 'parallel-tool-calls', 'text', 'error-mid-stream']) {
       const bytes = readFileSync(new URL(`../fixtures/openrouter/${name}.sse`, import.meta.url));
       const expected = summary(await encodeRecorded([bytes]));
       for (const pieces of everyBoundary(bytes)) expect(summary(await encodeRecorded(pieces)), `${name} cut at ${pieces[0]!.length}`).toEqual(expected);
     }
     const reasoning = readFileSync(new URL('../fixtures/openrouter/reasoning.sse', import.meta.url));
     expect(summary(await encodeRecorded([reasoning]))).toEqual({
-      blocks: [{ type: 'thinking', text: 'Two plus two is four.' }, { type: 'text', text: '4' }],
+      blocks: [{ type: 'thinking', text: 'Two plus two is four.', signature: 'EqQBCkYIBxgCKkBf' }, { type: 'text', text: '4' }],
       end: { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { input_tokens: 14, output_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
     });
   });
 });
 
+describe('AnthropicStreamEncoder with reasoning details', () => {
+  const signed = { type: 'reasoning.text', text: 'Hmm.', signature: 'EqQBsig', format: 'anthropic-claude-v1', index: 0 };
+
+  it('ends the thinking block with its signature_delta; the next thinking is a block of its own', () => {
+    const events = frames(encodeAll([
+      [{ type: 'reasoning-delta', text: 'Hmm.' }, { type: 'reasoning-details', details: [signed] }],
+      [{ type: 'reasoning-delta', text: 'More.' }, { type: 'reasoning-details', details: [{ ...signed, text: 'More.', signature: 'Second', index: 1 }] }, { type: 'text-delta', text: 'Done' }],
+      [{ type: 'finish', reason: 'stop' }],
+    ]));
+    expect(events.filter(([name]) => name.startsWith('content_block')).map(([name, data]) => [name, data.index, data.delta ?? data.content_block])).toEqual([
+      ['content_block_start', 0, { type: 'thinking', thinking: '', signature: '' }],
+      ['content_block_delta', 0, { type: 'thinking_delta', thinking: 'Hmm.' }],
+      ['content_block_delta', 0, { type: 'signature_delta', signature: 'EqQBsig' }],
+      ['content_block_stop', 0, undefined],
+      ['content_block_start', 1, { type: 'thinking', thinking: '', signature: '' }],
+      ['content_block_delta', 1, { type: 'thinking_delta', thinking: 'More.' }],
+      ['content_block_delta', 1, { type: 'signature_delta', signature: 'Second' }],
+      ['content_block_stop', 1, undefined],
+      ['content_block_start', 2, { type: 'text', text: '' }],
+      ['content_block_delta', 2, { type: 'text_delta', text: 'Done' }],
+      ['content_block_stop', 2, undefined],
+    ]);
+  });
+
+  it('gives encrypted reasoning as a redacted_thinking block: Anthropic\'s data as sent, another format whole in a token', () => {
+    const claude = { type: 'reasoning.encrypted', data: 'EmwKAhgBEgy', format: 'anthropic-claude-v1', index: 1 };
+    const gemini = { type: 'reasoning.encrypted', data: 'CiQB0e2Kb', id: 'tool_0', format: 'google-gemini-v1', index: 0 };
+    const blocks = frames(encodeAll([[{ type: 'reasoning-details', details: [claude, gemini] }, { type: 'finish', reason: 'stop' }]]))
+      .filter(([name]) => name === 'content_block_start').map(([, data]) => data.content_block);
+    expect(blocks[0]).toEqual({ type: 'redacted_thinking', data: 'EmwKAhgBEgy' });
+    expect(blocks[1].type).toBe('redacted_thinking');
+    expect(detailsFromToken(blocks[1].data)).toEqual([gemini]);
+  });
+
+  it('gives a signature that came after the answer started a thinking block of its own', () => {
+    const events = frames(encodeAll([
+      [{ type: 'reasoning-delta', text: 'Hmm.' }, { type: 'text-delta', text: 'Hi' }],
+      [{ type: 'reasoning-details', details: [{ ...signed, text: undefined }] }, { type: 'finish', reason: 'stop' }],
+    ]));
+    const starts = events.filter(([name]) => name === 'content_block_start').map(([, data]) => data.content_block.type);
+    expect(starts).toEqual(['thinking', 'text', 'thinking']);
+    expect(events.find(([, data]) => data.delta?.type === 'signature_delta')![1]).toMatchObject({ index: 2, delta: { signature: 'EqQBsig' } });
+  });
+});
+
 describe('messageObject', () => {
+  it('gives each signed thinking detail a thinking block with its signature, encrypted ones redacted_thinking', () => {
+    const message = messageObject({
+      text: 'Hi', reasoning: 'Hmm.', toolCalls: [], finishReason: 'stop',
+      reasoningDetails: [
+        { type: 'reasoning.text', text: 'Hmm.', signature: 'EqQBsig', format: 'anthropic-claude-v1', index: 0 },
+        { type: 'reasoning.encrypted', data: 'EmwK', format: 'anthropic-claude-v1', index: 1 },
+      ],
+    }, META);
+    expect(message.content).toEqual([
+      { type: 'thinking', thinking: 'Hmm.', signature: 'EqQBsig' },
+      { type: 'redacted_thinking', data: 'EmwK' },
+      { type: 'text', text: 'Hi' },
+    ]);
+  });
+
   it('orders thinking, text, tool_use (input as an object) and maps the stop reason and usage', () => {
     const message = messageObject({
       text: 'Checking.',

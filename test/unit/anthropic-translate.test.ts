@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { AnthropicMessagesRequest } from '../../schemas/anthropic.js';
 import { chatRequestFromAnthropic } from '../../src/frontends/anthropic/translate.js';
+import { reasoningToken } from '../../src/frontends/reasoning-token.js';
 
 const translate = (body: Record<string, unknown>) => chatRequestFromAnthropic(AnthropicMessagesRequest.parse({ model: 'm', max_tokens: 64, ...body }), 'vendor/m');
 
@@ -47,12 +48,37 @@ describe('chatRequestFromAnthropic', () => {
       { role: 'user', content: 'Weather?', images: ['data:image/jpeg;base64,AAAA'] },
       {
         role: 'assistant', content: 'Checking.', reasoning: 'Use the tool.',
+        // The signature and the redacted data, as reasoning details in Anthropic's format (to go back to OpenRouter).
+        reasoningDetails: [
+          { type: 'reasoning.text', text: 'Use the tool.', signature: 'sig', format: 'anthropic-claude-v1', index: 0 },
+          { type: 'reasoning.encrypted', data: 'opaque', format: 'anthropic-claude-v1', index: 1 },
+        ],
         toolCalls: [{ id: 'toolu_1', name: 'get_weather', arguments: '{"city":"Paris"}' }, { id: 'toolu_2', name: 'get_time', arguments: '{}' }],
       },
       { role: 'tool', content: 'Sunny', toolCallId: 'toolu_1', toolName: 'get_weather' },
       { role: 'tool', content: '12:00\nCET', toolCallId: 'toolu_2', toolName: 'get_time' },
       { role: 'user', content: 'And tomorrow?' },
     ]);
+  });
+
+  it('a thinking block or redacted_thinking carrying a reasoning token is the details in it, exactly; unsigned thinking is text only', () => {
+    const gemini = { type: 'reasoning.encrypted', data: 'CiQB0e2Kb', id: 'tool_0', format: 'google-gemini-v1', index: 3 };
+    const summary = { type: 'reasoning.text', text: 'Plan.', signature: 'sig-x', format: 'xai-responses-v1', index: 0 };
+    const request = translate({
+      messages: [
+        { role: 'user', content: 'x' },
+        {
+          role: 'assistant',
+          content: [
+            { type: 'thinking', thinking: 'Plan.', signature: reasoningToken([summary]) },
+            { type: 'thinking', thinking: 'Unsigned.' },
+            { type: 'redacted_thinking', data: reasoningToken([gemini]) },
+            { type: 'text', text: 'ok' },
+          ],
+        },
+      ],
+    });
+    expect(request.messages[1]).toEqual({ role: 'assistant', content: 'ok', reasoning: 'Plan.Unsigned.', reasoningDetails: [summary, gemini] });
   });
 
   it('a user message of tool results only adds no empty user message', () => {

@@ -23,10 +23,20 @@ const expectations: Record<string, unknown[]> = {
   'usage-shape-3': [{ type: 'text-delta', text: 'Hi there' }, { type: 'finish', reason: 'stop', usage: { inputTokens: 9, outputTokens: 3, cachedTokens: 0, reasoningTokens: 0, cost: 0.0000036 } }],
   'no-usage': [{ type: 'text-delta', text: 'Hi' }, { type: 'finish', reason: 'stop' }],
   length: [{ type: 'text-delta', text: 'The answer is' }, { type: 'finish', reason: 'length', usage: { inputTokens: 5, outputTokens: 3 } }],
+  // The text fragments and the signature of one index are one detail, complete when the answer starts.
   reasoning: [
     { type: 'reasoning-delta', text: 'Two plus two is four.' },
+    { type: 'reasoning-details', details: [{ type: 'reasoning.text', text: 'Two plus two is four.', format: 'anthropic-claude-v1', index: 0, signature: 'EqQBCkYIBxgCKkBf' }] },
     { type: 'text-delta', text: '4' },
     { type: 'finish', reason: 'stop', usage: { inputTokens: 14, outputTokens: 20, reasoningTokens: 12 } },
+  ],
+  // Summary fragments merged; the encrypted detail as it came (a new index completes the summary).
+  'reasoning-encrypted': [
+    { type: 'reasoning-delta', text: '**Checking the weather**' },
+    { type: 'reasoning-details', details: [{ type: 'reasoning.summary', summary: '**Checking the weather**', format: 'openai-responses-v1', index: 0 }] },
+    { type: 'reasoning-details', details: [{ type: 'reasoning.encrypted', data: 'gAAAAABpQ2x5ZW5jcnlwdGVkLXJlYXNvbmluZw+/=', id: 'rs_0f3c9a7d5e', format: 'openai-responses-v1', index: 1 }] },
+    { type: 'tool-call', index: 0, call: { id: 'call_w1', name: 'get_weather', arguments: '{"city":"Oslo"}' } },
+    { type: 'finish', reason: 'tool-calls', usage: { inputTokens: 40, outputTokens: 64, reasoningTokens: 48, cost: 0.00069 } },
   ],
   'tool-call': [
     { type: 'tool-call', index: 0, call: { id: 'call_9fK2', name: 'get_weather', arguments: '{"city":"Paris"}' } },

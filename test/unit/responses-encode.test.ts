@@ -4,6 +4,7 @@ import { decodeOpenRouterStream } from '../../src/adapters/openrouter/stream.js'
 import type { ChatEventBatch } from '../../src/core/types.js';
 import { GatewayError } from '../../src/errors.js';
 import { ResponsesStreamEncoder, responseFromResult, toResponsesUsage, type ResponseMeta } from '../../src/frontends/responses/encode.js';
+import { detailsFromToken } from '../../src/frontends/reasoning-token.js';
 import { everyBoundary, fromPieces } from '../helpers/chunking.js';
 
 const META: ResponseMeta = { id: 'resp_test', createdAt: 1767225600, echo: { model: 'coder' } };
@@ -132,5 +133,75 @@ describe('responseFromResult', () => {
       ],
       usage: toResponsesUsage({ inputTokens: 5, outputTokens: 3 }),
     });
+  });
+});
+
+describe('ResponsesStreamEncoder: encrypted reasoning and custom tool calls', () => {
+  const WITH_ENCRYPTED: ResponseMeta = { ...META, encryptedReasoning: true, customTools: new Set(['apply_patch']) };
+  const encodeWith = (meta: ResponseMeta, batches: ChatEventBatch[]): any[] => {
+    const encoder = new ResponsesStreamEncoder(meta);
+    return events(batches.map((batch) => encoder.encode(batch)).join(''));
+  };
+  const encrypted = { type: 'reasoning.encrypted', data: 'gAAAAB+/=', id: 'rs_1', format: 'openai-responses-v1', index: 1 };
+
+  it('puts the reasoning details in the reasoning item\'s encrypted_content when asked, and only then', () => {
+    const batches: ChatEventBatch[] = [
+      [{ type: 'reasoning-delta', text: 'Plan.' }, { type: 'reasoning-details', details: [encrypted] }],
+      [{ type: 'text-delta', text: 'Hi' }, { type: 'finish', reason: 'stop' }],
+    ];
+    const asked = encodeWith(WITH_ENCRYPTED, batches);
+    const item = asked.find((event) => event.type === 'response.output_item.done' && event.item.type === 'reasoning').item;
+    expect(item.summary).toEqual([{ type: 'summary_text', text: 'Plan.' }]);
+    expect(detailsFromToken(item.encrypted_content)).toEqual([encrypted]);
+    expect(asked.at(-1).response.output[0]).toEqual(item);
+    const notAsked = encodeWith(META, batches);
+    expect(notAsked.find((event) => event.type === 'response.output_item.done').item).not.toHaveProperty('encrypted_content');
+  });
+
+  it('gives reasoning that is only encrypted a reasoning item without a summary part', () => {
+    const all = encodeWith(WITH_ENCRYPTED, [[{ type: 'reasoning-details', details: [encrypted] }, { type: 'text-delta', text: 'Hi' }, { type: 'finish', reason: 'stop' }]]);
+    expect(all.map((event) => event.type).slice(2, 4)).toEqual(['response.output_item.added', 'response.output_item.done']);
+    expect(all[3].item).toMatchObject({ type: 'reasoning', summary: [] });
+  });
+
+  it('answers a custom tool\'s call as a custom_tool_call item with its input string', () => {
+    const call = { id: 'call_p', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n*** End Patch' }) };
+    const all = encodeWith(WITH_ENCRYPTED, [[{ type: 'tool-call', index: 0, call }, { type: 'finish', reason: 'tool-calls' }]]);
+    expect(all.map((event) => event.type).slice(2)).toEqual([
+      'response.output_item.added', 'response.custom_tool_call_input.delta', 'response.custom_tool_call_input.done', 'response.output_item.done', 'response.completed',
+    ]);
+    expect(all[2].item).toMatchObject({ type: 'custom_tool_call', status: 'in_progress', call_id: 'call_p', name: 'apply_patch', input: '' });
+    expect(all[3]).toMatchObject({ delta: '*** Begin Patch\n*** End Patch' });
+    expect(all[4]).toMatchObject({ input: '*** Begin Patch\n*** End Patch' });
+    expect(all.at(-1).response.output).toEqual([{ id: all[2].item.id, type: 'custom_tool_call', status: 'completed', call_id: 'call_p', name: 'apply_patch', input: '*** Begin Patch\n*** End Patch' }]);
+  });
+
+  it('gives the same events, encrypted content included, for the encrypted-reasoning stream cut at every chunk boundary', async () => {
+    const bytes = readFileSync(new URL('../fixtures/openrouter/reasoning-encrypted.sse', import.meta.url));
+    const encode = async (pieces: Buffer[]): Promise<unknown> => {
+      const encoder = new ResponsesStreamEncoder(WITH_ENCRYPTED);
+      let text = '';
+      for await (const batch of decodeOpenRouterStream(fromPieces(pieces))) text += encoder.encode(batch);
+      return summary(text);
+    };
+    const expected = await encode([bytes]) as any;
+    expect(detailsFromToken(expected.last.response.output[0].encrypted_content)).toEqual([
+      { type: 'reasoning.summary', summary: '**Checking the weather**', format: 'openai-responses-v1', index: 0 },
+      { type: 'reasoning.encrypted', data: 'gAAAAABpQ2x5ZW5jcnlwdGVkLXJlYXNvbmluZw+/=', id: 'rs_0f3c9a7d5e', format: 'openai-responses-v1', index: 1 },
+    ]);
+    for (const pieces of everyBoundary(bytes)) expect(await encode(pieces), `cut at ${pieces[0]!.length}`).toEqual(expected);
+  });
+});
+
+describe('responseFromResult: encrypted reasoning and custom tool calls', () => {
+  it('gives the details as encrypted_content when asked, and custom tools\' calls as custom_tool_call items', () => {
+    const details = [{ type: 'reasoning.encrypted', data: 'x', format: 'openai-responses-v1', index: 0 }];
+    const response = responseFromResult({
+      text: '', reasoning: '', reasoningDetails: details, finishReason: 'tool-calls',
+      toolCalls: [{ id: 'call_p', name: 'apply_patch', arguments: '{"input":"diff"}' }, { id: 'call_f', name: 'f', arguments: '{}' }],
+    }, { ...META, encryptedReasoning: true, customTools: new Set(['apply_patch']) }) as any;
+    expect(response.output.map((item: any) => item.type)).toEqual(['reasoning', 'custom_tool_call', 'function_call']);
+    expect(detailsFromToken(response.output[0].encrypted_content)).toEqual(details);
+    expect(response.output[1]).toMatchObject({ call_id: 'call_p', input: 'diff' });
   });
 });

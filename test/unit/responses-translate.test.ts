@@ -1,7 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { ResponsesRequest } from '../../schemas/responses.js';
 import { GatewayError } from '../../src/errors.js';
-import { chatRequestFromResponses } from '../../src/frontends/responses/translate.js';
+import { chatRequestFromResponses, toolKinds } from '../../src/frontends/responses/translate.js';
+import { reasoningToken } from '../../src/frontends/reasoning-token.js';
 
 const translate = (body: unknown) => chatRequestFromResponses(ResponsesRequest.parse(body), 'up/model');
 
@@ -55,5 +56,57 @@ describe('chatRequestFromResponses', () => {
     ]) {
       expect(() => translate(body), JSON.stringify(body)).toThrow(GatewayError);
     }
+  });
+});
+
+describe('chatRequestFromResponses: reasoning tokens, custom and built-in tools, strict', () => {
+  it('gives the reasoning details in a reasoning item\'s token to the next assistant turn, exactly; other encrypted content is not sent', () => {
+    const details = [
+      { type: 'reasoning.summary', summary: 'Plan.', format: 'openai-responses-v1', index: 0 },
+      { type: 'reasoning.encrypted', data: 'gAAAAB+/=', id: 'rs_1', format: 'openai-responses-v1', index: 1 },
+    ];
+    const request = translate({
+      input: [
+        { role: 'user', content: 'x' },
+        { type: 'reasoning', summary: [{ type: 'summary_text', text: 'Plan.' }], encrypted_content: reasoningToken(details) },
+        { type: 'function_call', call_id: 'call_a', name: 'f', arguments: '{}' },
+        { type: 'function_call_output', call_id: 'call_a', output: 'ok' },
+        { type: 'reasoning', summary: [], encrypted_content: 'another-servers-blob' },
+        { type: 'message', role: 'assistant', content: [{ type: 'output_text', text: 'Done.' }] },
+      ],
+    });
+    expect(request.messages[1]).toEqual({ role: 'assistant', content: '', reasoning: 'Plan.', reasoningDetails: details, toolCalls: [{ id: 'call_a', name: 'f', arguments: '{}' }] });
+    expect(request.messages[3]).toEqual({ role: 'assistant', content: 'Done.' });
+  });
+
+  it('sends a custom tool as a function of {input} (its grammar in the description) and its calls and outputs as tool calls and results', () => {
+    const request = translate({
+      input: [
+        { role: 'user', content: 'patch it' },
+        { type: 'custom_tool_call', call_id: 'call_p', name: 'apply_patch', input: '*** Begin Patch\n*** End Patch' },
+        { type: 'custom_tool_call_output', call_id: 'call_p', output: 'Done!' },
+      ],
+      tools: [
+        { type: 'custom', name: 'apply_patch', description: 'Edit files.', format: { type: 'grammar', syntax: 'lark', definition: 'start: "x"' } },
+        { type: 'function', name: 'get_time', parameters: { type: 'object', properties: {} }, strict: true },
+        { type: 'web_search' },
+        { type: 'local_shell' },
+      ],
+    });
+    expect(request.tools).toEqual([
+      {
+        name: 'apply_patch', description: 'Edit files.',
+        parameters: {
+          type: 'object', required: ['input'], additionalProperties: false,
+          properties: { input: { type: 'string', description: 'The tool\'s raw input text. It must follow this lark grammar:\nstart: "x"' } },
+        },
+      },
+      { name: 'get_time', parameters: { type: 'object', properties: {} }, strict: true },
+    ]);
+    expect(request.messages.slice(1)).toEqual([
+      { role: 'assistant', content: '', toolCalls: [{ id: 'call_p', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n*** End Patch' }) }] },
+      { role: 'tool', content: 'Done!', toolCallId: 'call_p', toolName: 'apply_patch' },
+    ]);
+    expect(toolKinds(ResponsesRequest.parse({ tools: [{ type: 'custom', name: 'apply_patch' }, { type: 'web_search' }, { type: 'local_shell' }] }).tools)).toEqual({ custom: new Set(['apply_patch']), builtIn: ['web_search', 'local_shell'] });
   });
 });

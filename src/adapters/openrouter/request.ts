@@ -18,7 +18,7 @@ export function toOpenRouterChatBody(request: ChatRequest): JsonObject {
     usage: { include: true },
   };
   if (request.tools !== undefined && request.tools.length > 0) {
-    body.tools = toFunctionTools(request.tools);
+    body.tools = toFunctionTools(request.tools, { strict: true });
     if (request.toolChoice !== undefined) body.tool_choice = request.toolChoice;
   }
   if (request.responseFormat !== undefined) body.response_format = toResponseFormat(request.responseFormat);
@@ -50,6 +50,8 @@ function toOpenRouterMessage(message: ChatMessage): JsonObject {
   }
   if (message.role === 'assistant') {
     if (message.reasoning) result.reasoning = message.reasoning;
+    // As the upstream sent them, unchanged: Claude and Gemini check them on a tool continuation.
+    if (message.reasoningDetails !== undefined && message.reasoningDetails.length > 0) result.reasoning_details = message.reasoningDetails;
     if (message.toolCalls !== undefined && message.toolCalls.length > 0) {
       result.tool_calls = message.toolCalls.map((call) => ({
         id: call.id,

@@ -16,7 +16,8 @@ import { DecodedStream, appendDelta } from '../../streaming/decode-stream.js';
 import { SseDecoder } from '../../streaming/sse-decoder.js';
 import { FramedDecoder, type FrameHandler } from '../../streaming/framed-decoder.js';
 import { TextChunkShape } from './text-chunk-shape.js';
-import type { AnswerOrigin, ChatEvent, FinishReason, ToolCall, Usage } from '../../core/types.js';
+import type { AnswerOrigin, ChatEvent, FinishReason, ReasoningDetail, ToolCall, Usage } from '../../core/types.js';
+import { ReasoningDetailsMerger } from '../../core/reasoning-details.js';
 import { finishReasonFromOpenAi, originFromOpenAi, usageFromOpenAi } from '../../core/openai-answer.js';
 import { createToolCallId } from '../../core/ids.js';
 import { appendLogprobs } from '../../core/logprobs.js';
@@ -58,6 +59,7 @@ export class OpenAiChunkAccumulator implements FrameHandler {
   private finishReason: FinishReason | undefined;
   private usage: Usage | undefined;
   private readonly textShape = new TextChunkShape();
+  private readonly reasoningDetails = new ReasoningDetailsMerger();
   /** Set once a terminal event (finish or error) has been emitted. */
   ended = false;
   /** Still to be told who answers (the first chunk parsed says it). */
@@ -134,6 +136,7 @@ export class OpenAiChunkAccumulator implements FrameHandler {
 
   private finish(batch: ChatEvent[]): void {
     this.ended = true;
+    this.pushDetails(batch, this.reasoningDetails.take());
     let reason = this.finishReason ?? 'stop';
     if (this.toolCalls.size > 0) {
       let index = 0;
@@ -156,21 +159,28 @@ export class OpenAiChunkAccumulator implements FrameHandler {
     const delta = choice.delta;
     let onlyText: string | undefined;
     if (delta !== undefined && delta !== null) {
+      const details = delta.reasoning_details;
+      const hasDetails = Array.isArray(details) && details.length > 0;
+      // A fragment of the next detail completes the one before: it goes out before the next one's text.
+      if (hasDetails) this.pushDetails(batch, this.reasoningDetails.add(details as unknown[]));
       const reasoning = typeof delta.reasoning === 'string' ? delta.reasoning
         : typeof delta.reasoning_content === 'string' ? delta.reasoning_content
-        : reasoningDetailsText(delta.reasoning_details);
+        : reasoningDetailsText(details);
       if (reasoning) appendDelta(batch, 'reasoning-delta', reasoning);
       const content = delta.content;
+      const hasToolCalls = Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0;
+      // The answer goes on: the reasoning before it is complete.
+      if (hasToolCalls || (typeof content === 'string' && content !== '')) this.pushDetails(batch, this.reasoningDetails.take());
       if (typeof content === 'string' && content !== '') {
         appendDelta(batch, 'text-delta', content);
-        if (!reasoning) onlyText = content;
+        if (!reasoning && !hasDetails) onlyText = content;
         if (choice.logprobs !== undefined && choice.logprobs !== null) {
           appendLogprobs(batch, choice.logprobs.content);
           onlyText = undefined;
         }
       }
-      if (Array.isArray(delta.tool_calls) && delta.tool_calls.length > 0) {
-        this.handleToolCallFragments(delta.tool_calls);
+      if (hasToolCalls) {
+        this.handleToolCallFragments(delta.tool_calls as unknown[]);
         onlyText = undefined;
       }
     }
@@ -183,6 +193,10 @@ export class OpenAiChunkAccumulator implements FrameHandler {
       }
     }
     return choice.error === undefined || choice.error === null ? onlyText : undefined;
+  }
+
+  private pushDetails(batch: ChatEvent[], details: ReasoningDetail[] | undefined): void {
+    if (details !== undefined) batch.push({ type: 'reasoning-details', details });
   }
 
   private handleToolCallFragments(fragments: unknown[]): void {

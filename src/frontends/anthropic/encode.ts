@@ -5,15 +5,17 @@
  * network read.
  *
  * Order (as Anthropic sends it): `message_start`, `ping`, then per block `content_block_start`,
- * its deltas (`thinking_delta`, `text_delta`, one `input_json_delta` with a tool call's whole
- * input: the IR's tool calls are complete), `content_block_stop`; then `message_delta` with
+ * its deltas (`thinking_delta` then the block's `signature_delta`, `text_delta`, one
+ * `input_json_delta` with a tool call's whole input: the IR's tool calls are complete),
+ * `content_block_stop` (a `redacted_thinking` block is whole in its start); then `message_delta` with
  * `stop_reason` and the usage, and `message_stop`. An error after the first byte is one
  * `error` event and the end: never a `message_stop`.
  */
 import { randomString } from '../../core/ids.js';
-import type { ChatEventBatch, ChatResult, FinishReason, ToolCall, Usage } from '../../core/types.js';
+import type { ChatEventBatch, ChatResult, FinishReason, ReasoningDetail, ToolCall, Usage } from '../../core/types.js';
 import { toAnthropicErrorBody, type GatewayError } from '../../errors.js';
 import type { StreamEncoder } from '../../streaming/encode-stream.js';
+import { redactedData, thinkingBlocks, thinkingSignature } from './thinking.js';
 
 export interface AnthropicMessageMeta {
   /** `msg_…`, pinned for the whole answer. */
@@ -70,7 +72,7 @@ export function anthropicErrorEvent(error: GatewayError): string {
   return `event: error\ndata: ${JSON.stringify(toAnthropicErrorBody(error))}\n\n`;
 }
 
-const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
+export const PING = 'event: ping\ndata: {"type":"ping"}\n\n';
 const BLOCK_START = 'event: content_block_start\ndata: {"type":"content_block_start","index":';
 const TEXT_BLOCK = ',"content_block":{"type":"text","text":""}}\n\n';
 const THINKING_BLOCK = ',"content_block":{"type":"thinking","thinking":"","signature":""}}\n\n';
@@ -78,11 +80,13 @@ const DELTA = 'event: content_block_delta\ndata: {"type":"content_block_delta","
 const TEXT_DELTA = ',"delta":{"type":"text_delta","text":';
 const THINKING_DELTA = ',"delta":{"type":"thinking_delta","thinking":';
 const INPUT_DELTA = ',"delta":{"type":"input_json_delta","partial_json":';
+const SIGNATURE_DELTA = ',"delta":{"type":"signature_delta","signature":';
 const DELTA_END = '}}\n\n';
 const BLOCK_STOP = 'event: content_block_stop\ndata: {"type":"content_block_stop","index":';
 const MESSAGE_STOP = 'event: message_stop\ndata: {"type":"message_stop"}\n\n';
 
-type OpenBlock = 'text' | 'thinking' | undefined;
+/** The open block: text, thinking, or thinking that has its signature (no more text goes into it). */
+type OpenBlock = 'text' | 'thinking' | 'signed' | undefined;
 
 export class AnthropicStreamEncoder implements StreamEncoder {
   ended = false;
@@ -109,6 +113,9 @@ export class AnthropicStreamEncoder implements StreamEncoder {
           if (this.open !== 'thinking') output += this.startBlock('thinking', THINKING_BLOCK);
           output += DELTA + this.index + THINKING_DELTA + JSON.stringify(event.text) + DELTA_END;
           break;
+        case 'reasoning-details':
+          for (const detail of event.details) output += this.encodeDetail(detail);
+          break;
         case 'tool-call': {
           const call = event.call;
           output += this.startBlock(undefined, `,"content_block":{"type":"tool_use","id":${JSON.stringify(call.id)},"name":${JSON.stringify(call.name)},"input":{}}}\n\n`);
@@ -132,6 +139,22 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   encodeError(error: GatewayError): string {
     this.ended = true;
     return anthropicErrorEvent(error);
+  }
+
+  /**
+   * A signature ends the open thinking block (a block that has none gets one of its own: it
+   * came after the answer had started); encrypted reasoning is a redacted_thinking block.
+   */
+  private encodeDetail(detail: ReasoningDetail): string {
+    const signature = thinkingSignature(detail);
+    if (signature !== undefined) {
+      const start = this.open === 'thinking' ? '' : this.startBlock('thinking', THINKING_BLOCK);
+      this.open = 'signed';
+      return start + DELTA + this.index + SIGNATURE_DELTA + JSON.stringify(signature) + DELTA_END;
+    }
+    const data = redactedData(detail);
+    if (data === undefined) return '';
+    return this.startBlock(undefined, `,"content_block":{"type":"redacted_thinking","data":${JSON.stringify(data)}}}\n\n`) + this.stopBlock();
   }
 
   private start(): string {
@@ -165,8 +188,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
 
 /** The `message` object of a non-stream answer: thinking, then text, then tool calls. */
 export function messageObject(result: ChatResult, meta: AnthropicMessageMeta): Record<string, unknown> {
-  const content: Array<Record<string, unknown>> = [];
-  if (result.reasoning !== '') content.push({ type: 'thinking', thinking: result.reasoning, signature: '' });
+  const content = thinkingBlocks(result);
   if (result.text !== '') content.push({ type: 'text', text: result.text });
   for (const call of result.toolCalls) content.push({ type: 'tool_use', id: call.id, name: call.name, input: toolInput(call) });
   return {

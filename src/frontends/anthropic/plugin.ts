@@ -7,7 +7,8 @@
  *
  * Errors, including the shared hooks' 401/402/403/429, in Anthropic's envelope
  * `{"type": "error", "error": {"type", "message"}}` with the status; after the first byte of
- * a stream, one `error` event.
+ * a stream, one `error` event. A `ping` event goes out whenever the upstream has been silent
+ * for a while (Claude Code and the SDK wait on a quiet stream; proxies cut idle ones).
  */
 import type { FastifyError, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { AnthropicCountTokensRequest, AnthropicMessagesRequest } from '#schemas/anthropic.js';
@@ -20,18 +21,23 @@ import { parseBody, sendGatewayError, toGatewayError } from '../../http/request-
 import { sendEncodedStream } from '../../streaming/send-stream.js';
 import { estimatePromptTokens } from '../../usage/request-usage.js';
 import { meterRequest, openChatAnyReasoning, meteredEncoder, meteredStream, replayed } from '../answer-helpers.js';
-import { AnthropicStreamEncoder, messageObject, newMessageMeta } from './encode.js';
+import { AnthropicStreamEncoder, PING, messageObject, newMessageMeta } from './encode.js';
 import { chatRequestFromAnthropic } from './translate.js';
 
 export interface AnthropicFrontendOptions {
   catalog: ModelCatalog;
+  /** A `ping` event after this long with nothing sent while the upstream is silent (default 10 s). */
+  pingIntervalMs?: number | undefined;
 }
+
+const PING_INTERVAL_MS = 10_000;
 
 const JSON_TYPE = 'application/json; charset=utf-8';
 const SSE_TYPE = 'text/event-stream';
 
 export async function anthropicFrontend(app: FastifyInstance, options: AnthropicFrontendOptions): Promise<void> {
   const { catalog } = options;
+  const ping = { text: PING, everyMs: options.pingIntervalMs ?? PING_INTERVAL_MS };
   const resolve = async (request: FastifyRequest, name: string): Promise<CatalogEntry> => {
     const entry = await catalog.resolve(name);
     assertModelAccess(request, entry, name);
@@ -63,7 +69,7 @@ export async function anthropicFrontend(app: FastifyInstance, options: Anthropic
     }
     const { first, rest } = started;
     const encoder = new AnthropicStreamEncoder(newMessageMeta(body.model, estimatedPromptTokens(body)));
-    return sendEncodedStream(reply, SSE_TYPE, first, rest, meteredEncoder(encoder, usage));
+    return sendEncodedStream(reply, SSE_TYPE, first, rest, meteredEncoder(encoder, usage), ping);
   });
 
   // An estimate from the request's own text: nothing goes upstream, nothing is spent.

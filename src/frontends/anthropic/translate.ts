@@ -6,16 +6,18 @@
  *   message, as OpenAI-style upstreams want them right after the call), named after the
  *   `tool_use` they answer;
  * - an assistant message's `text`, `thinking` and `tool_use` blocks become one assistant
- *   message with content, reasoning and tool calls;
- * - images are base64 (a data URL) or a URL; unknown block types (`document`,
- *   `redacted_thinking`, server tool blocks) are skipped, never a 400;
+ *   message with content, reasoning and tool calls; the signatures of its thinking blocks and
+ *   its `redacted_thinking` blocks become the reasoning details they came from (thinking.ts);
+ * - images are base64 (a data URL) or a URL; unknown block types (`document`, server tool
+ *   blocks) are skipped, never a 400;
  * - `tool_choice`: auto, any (OpenAI's `required`), tool (that function), none;
  * - `thinking` enabled/disabled, else `output_config.effort`, is the IR's reasoning
  *   (`budget_tokens` is accepted, not enforced: the IR has no reasoning budget).
  */
 import type { AnthropicBlock, AnthropicMessage, AnthropicMessagesRequest } from '#schemas/anthropic.js';
-import type { ChatMessage, ChatRequest, ReasoningEffort, ReasoningRequest, SamplingOptions, ToolCall, ToolDefinition } from '../../core/types.js';
+import type { ChatMessage, ChatRequest, ReasoningDetail, ReasoningEffort, ReasoningRequest, SamplingOptions, ToolCall, ToolDefinition } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
+import { detailsFromBlock } from './thinking.js';
 
 export function chatRequestFromAnthropic(body: AnthropicMessagesRequest, upstreamModel: string): ChatRequest {
   const messages: ChatMessage[] = [];
@@ -83,7 +85,9 @@ function assistantMessage(blocks: readonly AnthropicBlock[], callNames: Map<stri
   const converted: ChatMessage = { role: 'assistant', content: '' };
   const texts: string[] = [];
   let reasoning = '';
+  const details: ReasoningDetail[] = [];
   for (const block of blocks) {
+    if (block.type === 'thinking' || block.type === 'redacted_thinking') details.push(...detailsFromBlock(block, details.length));
     if (block.type === 'text' && typeof block.text === 'string') texts.push(block.text);
     else if (block.type === 'thinking' && typeof block.thinking === 'string') reasoning += block.thinking;
     else if (block.type === 'tool_use') {
@@ -94,6 +98,7 @@ function assistantMessage(blocks: readonly AnthropicBlock[], callNames: Map<stri
   }
   converted.content = texts.join('');
   if (reasoning !== '') converted.reasoning = reasoning;
+  if (details.length > 0) converted.reasoningDetails = details;
   return converted;
 }
 
@@ -160,6 +165,7 @@ export function toTools(tools: AnthropicMessagesRequest['tools']): ToolDefinitio
     const definition: ToolDefinition = { name: tool.name };
     if (tool.description) definition.description = tool.description;
     if (tool.input_schema !== undefined) definition.parameters = tool.input_schema;
+    if (typeof tool.strict === 'boolean') definition.strict = tool.strict;
     definitions.push(definition);
   }
   return definitions.length === 0 ? undefined : definitions;

@@ -6,7 +6,8 @@
  *
  * Wire rules (Ollama 0.32.6+, `middleware/openai.go`): `role` only on the first delta; one
  * pinned `id` (`chatcmpl-…`) and `created`; `system_fingerprint:"fp_ollama"`; reasoning as
- * `{"content":"","reasoning":…,"reasoning_content":…}` (both conventions); complete tool calls
+ * `{"content":"","reasoning":…,"reasoning_content":…}` (both conventions), OpenRouter's
+ * `reasoning_details` as it sent them (complete, once each); complete tool calls
  * in one delta; a separate finish chunk with an empty delta (`stop`/`length`/`tool_calls`);
  * the usage chunk (`choices:[]`) only with `stream_options.include_usage`; then `data: [DONE]`.
  * An error after the first byte is one `data: {"error":{…}}` event and the end: never `[DONE]`.
@@ -116,6 +117,9 @@ export class OpenAiChatStreamEncoder implements OpenAiSseEncoder {
           output += this.delta(`"content":"","reasoning":${text},"reasoning_content":${text}`);
           break;
         }
+        case 'reasoning-details':
+          output += this.delta(`"content":"","reasoning_details":${JSON.stringify(event.details)}`);
+          break;
         case 'finish':
           return output + this.finish(event);
         case 'error':
@@ -203,6 +207,7 @@ export function chatCompletionObject(result: ChatResult, meta: OpenAiStreamMeta)
     message.reasoning = result.reasoning;
     message.reasoning_content = result.reasoning;
   }
+  if (result.reasoningDetails !== undefined) message.reasoning_details = result.reasoningDetails;
   if (result.toolCalls.length > 0) message.tool_calls = result.toolCalls.map(toOpenAiToolCall);
   return {
     id: meta.id,

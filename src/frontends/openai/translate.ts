@@ -22,6 +22,7 @@ import type {
 import { GatewayError } from '../../errors.js';
 import { toReasoning } from '../../core/reasoning.js';
 import { fromFunctionTools } from '../../core/function-tools.js';
+import { reasoningDetailsOf } from '../../core/reasoning-details.js';
 
 type ContentPart = Exclude<OpenAiMessage['content'], string | null | undefined>[number];
 
@@ -80,6 +81,8 @@ export function toMessages(messages: readonly OpenAiMessage[]): ChatMessage[] {
     if (role === 'assistant') {
       const reasoning = message.reasoning ?? message.reasoning_content;
       if (reasoning) converted.reasoning = reasoning;
+      const details = reasoningDetailsOf((message as { reasoning_details?: unknown }).reasoning_details);
+      if (details !== undefined) converted.reasoningDetails = details;
       if (message.tool_calls && message.tool_calls.length > 0) {
         converted.toolCalls = message.tool_calls.map(toToolCall);
         for (const call of converted.toolCalls) callNames.set(call.id, call.name);

@@ -10,15 +10,19 @@
  *   `reasoning_summary_part.done`;
  * - message: `content_part.added`, `output_text.delta`…, `output_text.done`, `content_part.done`;
  * - function call: one `function_call_arguments.delta` with the whole arguments (the IR's tool
- *   calls are complete), `function_call_arguments.done`;
- * then `response.output_item.done`; last `response.completed` (or `response.incomplete` when
- * cut by the token limit or a filter). An error after the first byte is `response.failed` and
- * the end.
+ *   calls are complete), `function_call_arguments.done`; a custom tool's call (sent upstream as
+ *   a function of `{input}`) is a `custom_tool_call` item: `custom_tool_call_input.delta`, `.done`;
+ * then `response.output_item.done`. When the client asked for `reasoning.encrypted_content`,
+ * the reasoning item's `encrypted_content` carries the upstream's reasoning details (a
+ * reasoning token: sent back, they go upstream unchanged; reasoning that is only encrypted
+ * has no summary part). Last `response.completed` (or `response.incomplete` when cut by the
+ * token limit or a filter). An error after the first byte is `response.failed` and the end.
  */
 import { randomString } from '../../core/ids.js';
-import type { ChatEventBatch, ChatResult, FinishReason, ToolCall, Usage } from '../../core/types.js';
+import type { ChatEventBatch, ChatResult, FinishReason, ReasoningDetail, ToolCall, Usage } from '../../core/types.js';
 import { toOpenAiErrorBody, type GatewayError } from '../../errors.js';
 import type { StreamEncoder } from '../../streaming/encode-stream.js';
+import { reasoningToken } from '../reasoning-token.js';
 
 export interface ResponseMeta {
   /** `resp_…`, pinned for the whole answer. */
@@ -27,10 +31,14 @@ export interface ResponseMeta {
   createdAt: number;
   /** The request's fields a response object echoes (model as the client named it, instructions, tools…). */
   echo: Record<string, unknown>;
+  /** The client asked for `reasoning.encrypted_content`: reasoning items carry the reasoning details. */
+  encryptedReasoning?: boolean;
+  /** The custom tools' names: their calls are `custom_tool_call` items. */
+  customTools?: ReadonlySet<string>;
 }
 
-export function newResponseMeta(echo: Record<string, unknown>): ResponseMeta {
-  return { id: `resp_${randomString(24)}`, createdAt: Math.floor(Date.now() / 1000), echo };
+export function newResponseMeta(echo: Record<string, unknown>, options: Pick<ResponseMeta, 'encryptedReasoning' | 'customTools'> = {}): ResponseMeta {
+  return { id: `resp_${randomString(24)}`, createdAt: Math.floor(Date.now() / 1000), echo, ...options };
 }
 
 export interface ResponsesUsage {
@@ -64,7 +72,26 @@ function statusOf(reason: FinishReason): { status: Status; incomplete_details: {
 
 type OutputItem = Record<string, unknown>;
 
-const reasoningItem = (id: string, text: string): OutputItem => ({ id, type: 'reasoning', summary: text === '' ? [] : [{ type: 'summary_text', text }] });
+/** A reasoning item; with details, their token as `encrypted_content` (sent back, they go upstream unchanged). */
+function reasoningItem(id: string, text: string, details?: readonly ReasoningDetail[]): OutputItem {
+  const item: OutputItem = { id, type: 'reasoning', summary: text === '' ? [] : [{ type: 'summary_text', text }] };
+  if (details !== undefined && details.length > 0) item.encrypted_content = reasoningToken(details);
+  return item;
+}
+const customToolCallItem = (id: string, call: ToolCall, status: Status): OutputItem => ({
+  id, type: 'custom_tool_call', status, call_id: call.id, name: call.name, input: status === 'in_progress' ? '' : customToolInput(call),
+});
+
+/** A custom tool's input: the `input` string of the function it was sent upstream as, else the arguments as they came. */
+function customToolInput(call: ToolCall): string {
+  try {
+    const parsed = JSON.parse(call.arguments) as { input?: unknown } | null;
+    if (typeof parsed?.input === 'string') return parsed.input;
+  } catch {
+    // not JSON: the model wrote the input itself
+  }
+  return call.arguments;
+}
 const messageItem = (id: string, text: string, status: Status): OutputItem => ({
   id, type: 'message', status, role: 'assistant', content: status === 'in_progress' ? [] : [outputText(text)],
 });
@@ -96,13 +123,16 @@ function responseObject(meta: ResponseMeta, fields: { status: Status; output: Ou
 /** The `response` object of a non-stream answer: reasoning, then the message, then function calls. */
 export function responseFromResult(result: ChatResult, meta: ResponseMeta): Record<string, unknown> {
   const output: OutputItem[] = [];
-  if (result.reasoning !== '') output.push(reasoningItem(`rs_${randomString(24)}`, result.reasoning));
+  const details = meta.encryptedReasoning === true ? result.reasoningDetails : undefined;
+  if (result.reasoning !== '' || details !== undefined) output.push(reasoningItem(`rs_${randomString(24)}`, result.reasoning, details));
   if (result.text !== '' || result.toolCalls.length === 0) output.push(messageItem(`msg_${randomString(24)}`, result.text, 'completed'));
-  for (const call of result.toolCalls) output.push(functionCallItem(`fc_${randomString(24)}`, call, 'completed'));
+  for (const call of result.toolCalls) {
+    output.push(meta.customTools?.has(call.name) === true ? customToolCallItem(`ctc_${randomString(24)}`, call, 'completed') : functionCallItem(`fc_${randomString(24)}`, call, 'completed'));
+  }
   return responseObject(meta, { ...statusOf(result.finishReason), output, usage: toResponsesUsage(result.usage) });
 }
 
-type OpenItem = { kind: 'reasoning' | 'message'; id: string; index: number; text: string } | undefined;
+type OpenItem = { kind: 'reasoning' | 'message'; id: string; index: number; text: string; summaryOpen?: boolean; details?: ReasoningDetail[] } | undefined;
 
 export class ResponsesStreamEncoder implements StreamEncoder {
   ended = false;
@@ -127,10 +157,16 @@ export class ResponsesStreamEncoder implements StreamEncoder {
         case 'reasoning-delta':
           if (event.text === '') break;
           if (this.open?.kind !== 'reasoning') out += this.openReasoning();
+          if (this.open!.summaryOpen !== true) out += this.openSummary();
           out += this.delta('response.reasoning_summary_text.delta', event.text, ',"summary_index":0', '');
           break;
+        case 'reasoning-details':
+          if (this.meta.encryptedReasoning !== true) break;
+          if (this.open?.kind !== 'reasoning') out += this.openReasoning();
+          (this.open!.details ??= []).push(...event.details);
+          break;
         case 'tool-call':
-          out += this.closeOpen() + this.functionCall(event.call);
+          out += this.closeOpen() + (this.meta.customTools?.has(event.call.name) === true ? this.customToolCall(event.call) : this.functionCall(event.call));
           break;
         case 'finish': {
           out += this.closeOpen();
@@ -184,9 +220,14 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     const out = this.closeOpen();
     const open = { kind: 'reasoning' as const, id: `rs_${randomString(24)}`, index: this.output.length, text: '' };
     this.open = open;
-    return out
-      + this.frame('response.output_item.added', { output_index: open.index, item: reasoningItem(open.id, '') })
-      + this.frame('response.reasoning_summary_part.added', { item_id: open.id, output_index: open.index, summary_index: 0, part: { type: 'summary_text', text: '' } });
+    return out + this.frame('response.output_item.added', { output_index: open.index, item: reasoningItem(open.id, '') });
+  }
+
+  /** The open reasoning item's summary part, started by its first text (encrypted-only reasoning has none). */
+  private openSummary(): string {
+    const open = this.open!;
+    open.summaryOpen = true;
+    return this.frame('response.reasoning_summary_part.added', { item_id: open.id, output_index: open.index, summary_index: 0, part: { type: 'summary_text', text: '' } });
   }
 
   /** Ends the open reasoning or message item, if any. */
@@ -196,17 +237,31 @@ export class ResponsesStreamEncoder implements StreamEncoder {
     this.open = undefined;
     const at = { item_id: open.id, output_index: open.index };
     if (open.kind === 'reasoning') {
-      const item = reasoningItem(open.id, open.text);
+      const item = reasoningItem(open.id, open.text, open.details);
       this.output.push(item);
-      return this.frame('response.reasoning_summary_text.done', { ...at, summary_index: 0, text: open.text })
-        + this.frame('response.reasoning_summary_part.done', { ...at, summary_index: 0, part: { type: 'summary_text', text: open.text } })
-        + this.frame('response.output_item.done', { output_index: open.index, item });
+      const summary = open.summaryOpen === true
+        ? this.frame('response.reasoning_summary_text.done', { ...at, summary_index: 0, text: open.text })
+          + this.frame('response.reasoning_summary_part.done', { ...at, summary_index: 0, part: { type: 'summary_text', text: open.text } })
+        : '';
+      return summary + this.frame('response.output_item.done', { output_index: open.index, item });
     }
     const item = messageItem(open.id, open.text, 'completed');
     this.output.push(item);
     return this.frame('response.output_text.done', { ...at, content_index: 0, text: open.text, logprobs: [] })
       + this.frame('response.content_part.done', { ...at, content_index: 0, part: outputText(open.text) })
       + this.frame('response.output_item.done', { output_index: open.index, item });
+  }
+
+  private customToolCall(call: ToolCall): string {
+    const id = `ctc_${randomString(24)}`;
+    const index = this.output.length;
+    const item = customToolCallItem(id, call, 'completed');
+    this.output.push(item);
+    const at = { item_id: id, output_index: index };
+    return this.frame('response.output_item.added', { output_index: index, item: customToolCallItem(id, call, 'in_progress') })
+      + this.frame('response.custom_tool_call_input.delta', { ...at, delta: item.input })
+      + this.frame('response.custom_tool_call_input.done', { ...at, input: item.input })
+      + this.frame('response.output_item.done', { output_index: index, item });
   }
 
   private functionCall(call: ToolCall): string {

@@ -20,7 +20,7 @@ import { parseBody, sendGatewayError, toGatewayError } from '../../http/request-
 import { sendEncodedStream } from '../../streaming/send-stream.js';
 import { meterRequest, openChatAnyReasoning, meteredEncoder, meteredStream, replayed } from '../answer-helpers.js';
 import { ResponsesStreamEncoder, newResponseMeta, responseFromResult } from './encode.js';
-import { chatRequestFromResponses } from './translate.js';
+import { chatRequestFromResponses, toolKinds } from './translate.js';
 
 export interface ResponsesFrontendOptions {
   catalog: ModelCatalog;
@@ -52,8 +52,10 @@ export async function responsesFrontend(app: FastifyInstance, options: Responses
     const entry = await catalog.resolve(body.model);
     assertModelAccess(request, entry, body.model);
     const usage = meterRequest(request, entry);
+    const tools = toolKinds(body.tools);
+    if (tools.builtIn.length > 0) request.log.info({ tools: tools.builtIn }, 'built-in tools left out: neither the gateway nor its upstreams run them');
     const started = await openChatAnyReasoning(request, reply, catalog, entry, body.model, (candidate) => applyModelDefaults(chatRequestFromResponses(body, candidate.info.id), candidate.defaults));
-    const meta = newResponseMeta(echoedFields(body));
+    const meta = newResponseMeta(echoedFields(body), { encryptedReasoning: body.include?.includes('reasoning.encrypted_content') === true, customTools: tools.custom });
     if (body.stream !== true) {
       const result = await collectChat(meteredStream(replayed(started), usage));
       return reply.type(JSON_TYPE).send(responseFromResult(result, meta));

@@ -4,16 +4,19 @@
  * - `instructions` becomes the first (system) message; `input` is a string (one user
  *   message) or items: messages (role user, assistant, system or developer, which is
  *   system; content a string or `input_text` / `output_text` / `input_image` parts),
- *   `function_call` (an assistant tool call), `function_call_output` (a tool message named
- *   after its call), `reasoning` (its summary text goes with the next assistant turn);
- *   other item and part types are skipped, never a 400;
- * - function tools, `tool_choice` (auto, none, required, or one function);
+ *   `function_call` and `custom_tool_call` (an assistant tool call), `function_call_output`
+ *   and `custom_tool_call_output` (a tool message named after its call), `reasoning` (its
+ *   summary text, and the reasoning details in its `encrypted_content`, go with the next
+ *   assistant turn); other item and part types are skipped, never a 400;
+ * - function tools, custom tools (as functions of one string), `tool_choice` (auto, none,
+ *   required, or one function); built-in tools are left out;
  * - `text.format`: `json_schema` and `json_object` are the IR's response format;
  * - `reasoning.effort` is the IR's reasoning (`none` turns it off).
  */
 import type { ResponsesInputItem, ResponsesRequest } from '#schemas/responses.js';
-import type { ChatMessage, ChatRequest, ReasoningEffort, ReasoningRequest, ResponseFormat, SamplingOptions, ToolDefinition } from '../../core/types.js';
+import type { ChatMessage, ChatRequest, ReasoningDetail, ReasoningEffort, ReasoningRequest, ResponseFormat, SamplingOptions, ToolDefinition } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
+import { detailsFromToken } from '../reasoning-token.js';
 
 export function chatRequestFromResponses(body: ResponsesRequest, upstreamModel: string): ChatRequest {
   const messages: ChatMessage[] = [];
@@ -38,15 +41,25 @@ function appendItems(messages: ChatMessage[], items: readonly ResponsesInputItem
   const callNames = new Map<string, string>();
   // Reasoning items precede the assistant turn they belong to.
   let pendingReasoning = '';
+  let pendingDetails: ReasoningDetail[] = [];
   const assistantTurn = (): ChatMessage => {
     const last = messages.at(-1);
     // Consecutive function calls (and the text before them) are one assistant turn.
-    if (last?.role === 'assistant' && pendingReasoning === '') return last;
+    if (last?.role === 'assistant' && pendingReasoning === '' && pendingDetails.length === 0) return last;
     const message: ChatMessage = { role: 'assistant', content: '' };
     if (pendingReasoning !== '') message.reasoning = pendingReasoning;
+    if (pendingDetails.length > 0) message.reasoningDetails = pendingDetails;
     pendingReasoning = '';
+    pendingDetails = [];
     messages.push(message);
     return message;
+  };
+  const toolOutput = (item: ResponsesInputItem, index: number): void => {
+    const callId = requiredString(item.call_id, `input[${index}].call_id`);
+    const message: ChatMessage = { role: 'tool', content: outputText(item.output, index), toolCallId: callId };
+    const name = callNames.get(callId);
+    if (name !== undefined) message.toolName = name;
+    messages.push(message);
   };
   items.forEach((item, index) => {
     const type = item.type ?? 'message';
@@ -72,17 +85,26 @@ function appendItems(messages: ChatMessage[], items: readonly ResponsesInputItem
         (assistantTurn().toolCalls ??= []).push({ id: callId, name, arguments: args });
         break;
       }
-      case 'function_call_output': {
+      case 'custom_tool_call': {
         const callId = requiredString(item.call_id, `input[${index}].call_id`);
-        const message: ChatMessage = { role: 'tool', content: outputText(item.output, index), toolCallId: callId };
-        const name = callNames.get(callId);
-        if (name !== undefined) message.toolName = name;
-        messages.push(message);
+        const name = requiredString(item.name, `input[${index}].name`);
+        callNames.set(callId, name);
+        // As the function the custom tool is sent upstream as (customToolFunction).
+        const input = typeof item.input === 'string' ? item.input : '';
+        (assistantTurn().toolCalls ??= []).push({ id: callId, name, arguments: JSON.stringify({ input }) });
         break;
       }
-      case 'reasoning':
-        pendingReasoning += summaryText(item.summary);
+      case 'function_call_output':
+      case 'custom_tool_call_output':
+        toolOutput(item, index);
         break;
+      case 'reasoning': {
+        pendingReasoning += summaryText(item.summary);
+        // Only the gateway's own tokens: another server's encrypted content means nothing upstream.
+        const details = detailsFromToken(item.encrypted_content);
+        if (details !== undefined) pendingDetails.push(...details);
+        break;
+      }
       default:
         break;
     }
@@ -147,18 +169,57 @@ function toSampling(body: ResponsesRequest): SamplingOptions {
   return sampling;
 }
 
-/** Function tools; built-in tools (web_search, file_search, …) are not the gateway's to run: skipped. */
+/** The request's custom tools' names (their calls are answered as `custom_tool_call` items) and the built-in tools' types it leaves out. */
+export function toolKinds(tools: ResponsesRequest['tools']): { custom: Set<string>; builtIn: string[] } {
+  const custom = new Set<string>();
+  const builtIn: string[] = [];
+  for (const tool of tools ?? []) {
+    if (tool.type === 'custom' && tool.name) custom.add(tool.name);
+    else if (tool.type !== 'function' && tool.type !== 'custom') builtIn.push(tool.type);
+  }
+  return { custom, builtIn };
+}
+
+/**
+ * Function tools (with `strict` as sent); custom tools as functions of one string; built-in
+ * tools (web_search, local_shell, file_search, …) run on OpenAI's servers, not the gateway's
+ * or OpenRouter's: left out (toolKinds names them, to log).
+ */
 function toTools(tools: ResponsesRequest['tools']): ToolDefinition[] | undefined {
   const definitions: ToolDefinition[] = [];
   for (const tool of tools ?? []) {
-    if (tool.type !== 'function') continue;
-    if (!tool.name) throw new GatewayError('BAD_REQUEST', 'invalid tools: a function tool needs a name');
+    if (tool.type !== 'function' && tool.type !== 'custom') continue;
+    if (!tool.name) throw new GatewayError('BAD_REQUEST', `invalid tools: a ${tool.type} tool needs a name`);
+    if (tool.type === 'custom') {
+      definitions.push(customToolFunction(tool.name, tool.description, tool.format));
+      continue;
+    }
     const definition: ToolDefinition = { name: tool.name };
     if (tool.description) definition.description = tool.description;
     if (tool.parameters !== undefined && tool.parameters !== null) definition.parameters = tool.parameters;
+    if (typeof tool.strict === 'boolean') definition.strict = tool.strict;
     definitions.push(definition);
   }
   return definitions.length === 0 ? undefined : definitions;
+}
+
+/**
+ * A custom tool (free-form input, maybe held to a grammar) as a function taking `{input:
+ * string}`: models behind OpenRouter and Ollama call functions. The grammar goes in the
+ * input's description, for the model to follow.
+ */
+function customToolFunction(name: string, description: string | null | undefined, format: unknown): ToolDefinition {
+  const { type, syntax, definition } = (typeof format === 'object' && format !== null ? format : {}) as Record<string, unknown>;
+  const grammar = type === 'grammar' && typeof definition === 'string'
+    ? ` It must follow this${typeof syntax === 'string' ? ` ${syntax}` : ''} grammar:\n${definition}`
+    : '';
+  const inputDescription = `The tool's raw input text.${grammar}`;
+  const tool: ToolDefinition = {
+    name,
+    parameters: { type: 'object', properties: { input: { type: 'string', description: inputDescription } }, required: ['input'], additionalProperties: false },
+  };
+  if (description) tool.description = description;
+  return tool;
 }
 
 /** Responses' tool_choice in Chat Completions' words (what the IR carries to both backends). */

@@ -186,7 +186,7 @@ function toRouting(name: string, fallbacks: unknown, retries: unknown, provider:
   if (retries !== undefined && (typeof retries !== 'number' || !Number.isInteger(retries) || retries < 0 || retries > MAX_RETRIES)) {
     throw new Error(`models.${name}.retries must be a whole number from 0 to ${MAX_RETRIES}`);
   }
-  const routing: ModelRouting = { fallbacks: ((fallbacks ?? []) as string[]).map((entry) => entry.trim()), retries: (retries ?? 0) as number };
+  const routing: ModelRouting = { fallbacks: ((fallbacks ?? []) as string[]).map((entry) => entry.trim()), retries: retries ?? 0 };
   if (provider !== undefined) routing.provider = toProvider(`models.${name}.provider`, provider);
   return routing;
 }

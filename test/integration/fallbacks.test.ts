@@ -269,6 +269,24 @@ describe('across backends', () => {
     expect(openRouter.chatRequests().at(-1)!.body.model).toBe(FALLBACK);
   });
 
+  it("an Ollama stream whose first line is Ollama's error falls back too", async () => {
+    ollama.script(FROM_OLLAMA, { ndjson: '{"error":"llama runner process has terminated"}\n' });
+    const answer = await chat(FROM_OLLAMA);
+    expect(answer.status).toBe(200);
+    expect(answer.headers.get('x-ollama-bridge-model')).toBe(FALLBACK);
+    expect(parseNdjson(answer.text).at(-1)).toMatchObject({ model: FROM_OLLAMA, done: true });
+  });
+
+  it('an Ollama model with fallbacks that answers is still passed through byte for byte, streamed and not', async () => {
+    ollama.script(FROM_OLLAMA, {});
+    const streamed = await chat(FROM_OLLAMA);
+    expect(streamed.headers.get('x-ollama-bridge-model')).toBe(FROM_OLLAMA);
+    expect(Buffer.concat(ollama.requestsTo('/api/chat').at(-1)!.written).toString('utf8')).toBe(streamed.text);
+    const whole = await chat(FROM_OLLAMA, { stream: false });
+    expect(whole.headers.get('x-ollama-bridge-model')).toBe(FROM_OLLAMA);
+    expect(Buffer.concat(ollama.requestsTo('/api/chat').at(-1)!.written).toString('utf8')).toBe(whole.text);
+  });
+
   it('an Ollama model alone still relays its own error status as it is', async () => {
     ollama.script('llama3.2', { status: 503, body: { error: 'server busy' } });
     try {
@@ -309,6 +327,12 @@ describe('every front door', () => {
     expect(answer.headers.get('x-ollama-bridge-model')).toBe(PRIMARY);
     const passedThrough = await chat('llama3.2');
     expect(passedThrough.headers.get('x-ollama-bridge-model')).toBe('llama3.2:latest');
+  });
+
+  it('names the embedding model too (embeddings have no fallbacks: another model is another vector space)', async () => {
+    expect((await post('/api/embed', { model: 'openai/text-embedding-3-small', input: 'hi' })).headers.get('x-ollama-bridge-model')).toBe('openai/text-embedding-3-small');
+    expect((await post('/api/embeddings', { model: 'openai/text-embedding-3-small', prompt: 'hi' })).headers.get('x-ollama-bridge-model')).toBe('openai/text-embedding-3-small');
+    expect((await post('/v1/embeddings', { model: 'openai/text-embedding-3-small', input: 'hi' })).headers.get('x-ollama-bridge-model')).toBe('openai/text-embedding-3-small');
   });
 
   it('the real ollama and openai clients get the fallback\'s answer', async () => {
@@ -369,7 +393,7 @@ describe('circuit breaker', () => {
     expect(chatRequestsFor(PRIMARY)).toBe(triedBefore);
     expect(logs.lines.some((line) => line.msg === `skipped ${PRIMARY}: its circuit is open after repeated failures`)).toBe(true);
 
-    const ready = await (await fetch(`${gateway.url}/health/ready`)).json();
+    const ready: any = await (await fetch(`${gateway.url}/health/ready`)).json();
     expect(ready.status).toBe('ready');
     expect(ready.circuits).toEqual([{ backend: 'openrouter', model: PRIMARY, state: 'open', failures: 3, retry_in_seconds: 10, last_error: 'scripted error' }]);
     const metrics = await (await fetch(`${gateway.url}/metrics`)).text();
@@ -379,7 +403,7 @@ describe('circuit breaker', () => {
     clock += 10_000;
     openRouter.script(PRIMARY, { sse: PRIMARY_ANSWER });
     expect((await chat(PRIMARY)).headers.get('x-ollama-bridge-model')).toBe(PRIMARY);
-    expect((await (await fetch(`${gateway.url}/health/ready`)).json()).circuits).toEqual([]);
+    expect(((await (await fetch(`${gateway.url}/health/ready`)).json()) as any).circuits).toEqual([]);
     expect(await (await fetch(`${gateway.url}/metrics`)).text()).not.toContain('ollama_bridge_circuit_state{');
   });
 

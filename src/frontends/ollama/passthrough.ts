@@ -65,8 +65,11 @@ export async function forwardToOllama(
   } else {
     payload = body?.stream;
   }
-  const upstream = await adapter.forwardRaw(request.method, upstreamPath(request), headers, payload, abortOnClientClose(reply), timeouts);
-  if (retryableStatusThrows && isRetryableStatus(upstream.statusCode)) throw await statusError(upstream);
+  let upstream = await adapter.forwardRaw(request.method, upstreamPath(request), headers, payload, abortOnClientClose(reply), timeouts);
+  if (retryableStatusThrows) {
+    if (isRetryableStatus(upstream.statusCode)) throw await statusError(upstream);
+    if (isNdjson(upstream)) upstream = { ...upstream, body: await unlessErrorFirst(upstream.body) };
+  }
   reply.code(upstream.statusCode);
   for (const [name, value] of Object.entries(upstream.headers)) {
     if (value !== undefined && name !== 'date') reply.header(name, value);
@@ -76,7 +79,7 @@ export async function forwardToOllama(
   const metered = usage !== undefined && upstream.statusCode >= 200 && upstream.statusCode < 300;
   // A listener starts the body flowing at the next tick: it is piped before then, in this tick.
   if (metered) meterOllamaAnswer(upstream.body, usage, generates);
-  const streamed = upstream.statusCode === 200 && String(upstream.headers['content-type'] ?? '').startsWith('application/x-ndjson');
+  const streamed = isNdjson(upstream);
   if (streamed) reply.server.activeStreams.track(reply.raw);
   return reply.send(streamed ? endingWithErrorLine(upstream.body, request.usage) : metered ? pipedAsIs(upstream.body) : upstream.body);
 }
@@ -92,6 +95,60 @@ async function statusError(upstream: RawResponse): Promise<GatewayError> {
 }
 
 const ERROR_BODY_LIMIT = 64 * 1024;
+
+function isNdjson(upstream: RawResponse): boolean {
+  return upstream.statusCode === 200 && String(upstream.headers['content-type'] ?? '').startsWith('application/x-ndjson');
+}
+
+/**
+ * A stream whose first line is Ollama's `{"error": …}` failed before its first token: that
+ * error is thrown, with the status Ollama gives the same failure unstreamed (500), so that a
+ * fallback may follow. Otherwise the same bytes, the first read then the rest as they come.
+ */
+async function unlessErrorFirst(body: Readable): Promise<Readable> {
+  const first = await firstRead(body);
+  if (first !== undefined && first.subarray(0, ERROR_LINE_START.length).equals(ERROR_LINE_START)) {
+    const rest = await readBodyText(body, 'Ollama', ERROR_BODY_LIMIT).catch(() => '');
+    const line = (first.toString('utf8') + rest).split('\n', 1)[0]!;
+    throw new GatewayError('UPSTREAM_ERROR', upstreamErrorMessage(line, 'Ollama reported an error'), { statusCode: 500 });
+  }
+  const out = new PassThrough();
+  if (first === undefined) return out.end();
+  out.write(first);
+  body.once('error', (error) => out.destroy(error));
+  out.once('close', () => body.destroy());
+  return body.pipe(out);
+}
+
+const ERROR_LINE_START = Buffer.from('{"error"');
+
+/** The body's first read (undefined when it ends first); the body is left paused. */
+function firstRead(body: Readable): Promise<Buffer | undefined> {
+  return new Promise((resolve, reject) => {
+    const done = (): void => {
+      body.off('readable', onReadable);
+      body.off('end', onEnd);
+      body.off('error', onError);
+    };
+    const onReadable = (): void => {
+      const chunk = body.read() as Buffer | null;
+      if (chunk === null) return;
+      done();
+      resolve(chunk);
+    };
+    const onEnd = (): void => {
+      done();
+      resolve(undefined);
+    };
+    const onError = (error: Error): void => {
+      done();
+      reject(fromMidStreamError('Ollama', error));
+    };
+    body.on('readable', onReadable);
+    body.once('end', onEnd);
+    body.once('error', onError);
+  });
+}
 
 /**
  * The upstream's NDJSON, line by line as it comes (complete lines only, byte for byte). A line

@@ -15,7 +15,7 @@ import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel, requireScope } from '../../auth/access-control.js';
 import { collectChat } from '../../core/collect.js';
 import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, openIrChat, replayed, type StartedStream } from '../answer-helpers.js';
-import { openWithFallbacks } from '../upstream-tries.js';
+import { SERVED_MODEL_HEADER, openWithFallbacks } from '../upstream-tries.js';
 import type { RequestUsage } from '../../usage/request-usage.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
@@ -166,6 +166,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const entry = await resolveForEmbedding(catalog, body.model);
     assertModelAccess(request, entry, body.model);
     const usage = meterRequest(request, entry);
+    reply.header(SERVED_MODEL_HEADER, entry.info.id);
     if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage });
     if (input.length === 0) return reply.type(JSON_TYPE).send({ model: body.model, embeddings: [] });
     const timing = new StreamTiming();
@@ -194,6 +195,7 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     const entry = await resolveForEmbedding(catalog, body.model);
     assertModelAccess(request, entry, body.model);
     const usage = meterRequest(request, entry);
+    reply.header(SERVED_MODEL_HEADER, entry.info.id);
     if (canPassThrough(entry, body.model) && isOllamaAdapter(entry.adapter)) return forwardToOllama(request, reply, entry.adapter, { json: request.body }, { usage });
     if (!body.prompt) return reply.type(JSON_TYPE).send({ embedding: [] });
     const result = await entry.adapter.embed({ model: entry.info.id, input: [body.prompt] }, callContext(request, abortOnClientClose(reply)));

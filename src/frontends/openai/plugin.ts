@@ -20,7 +20,7 @@ import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel } from '../../auth/access-control.js';
 import { collectChat } from '../../core/collect.js';
 import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, openIrChat, replayed, type StartedStream } from '../answer-helpers.js';
-import { openWithFallbacks } from '../upstream-tries.js';
+import { SERVED_MODEL_HEADER, openWithFallbacks } from '../upstream-tries.js';
 import type { RequestUsage } from '../../usage/request-usage.js';
 import { normalizeEmbedding } from '../../core/embeddings.js';
 import type { CatalogEntry, CatalogSnapshot, ModelCatalog } from '../../core/model-catalog.js';
@@ -196,6 +196,7 @@ export async function openAiFrontend(app: FastifyInstance, options: OpenAiFronte
     const encoding = embeddingsEncoding(body.encoding_format);
     const entry = await resolve(request, body.model);
     const usage = meterRequest(request, entry);
+    reply.header(SERVED_MODEL_HEADER, entry.info.id);
     const dimensions = body.dimensions ?? undefined;
     const result = await entry.adapter.embed(
       { model: entry.info.id, input, ...(dimensions === undefined ? {} : { dimensions }) },

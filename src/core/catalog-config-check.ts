@@ -2,7 +2,7 @@
  * What in the models filter and the models config refers to nothing the backends list: a
  * filter entry that matches no model (`opnai/gpt-4o`), a filter that lets nothing through,
  * an override for a model that does not exist (`gtp-4o`), an alias whose target is not
- * served. Each problem names the file and the line (or key path), with a "did you mean"
+ * served, a fallback that names no served model. Each problem names the file and the line (or key path), with a "did you mean"
  * when a listed name is close. Pure: the catalog calls it with what it knows and logs the
  * result once per change.
  */
@@ -83,7 +83,7 @@ function withPrefix(prefix: string, name: string | undefined): string | undefine
 
 function modelsConfigProblems(input: ConfigCheckInput, caveat: string): ConfigProblem[] {
   const { modelsConfig: config, modelsConfigPath: path, served, ids } = input;
-  if (config.aliases.size === 0 && config.overrideNames.size === 0) return [];
+  if (config.aliases.size === 0 && config.overrideNames.size === 0 && config.routing.size === 0) return [];
   const where = (keyPath: string): string => {
     const line = config.lines.get(keyPath);
     return `models config${path === undefined ? '' : ` ${path}`}${line === undefined ? '' : ` line ${line}`} (${keyPath})`;
@@ -124,6 +124,16 @@ function modelsConfigProblems(input: ConfigCheckInput, caveat: string): ConfigPr
       message: `${where(keyPath)}: names no model and no alias, so it applies to nothing${caveat}${didYouMean(closestName(name, names))}`,
       details: details(keyPath),
     });
+  }
+  for (const [key, routing] of config.routing) {
+    const name = config.overrideNames.get(key) ?? key;
+    for (const fallback of routing.fallbacks) {
+      const fallbackKey = lookupKey(fallback);
+      if (served.has(fallbackKey) || input.servedShort.get(fallbackKey)?.length === 1) continue;
+      const keyPath = `models.${name}.fallbacks`;
+      const why = upstream.has(fallbackKey) ? 'is hidden by the models filter or names several models' : `names no model${caveat}${didYouMean(closestName(fallback, names))}`;
+      problems.push({ message: `${where(keyPath)}: the fallback "${fallback}" ${why}; it is skipped`, details: { ...details(keyPath), fallback } });
+    }
   }
   return problems;
 }

@@ -240,6 +240,11 @@ describe('a fallback passes the same checks', () => {
     ]));
   });
 
+  it('a fallback that names no served model is a warning when the models config loads', () => {
+    const warning = logs.lines.find((line) => line.fallback === 'not/served' && line.level === 40);
+    expect(warning?.msg).toMatch(/^models config .*models\.yaml line 11 \(models\.meta-llama\/llama-3\.3-70b-instruct\.fallbacks\): the fallback "not\/served" names no model; it is skipped$/);
+  });
+
   it('the key that may use it gets the first fallback', async () => {
     openRouter.script(GUARDED, { status: 503 });
     const answer = await chat(GUARDED);

@@ -99,7 +99,7 @@ describe('keys list', () => {
       gateway.app.usageEvents.emit(spent(ids.weekly, 'weekly', 7, lastWeek));
       gateway.app.usageEvents.emit(spent(ids.monthly, 'monthly', 0.5, now));
       gateway.app.usageEvents.emit(spent(ids.monthly, 'monthly', 3, periodStart('month', now) - 3_600_000));
-      gateway.app.usageLedger!.flush();
+      await gateway.app.usageLedger!.flush();
       const listing = await keys(['list', '--usage-db', usageDb]);
       expect(listing.code).toBe(0);
       const rows = table(listing.stdout);

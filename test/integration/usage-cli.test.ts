@@ -16,11 +16,11 @@ let dbPath: string;
 
 const at = (iso: string): number => Date.parse(iso);
 
-beforeAll(() => {
+beforeAll(async () => {
   scratch = scratchDir();
   dbPath = join(scratch.dir, 'usage.db');
   const store = openSqliteUsageStore(dbPath);
-  store.append([
+  await store.append([
     usageRecord({ startedAt: at('2026-04-30T23:59:59Z'), costUsd: 100, promptTokens: 1000, completionTokens: 1000 }),
     usageRecord({ startedAt: at('2026-05-01T00:00:00Z'), costUsd: 0.1, promptTokens: 10, completionTokens: 20 }),
     usageRecord({ startedAt: at('2026-05-01T12:00:00Z'), costUsd: 0.2, promptTokens: 30, completionTokens: 40 }),
@@ -28,7 +28,7 @@ beforeAll(() => {
     usageRecord({ startedAt: at('2026-05-02T13:00:00Z'), costUsd: 0.4, promptTokens: 70, completionTokens: 80, keyId: 'key-2', keyName: 'ci, nightly' }),
     usageRecord({ startedAt: at('2026-05-03T13:00:00Z'), costUsd: 0, promptTokens: 5, completionTokens: 5, keyId: undefined, keyName: undefined, modelServed: 'llama3.2:latest', backend: 'ollama' }),
   ]);
-  store.close();
+  await store.close();
 });
 afterAll(() => {
   killAllClis();

@@ -16,6 +16,10 @@ import { defaultBudgetFrom } from './auth/budgets.js';
 import { usageDbPath } from './usage/ledger/usage-db-path.js';
 import { UsageCommandError, usageCommand } from './usage/ledger/usage-command.js';
 import { StartupError, startServer, stopOnSignals } from './server.js';
+import cluster from 'node:cluster';
+import { runPrimary } from './cluster/primary.js';
+import { serveAsWorker, workerStart } from './cluster/worker.js';
+import { workerCount } from './cluster/worker-count.js';
 import { PACKAGE_VERSION } from './startup/package-version.js';
 
 /** Each flag, the configuration key it sets, and its help text (README documents the same). */
@@ -54,6 +58,8 @@ export const FLAGS = {
   'shutdown-grace': { key: 'SHUTDOWN_GRACE_MS', type: 'number', describe: 'ms open answers may take to finish on SIGINT/SIGTERM (env SHUTDOWN_GRACE_MS, default 10000)' },
   usage: { key: 'USAGE', type: 'boolean', describe: 'record every answered request in the usage database; --no-usage turns it off (env USAGE=false; default on)' },
   'usage-db': { key: 'USAGE_DB', type: 'string', describe: 'the usage database, a SQLite file (env USAGE_DB, default ~/.ollama-bridge/usage.db; /data/usage.db in the Docker image)' },
+  'redis-url': { key: 'REDIS_URL', type: 'string', describe: 'a Redis shared by several gateways: rate limits, budget spend, key changes and /api/ps hold across all of them, e.g. redis://:secret@redis:6379 (env REDIS_URL; prefer the env variable: a flag shows in the process list)' },
+  workers: { key: 'WORKERS', type: 'string', describe: 'processes serving the port (node:cluster): a number, or auto = one per core; SIGHUP restarts them one at a time (env WORKERS, default 1 = no cluster)' },
   'usage-retention-days': { key: 'USAGE_RETENTION_DAYS', type: 'number', describe: 'days of per-request detail kept in the usage database, at least 1; daily totals are kept for ever (env USAGE_RETENTION_DAYS, default 90)' },
   'database-url': { key: 'DATABASE_URL', type: 'string', describe: 'the usage ledger in PostgreSQL, shared by several gateways, e.g. postgres://bridge:secret@db:5432/bridge; replaces --usage-db (env DATABASE_URL; prefer the env variable: a flag shows in the process list)' },
 } as const satisfies Record<string, { key: keyof Config; type: 'string' | 'number' | 'boolean'; describe: string }>;
@@ -123,8 +129,14 @@ export async function main(argv: string[]): Promise<void> {
     .option('dotenv', { type: 'string', describe: 'read settings from this .env file (default ./.env, when it exists)' })
     .command(['serve', '$0'], 'run the gateway (the default command)', (command) => command.options(serveOptions), async (args) => {
       const { config, envFileRead } = serveConfig(args);
-      const server = await startServer(config, { envFileRead });
+      const workers = workerCount(config.WORKERS);
+      if (workers > 1 && cluster.isPrimary) {
+        await runPrimary({ workers, config });
+        return;
+      }
+      const server = await startServer(config, { envFileRead, ...workerStart() });
       stopOnSignals(server);
+      serveAsWorker({ generatedKey: server.app.generatedKey, stop: server.stop });
     })
     .command('keys', 'manage client API keys (hashed in a keys file)', (keys) =>
       keys

@@ -31,6 +31,10 @@ export interface StartServerOptions {
   stdout?: NodeJS.WritableStream & { isTTY?: boolean };
   /** The .env file the settings were read from, for the summary. */
   envFileRead?: string | undefined;
+  /** false: no start-up summary (the workers of `--workers` after the first). */
+  summary?: boolean;
+  /** The key the first worker generated at start-up, served by this one too (`--workers`). */
+  generatedKey?: string;
 }
 
 /** After the grace period: how long the stopped answers have to write their error before connections are closed. */
@@ -45,7 +49,7 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const logOutput = createLogOutput(config.LOG_FORMAT, stdout);
   let app: FastifyInstance;
   try {
-    app = await buildApp({ config, logDestination: logOutput.stream });
+    app = await buildApp({ config, logDestination: logOutput.stream, ...(options.generatedKey === undefined ? {} : { generatedKey: options.generatedKey }) });
   } catch (error) {
     logOutput.release();
     throw error;
@@ -76,7 +80,8 @@ export async function startServer(config: Config, options: StartServerOptions = 
   app.log.info({ url }, `ollama-bridge ${PACKAGE_VERSION} (Ollama API ${config.OLLAMA_VERSION}) listening on ${url}`);
   const firstCatalog = app.catalog.start();
   await Promise.race([firstCatalog, new Promise((resolve) => setTimeout(resolve, SUMMARY_WAIT_MS).unref())]);
-  printSummary(stdout, app, config, { boundUrl: url, port, filterFile, envFileRead: options.envFileRead }, logOutput);
+  if (options.summary === false) logOutput.release();
+  else printSummary(stdout, app, config, { boundUrl: url, port, filterFile, envFileRead: options.envFileRead }, logOutput);
 
   let stopping: Promise<void> | undefined;
   const stop = (): Promise<void> => {

@@ -1,0 +1,145 @@
+/**
+ * `--workers N` (N > 1): this process forks N workers (node:cluster), each a whole gateway,
+ * all serving the same port; it serves nothing itself. The first worker starts alone (it
+ * prints the start-up summary, runs the usage database's migrations and generates the
+ * start-up key, if one is needed), then the others, which serve the same key and print no
+ * summary. A worker that dies is replaced, after a delay that doubles with each death in a
+ * row (up to 30 s). SIGHUP restarts the workers one at a time (each replacement serves
+ * before its predecessor stops: the port never goes unanswered); SIGTERM or SIGINT stops
+ * them all gracefully (each lets its open answers finish), then this process exits 0.
+ */
+import cluster, { type Worker } from 'node:cluster';
+import { pino, type Logger } from 'pino';
+import type { Config } from '#schemas/config.js';
+import { createLogOutput } from '../startup/log-output.js';
+import { GENERATED_KEY_ENV, STOP_MESSAGE, SUMMARY_ENV, isListeningMessage } from './messages.js';
+
+const FIRST_RESTART_DELAY_MS = 250;
+const MAX_RESTART_DELAY_MS = 30_000;
+/** A worker that served this long before dying starts the backoff again. */
+const STABLE_AFTER_MS = 30_000;
+
+export interface PrimaryOptions {
+  workers: number;
+  config: Config;
+}
+
+export async function runPrimary(options: PrimaryOptions): Promise<void> {
+  const output = createLogOutput(options.config.LOG_FORMAT);
+  output.release();
+  const log = pino({ level: options.config.LOG_LEVEL, base: { pid: process.pid, role: 'primary' } }, output.stream);
+  const primary = new Primary(options.workers, log);
+  await primary.start();
+}
+
+class Primary {
+  private readonly workers = new Set<Worker>();
+  /** Workers being replaced or stopped on purpose: their exit is not a death. */
+  private readonly leaving = new Set<Worker>();
+  private generatedKey: string | undefined;
+  private stopping = false;
+  private rolling: Promise<void> | undefined;
+  private deathsInARow = 0;
+
+  constructor(private readonly count: number, private readonly log: Logger) {}
+
+  async start(): Promise<void> {
+    const first = this.fork(true);
+    const listening = await this.listening(first);
+    if (!listening) {
+      // Its error is on stderr already (port in use, unreadable keys file…): exit as it did.
+      const code = first.process.exitCode ?? 1;
+      process.exit(code === 0 ? 1 : code);
+    }
+    await Promise.all(Array.from({ length: this.count - 1 }, () => this.listening(this.fork(false))));
+    this.log.info({ workers: this.count }, `${this.count} workers serving; SIGHUP restarts them one at a time, SIGTERM stops them`);
+    process.on('SIGHUP', () => void this.rollingRestart());
+    process.on('SIGTERM', (signal) => void this.stop(signal));
+    process.on('SIGINT', (signal) => void this.stop(signal));
+  }
+
+  private fork(first: boolean): Worker {
+    const env: Record<string, string> = {};
+    if (first) env[SUMMARY_ENV] = '1';
+    if (this.generatedKey !== undefined) env[GENERATED_KEY_ENV] = this.generatedKey;
+    const worker = cluster.fork(env);
+    const startedAt = Date.now();
+    this.workers.add(worker);
+    worker.on('message', (message: unknown) => {
+      if (isListeningMessage(message) && message.generatedKey !== undefined) this.generatedKey ??= message.generatedKey;
+    });
+    worker.once('exit', (code, signal) => {
+      this.workers.delete(worker);
+      if (this.leaving.delete(worker) || this.stopping) return;
+      const servedLong = Date.now() - startedAt > STABLE_AFTER_MS;
+      this.deathsInARow = servedLong ? 1 : this.deathsInARow + 1;
+      const delay = Math.min(MAX_RESTART_DELAY_MS, FIRST_RESTART_DELAY_MS * 2 ** (this.deathsInARow - 1));
+      this.log.error({ worker: worker.id, workerPid: worker.process.pid, code, signal, restartInMs: delay }, 'a worker died; starting a replacement');
+      setTimeout(() => {
+        if (!this.stopping) this.fork(false);
+      }, delay);
+    });
+    return worker;
+  }
+
+  /** Resolves true once the worker serves, false if it exits first. */
+  private listening(worker: Worker): Promise<boolean> {
+    return new Promise((resolve) => {
+      const onMessage = (message: unknown): void => {
+        if (!isListeningMessage(message)) return;
+        worker.off('message', onMessage);
+        worker.off('exit', onExit);
+        resolve(true);
+      };
+      const onExit = (): void => {
+        worker.off('message', onMessage);
+        resolve(false);
+      };
+      worker.on('message', onMessage);
+      worker.once('exit', onExit);
+    });
+  }
+
+  /** One worker at a time: its replacement serves first, then it stops gracefully. */
+  private rollingRestart(): Promise<void> {
+    if (this.stopping) return Promise.resolve();
+    this.rolling ??= (async () => {
+      this.log.info({ workers: this.workers.size }, 'SIGHUP: restarting the workers one at a time');
+      for (const old of [...this.workers]) {
+        if (this.stopping) break;
+        const replacement = this.fork(false);
+        if (!(await this.listening(replacement))) {
+          this.log.error({ worker: old.id }, 'a replacement worker did not start; the rolling restart stops here, the old workers keep serving');
+          break;
+        }
+        await this.retire(old);
+      }
+      this.log.info({ workers: this.workers.size }, 'rolling restart done');
+    })().finally(() => {
+      this.rolling = undefined;
+    });
+    return this.rolling;
+  }
+
+  /** Asks a worker to stop gracefully and waits for its exit. */
+  private async retire(worker: Worker): Promise<void> {
+    if (worker.isDead()) return;
+    this.leaving.add(worker);
+    const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
+    worker.send(STOP_MESSAGE);
+    await exited;
+  }
+
+  private async stop(signal: NodeJS.Signals): Promise<void> {
+    if (this.stopping) {
+      this.log.warn({ signal }, 'second signal: killing the workers now');
+      for (const worker of this.workers) worker.process.kill('SIGKILL');
+      process.exit(1);
+    }
+    this.stopping = true;
+    this.log.info({ signal, workers: this.workers.size }, 'stopping the workers; open answers may finish');
+    await Promise.all([...this.workers].map((worker) => this.retire(worker)));
+    this.log.info({}, 'ollama-bridge stopped');
+    process.exit(0);
+  }
+}

@@ -1,0 +1,43 @@
+/**
+ * A worker of `--workers`: what its primary gave it (whether it prints the summary, the
+ * start-up key to serve), and, once it serves, the primary's messages: it says it listens,
+ * and stops gracefully when asked (rolling restart, the primary's SIGTERM). SIGHUP is the
+ * primary's (a rolling restart), never a worker's: a terminal's hangup reaches them all.
+ */
+import cluster from 'node:cluster';
+import { GENERATED_KEY_ENV, STOP_MESSAGE, SUMMARY_ENV, listeningMessage } from './messages.js';
+
+export interface WorkerStart {
+  /** Print the start-up summary: the first worker only (and a gateway without workers). */
+  summary: boolean;
+  /** The key the first worker generated, to serve the same one. */
+  generatedKey?: string;
+}
+
+/** How this process starts: as a worker (what its primary said), or as the one gateway. */
+export function workerStart(): WorkerStart {
+  if (!cluster.isWorker) return { summary: true };
+  const generatedKey = process.env[GENERATED_KEY_ENV];
+  // Read once: not left where a child process or a crash report would see it.
+  delete process.env[GENERATED_KEY_ENV];
+  return { summary: process.env[SUMMARY_ENV] === '1', ...(generatedKey === undefined || generatedKey === '' ? {} : { generatedKey }) };
+}
+
+export interface ServingWorker {
+  generatedKey: string | undefined;
+  stop(): Promise<void>;
+}
+
+/** Tells the primary this worker serves, and stops when it asks. */
+export function serveAsWorker(server: ServingWorker): void {
+  if (!cluster.isWorker) return;
+  process.on('SIGHUP', () => undefined);
+  process.on('message', (message: unknown) => {
+    if (message !== STOP_MESSAGE) return;
+    server.stop().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+  process.send?.(listeningMessage(server.generatedKey));
+}

@@ -73,6 +73,8 @@ export interface BuildAppOptions {
   now?: () => number;
   /** The admin page's built files (default: dist/admin-page in the package); tests give a folder of their own. */
   adminPageDir?: string;
+  /** Signs admin session cookies (default: random per process); the workers of one `--workers` gateway share one. */
+  adminSessionSecret?: string;
   /** The key another worker generated at start-up (`--workers`): every worker serves the same one. */
   generatedKey?: string;
   /** /v1/messages: a `ping` after this many ms of upstream silence (default 10 s; tests shorten it). */
@@ -262,6 +264,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     keySpend: shared?.spend ?? keySpend,
     keyEditor: app.adminKeyEditor,
     ...(options.adminPageDir === undefined ? {} : { pageDir: options.adminPageDir }),
+    ...(options.adminSessionSecret === undefined ? {} : { sessionSecret: options.adminSessionSecret }),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
 

@@ -4,6 +4,7 @@
  * are reachable without a key, the rest check a session or a bearer admin key themselves) and
  * `unmetered` (never rate limited or recorded as usage). The DNS-rebinding Host check applies.
  */
+import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import cookie from '@fastify/cookie';
 import fastifyStatic from '@fastify/static';
@@ -28,6 +29,11 @@ export interface AdminPluginOptions {
   keyEditor: KeyEditor;
   /** The built page (default: dist/admin-page in the package, from src/ and dist/ alike). */
   pageDir?: string;
+  /**
+   * Signs the session cookies (default: random, this process only). The workers of one
+   * `--workers` gateway are given the same, so a session signed in on one works on all.
+   */
+  sessionSecret?: string;
   now?: () => number;
 }
 
@@ -51,7 +57,8 @@ export async function adminPlugin(app: FastifyInstance, options: AdminPluginOpti
     void reply.headers(SECURITY_HEADERS);
   });
 
-  const sessions = new AdminSessions(app.keyRing, now);
+  const secret = options.sessionSecret === undefined ? randomBytes(32) : Buffer.from(options.sessionSecret, 'utf8');
+  const sessions = new AdminSessions(app.keyRing, secret, now);
   app.addHook('preHandler', async (request) => {
     const route = `${request.method} ${request.routeOptions.url ?? ''}`;
     if (request.routeOptions.url?.startsWith('/admin/api/') !== true || UNGUARDED.has(route)) return;

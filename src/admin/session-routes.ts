@@ -62,7 +62,7 @@ export function registerSessionRoutes(app: FastifyInstance, options: SessionRout
 
   app.delete('/admin/api/session', async (request, reply) => {
     const caller = adminCaller(request, sessions, keyRing);
-    if (caller.session !== undefined) sessions.end(caller.session.id);
+    if (caller.session !== undefined) sessions.end(caller.session);
     void reply.clearCookie(SESSION_COOKIE, { path: '/admin', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' });
     return reply.code(204).send();
   });
@@ -73,7 +73,7 @@ function signedIn(key: { id: string; name: string }, session: AdminSession): Sig
 }
 
 function setSessionCookie(request: FastifyRequest, reply: FastifyReply, session: AdminSession, maxAgeMs: number): void {
-  void reply.setCookie(SESSION_COOKIE, session.id, {
+  void reply.setCookie(SESSION_COOKIE, session.cookie, {
     path: '/admin',
     httpOnly: true,
     sameSite: 'strict',

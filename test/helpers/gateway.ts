@@ -26,6 +26,8 @@ export interface StartGatewayOptions {
   now?: () => number;
   /** The admin page's files (a test's own folder, so tests never depend on the built page). */
   adminPageDir?: string;
+  /** Signs admin session cookies (gateways given the same one share sessions, as workers do). */
+  adminSessionSecret?: string;
   /** /v1/messages: a `ping` after this many ms of upstream silence. */
   anthropicPingIntervalMs?: number;
 }
@@ -45,6 +47,7 @@ export async function startGateway(
     ...(options.adapters === undefined ? {} : { adapters: options.adapters }),
     ...(options.now === undefined ? {} : { now: options.now }),
     ...(options.adminPageDir === undefined ? {} : { adminPageDir: options.adminPageDir }),
+    ...(options.adminSessionSecret === undefined ? {} : { adminSessionSecret: options.adminSessionSecret }),
     ...(options.anthropicPingIntervalMs === undefined ? {} : { anthropicPingIntervalMs: options.anthropicPingIntervalMs }),
   };
   const app = options.logDestination === undefined

@@ -186,7 +186,7 @@ describe('sign-in', () => {
   it('an admin key gets an HttpOnly, SameSite=Strict session cookie on /admin, and the session says who', async () => {
     const { cookie, csrf, answer } = await signIn(gateway.url, adminKey);
     const setCookie = [answer.headers['set-cookie']].flat()[0]!;
-    expect(setCookie).toMatch(/^ollama_bridge_admin=[\w-]{40,};/);
+    expect(setCookie).toMatch(/^ollama_bridge_admin=[\w-]{40,}\.[\w-]{43};/);
     expect(setCookie).toContain('HttpOnly');
     expect(setCookie).toContain('SameSite=Strict');
     expect(setCookie).toContain('Path=/admin');
@@ -552,5 +552,47 @@ describe('an admin key without a models filter or usage recording', () => {
     const closed = plain.app.close();
     await expect(Promise.race([closed.then(() => 'closed'), new Promise((resolve) => setTimeout(() => resolve('still open'), 5000))])).resolves.toBe('closed');
     await ended;
+  });
+});
+
+describe('sessions across gateways (the workers of one --workers gateway)', () => {
+  let first: TestGateway;
+  let second: TestGateway;
+  let stranger: TestGateway;
+  let sharedDirectory: string;
+  let sharedAdminKey: string;
+
+  beforeAll(async () => {
+    sharedDirectory = mkdtempSync(join(tmpdir(), 'ollama-bridge-admin-shared-'));
+    const sharedKeys = join(sharedDirectory, 'keys.json');
+    sharedAdminKey = lastLine(createKeyCommand({ keysFile: sharedKeys, name: 'root', scopes: ['admin'] }));
+    const settings = { BRIDGE_KEYS_FILE: sharedKeys };
+    first = await startGateway(fake.baseUrl, settings, { adminSessionSecret: 'one secret for every worker' });
+    second = await startGateway(fake.baseUrl, settings, { adminSessionSecret: 'one secret for every worker' });
+    stranger = await startGateway(fake.baseUrl, settings);
+  });
+  afterAll(async () => {
+    await Promise.all([first?.close(), second?.close(), stranger?.close()]);
+    rmSync(sharedDirectory, { recursive: true, force: true });
+  });
+
+  it('a session signed in on one works on another with the same secret (CSRF token included), not on one without it', async () => {
+    const { cookie, csrf } = await signIn(first.url, sharedAdminKey);
+    expect((await call(second.url, 'GET', '/admin/api/session', { cookie })).json).toMatchObject({ signedIn: true, keyName: 'root', csrfToken: csrf });
+    const created = await call(second.url, 'POST', '/admin/api/keys', { cookie, csrf, body: { name: 'made-on-the-second' } });
+    expect(created.status, created.text).toBe(201);
+    expect((await call(stranger.url, 'GET', '/admin/api/keys', { cookie })).status).toBe(401);
+  });
+
+  it('a forged or altered cookie is no session', async () => {
+    const { cookie } = await signIn(first.url, sharedAdminKey);
+    const [name, value] = cookie.split('=') as [string, string];
+    const [payload, signature] = value.split('.') as [string, string];
+    const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));
+    const longer = Buffer.from(JSON.stringify({ ...claims, e: claims.e + 86_400_000 })).toString('base64url');
+    expect((await call(first.url, 'GET', '/admin/api/keys', { cookie: `${name}=${longer}.${signature}` })).status).toBe(401);
+    expect((await call(first.url, 'GET', '/admin/api/keys', { cookie: `${name}=${payload}.${'A'.repeat(signature.length)}` })).status).toBe(401);
+    expect((await call(first.url, 'GET', '/admin/api/keys', { cookie: `${name}=garbage` })).status).toBe(401);
+    expect((await call(first.url, 'GET', '/admin/api/keys', { cookie })).status).toBe(200);
   });
 });

@@ -270,9 +270,13 @@ describe.skipIf(!existsSync(CHROMIUM))(`the admin page in Chromium (skipped when
     await open('keys');
     await page.getByRole('button', { name: 'Edit colleague' }).click();
     await page.locator('#edit-key-models').fill('anthropic/*');
+    const patch = page.waitForRequest((request) => request.method() === 'PATCH');
     await page.getByRole('button', { name: 'Save' }).click();
     await page.getByText('Key colleague saved.').waitFor();
-    expect(await page.getByRole('row', { name: /colleague/ }).textContent()).toContain('anthropic/*');
+    // Only the field changed is sent, with the session's CSRF token.
+    expect((await patch).postDataJSON()).toEqual({ models: ['anthropic/*'] });
+    expect((await patch).headers()['x-csrf-token']).toMatch(/^\S{16,}$/);
+    await page.getByRole('row', { name: /colleague/ }).filter({ hasText: 'anthropic/*' }).waitFor();
     const refused = await chat(colleagueKey);
     expect(refused.status).toBe(403);
     expect(typeof refused.body.error).toBe('string');

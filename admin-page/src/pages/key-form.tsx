@@ -29,8 +29,12 @@ function fieldsOf(key: AdminKey | undefined): Fields {
   };
 }
 
-/** What the form says, as the API takes it; throws a message the form shows when a field is not a number. */
-function inputOf(fields: Fields, creating: boolean): KeyInput {
+/**
+ * What the form says, as the API takes it; throws a message the form shows when a field is not
+ * a number. Editing, only the fields changed are sent (an expiry at 15:30 stays 15:30 unless the
+ * day is changed).
+ */
+function inputOf(fields: Fields, initial: Fields | undefined): KeyInput {
   const number = (text: string, label: string): number | null => {
     if (text.trim() === '') return null;
     const value = Number(text);
@@ -47,12 +51,23 @@ function inputOf(fields: Fields, creating: boolean): KeyInput {
     // A day means up to its start, in UTC (as `keys create --expires 2027-01-31`).
     expiresAt: fields.expires === '' ? null : new Date(`${fields.expires}T00:00:00Z`).toISOString(),
   };
-  if (creating && fields.admin) input.admin = true;
-  return input;
+  if (initial === undefined) {
+    if (fields.admin) input.admin = true;
+    return input;
+  }
+  const changed: KeyInput = { name: input.name };
+  if (fields.models !== initial.models) changed.models = input.models;
+  if (fields.requestsPerMinute !== initial.requestsPerMinute) changed.requestsPerMinute = input.requestsPerMinute;
+  if (fields.tokensPerMinute !== initial.tokensPerMinute) changed.tokensPerMinute = input.tokensPerMinute;
+  if (fields.budgetUsd !== initial.budgetUsd) changed.budgetUsd = input.budgetUsd;
+  if (fields.budgetPeriod !== initial.budgetPeriod) changed.budgetPeriod = input.budgetPeriod;
+  if (fields.expires !== initial.expires) changed.expiresAt = input.expiresAt;
+  return changed;
 }
 
 export function KeyForm(props: { idPrefix: string; record?: AdminKey; submitLabel: string; onSubmit: (input: KeyInput) => Promise<void>; onCancel?: () => void }) {
   const creating = props.record === undefined;
+  const [initial] = useState<Fields | undefined>(() => (props.record === undefined ? undefined : fieldsOf(props.record)));
   const [fields, setFields] = useState<Fields>(() => fieldsOf(props.record));
   const [error, setError] = useState<string | undefined>(undefined);
   const [busy, setBusy] = useState(false);
@@ -67,7 +82,7 @@ export function KeyForm(props: { idPrefix: string; record?: AdminKey; submitLabe
     setError(undefined);
     setBusy(true);
     try {
-      await props.onSubmit(inputOf(fields, creating));
+      await props.onSubmit(inputOf(fields, initial));
       if (creating) setFields(fieldsOf(undefined));
     } catch (failure) {
       setError(failure instanceof Error ? failure.message : String(failure));

@@ -50,12 +50,14 @@ export function UsagePage() {
         <div class="actions"><button type="submit">Show</button></div>
       </form>
       <ErrorNote message={formError ?? error} />
-      {data === undefined ? null : <UsageResult report={data} query={query} />}
+      {data === undefined ? null : <UsageResult report={data} />}
     </>
   );
 }
 
-function UsageResult({ report, query }: { report: UsageReport; query: Query }) {
+/** The report as it came (while the next one loads, it still shows this one, grouped as asked then). */
+function UsageResult({ report }: { report: UsageReport }) {
+  const query: Query = { since: report.since, until: report.until, by: report.by.includes('model') ? 'model' : 'key' };
   const days = useMemo(() => daysBetween(report.since, report.until), [report]);
   const cost = useMemo(() => seriesPerDay(report, query.by, days, (row) => row.costUsd), [report, query.by, days]);
   const tokens = useMemo(() => seriesPerDay(report, query.by, days, (row) => row.promptTokens + row.completionTokens), [report, query.by, days]);

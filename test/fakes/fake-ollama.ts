@@ -47,7 +47,8 @@ export interface RecordedRequest {
   settled: Promise<void>;
 }
 
-export type WriteMode = 'event' | 'bytes' | 'glued' | { randomSeed: number; maxPiece?: number };
+/** How the answer is cut into writes; `cutAt`: two writes, the first of that many bytes. */
+export type WriteMode = 'event' | 'bytes' | 'glued' | { randomSeed: number; maxPiece?: number } | { cutAt: number };
 
 export interface ScriptedToolCall {
   name: string;
@@ -194,6 +195,7 @@ export function splitForWriteMode(text: string, mode: WriteMode): Buffer[] {
   const bytes = Buffer.from(text, 'utf8');
   if (mode === 'glued') return bytes.length === 0 ? [] : [bytes];
   if (mode === 'bytes') return [...bytes].map((byte) => Buffer.from([byte]));
+  if (typeof mode === 'object' && 'cutAt' in mode) return [bytes.subarray(0, mode.cutAt), bytes.subarray(mode.cutAt)];
   if (typeof mode === 'object') return seededCuts(bytes, mode.randomSeed, mode.maxPiece ?? 64);
   return text.split(/(?<=\n)/).filter((piece) => piece !== '').map((piece) => Buffer.from(piece, 'utf8'));
 }

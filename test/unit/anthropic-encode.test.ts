@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { decodeOllamaStream } from '../../src/adapters/ollama/stream.js';
 import { decodeOpenRouterStream } from '../../src/adapters/openrouter/stream.js';
 import type { ChatEventBatch } from '../../src/core/types.js';
 import { GatewayError } from '../../src/errors.js';
 import { AnthropicStreamEncoder, messageObject, toAnthropicUsage } from '../../src/frontends/anthropic/encode.js';
 import { detailsFromToken } from '../../src/frontends/reasoning-token.js';
-import { everyBoundary, fromPieces } from '../helpers/chunking.js';
+import { byteAtATime, everyBoundary, fromPieces, seededCuts } from '../helpers/chunking.js';
 
 const META = { id: 'msg_test', model: 'coder', estimatedInputTokens: 7 };
 
@@ -114,7 +115,7 @@ describe('AnthropicStreamEncoder', () => {
       blocks: [{ type: 'thinking', text: 'Two plus two is four.', signature: 'EqQBCkYIBxgCKkBf' }, { type: 'text', text: '4' }],
       end: { type: 'message_delta', delta: { stop_reason: 'end_turn', stop_sequence: null }, usage: { input_tokens: 14, output_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 } },
     });
-  });
+  }, 60_000);
 });
 
 describe('AnthropicStreamEncoder with reasoning details', () => {
@@ -202,4 +203,31 @@ describe('messageObject', () => {
   it('reports zero usage when the upstream reported none', () => {
     expect(toAnthropicUsage(undefined)).toEqual({ input_tokens: 0, output_tokens: 0, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 });
   });
+});
+
+describe('AnthropicStreamEncoder over an upstream Ollama', () => {
+  async function encodeOllama(pieces: Buffer[]): Promise<string> {
+    const batches: ChatEventBatch[] = [];
+    for await (const batch of decodeOllamaStream(fromPieces(pieces))) batches.push(batch);
+    return encodeAll(batches);
+  }
+
+  it('gives the same answer for each recorded Ollama stream cut at every chunk boundary, one byte at a time and at random', async () => {
+    for (const name of ['thinking', 'tool-calls-a', 'tool-calls-b', 'parallel-tool-calls', 'text', 'length', 'error-mid-stream', 'truncated']) {
+      const bytes = readFileSync(new URL(`../fixtures/ollama/${name}.ndjson`, import.meta.url));
+      const expected = summary(await encodeOllama([bytes]));
+      for (const pieces of everyBoundary(bytes)) expect(summary(await encodeOllama(pieces)), `${name} cut at ${pieces[0]!.length}`).toEqual(expected);
+      expect(summary(await encodeOllama(byteAtATime(bytes))), `${name} byte at a time`).toEqual(expected);
+      for (const seed of [1, 7, 42]) expect(summary(await encodeOllama(seededCuts(bytes, seed, 13))), `${name} seed ${seed}`).toEqual(expected);
+    }
+    const thinking = summary(await encodeOllama([readFileSync(new URL('../fixtures/ollama/thinking.ndjson', import.meta.url))])) as any;
+    expect(thinking.blocks).toEqual([{ type: 'thinking', text: 'Okay, the user asks for 2+2. That is four.' }, { type: 'text', text: '2 + 2 = 4.' }]);
+    expect(thinking.end.delta.stop_reason).toBe('end_turn');
+    const tools = summary(await encodeOllama([readFileSync(new URL('../fixtures/ollama/tool-calls-b.ndjson', import.meta.url))])) as any;
+    expect(tools.blocks.map((block: any) => block.type)).toEqual(['thinking', 'text', 'tool_use', 'tool_use']);
+    expect(tools.blocks[2].text).toBe('{"city":"Oslo","unit":"celsius"}');
+    expect(tools.end.delta.stop_reason).toBe('tool_use');
+    const broken = summary(await encodeOllama([readFileSync(new URL('../fixtures/ollama/error-mid-stream.ndjson', import.meta.url))])) as any;
+    expect(broken.end.type).toBe('error');
+  }, 60_000);
 });

@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { decodeOllamaStream } from '../../src/adapters/ollama/stream.js';
 import { decodeOpenRouterStream } from '../../src/adapters/openrouter/stream.js';
 import type { ChatEventBatch } from '../../src/core/types.js';
 import { GatewayError } from '../../src/errors.js';
 import { ResponsesStreamEncoder, responseFromResult, toResponsesUsage, type ResponseMeta } from '../../src/frontends/responses/encode.js';
 import { detailsFromToken } from '../../src/frontends/reasoning-token.js';
-import { everyBoundary, fromPieces } from '../helpers/chunking.js';
+import { byteAtATime, everyBoundary, fromPieces, seededCuts } from '../helpers/chunking.js';
 
 const META: ResponseMeta = { id: 'resp_test', createdAt: 1767225600, echo: { model: 'coder' } };
 
@@ -115,7 +116,7 @@ describe('ResponsesStreamEncoder', () => {
     expect(reasoning.last.response.usage).toEqual({ input_tokens: 14, input_tokens_details: { cached_tokens: 0 }, output_tokens: 20, output_tokens_details: { reasoning_tokens: expect.any(Number) }, total_tokens: 34 });
     const toolCall = summary(await encodeRecorded([readFileSync(new URL('../fixtures/openrouter/tool-call.sse', import.meta.url))])) as any;
     expect(toolCall.last.response.output).toEqual([{ id: '<id>', type: 'function_call', status: 'completed', call_id: 'call_9fK2', name: 'get_weather', arguments: '{"city":"Paris"}' }]);
-  });
+  }, 60_000);
 });
 
 describe('responseFromResult', () => {
@@ -204,4 +205,31 @@ describe('responseFromResult: encrypted reasoning and custom tool calls', () => 
     expect(detailsFromToken(response.output[0].encrypted_content)).toEqual(details);
     expect(response.output[1]).toMatchObject({ call_id: 'call_p', input: 'diff' });
   });
+});
+
+describe('ResponsesStreamEncoder over an upstream Ollama', () => {
+  async function encodeOllama(pieces: Buffer[]): Promise<string> {
+    const batches: ChatEventBatch[] = [];
+    for await (const batch of decodeOllamaStream(fromPieces(pieces))) batches.push(batch);
+    return encodeAll(batches);
+  }
+
+  it('gives the same events for each recorded Ollama stream cut at every chunk boundary, one byte at a time and at random', async () => {
+    for (const name of ['thinking', 'tool-calls-a', 'tool-calls-b', 'parallel-tool-calls', 'text', 'length', 'error-mid-stream', 'truncated']) {
+      const bytes = readFileSync(new URL(`../fixtures/ollama/${name}.ndjson`, import.meta.url));
+      const expected = summary(await encodeOllama([bytes]));
+      for (const pieces of everyBoundary(bytes)) expect(summary(await encodeOllama(pieces)), `${name} cut at ${pieces[0]!.length}`).toEqual(expected);
+      expect(summary(await encodeOllama(byteAtATime(bytes))), `${name} byte at a time`).toEqual(expected);
+      for (const seed of [1, 7, 42]) expect(summary(await encodeOllama(seededCuts(bytes, seed, 13))), `${name} seed ${seed}`).toEqual(expected);
+    }
+    const thinking = summary(await encodeOllama([readFileSync(new URL('../fixtures/ollama/thinking.ndjson', import.meta.url))])) as any;
+    expect(thinking.deltas).toEqual(['Okay, the user asks for 2+2. That is four.', '2 + 2 = 4.']);
+    expect(thinking.last.type).toBe('response.completed');
+    const tools = summary(await encodeOllama([readFileSync(new URL('../fixtures/ollama/tool-calls-b.ndjson', import.meta.url))])) as any;
+    expect(tools.last.response.output.map((item: any) => item.type)).toEqual(['reasoning', 'message', 'function_call', 'function_call']);
+    const length = summary(await encodeOllama([readFileSync(new URL('../fixtures/ollama/length.ndjson', import.meta.url))])) as any;
+    expect(length.last.type).toBe('response.incomplete');
+    const broken = summary(await encodeOllama([readFileSync(new URL('../fixtures/ollama/error-mid-stream.ndjson', import.meta.url))])) as any;
+    expect(broken.last.type).toBe('response.failed');
+  }, 60_000);
 });

@@ -53,7 +53,7 @@ export interface SharedState extends SharedStoreStatus {
 }
 
 export function startSharedState(options: SharedStateOptions): SharedState {
-  const redis = new RedisConnection(options.url, options.log);
+  const redis = new RedisConnection(options.url, options.log, options.now);
   const limiter = new RedisRateLimiter(redis, new RateLimiter());
   const spend = new RedisSpend(redis, options.keySpend, options.now);
   const recentUse = new RedisRecentUse(redis, options.catalog);

@@ -1,7 +1,8 @@
 /**
  * A throwaway Redis for tests: Debian's redis-server on a free loopback port, nothing saved
  * (`--save '' --appendonly no`). `stop` and `start` kill it and start it again on the same
- * port (empty again: a Redis that lost its data, as after a restart without persistence).
+ * port (empty again: a Redis that lost its data, as after a restart without persistence);
+ * `freeze` and `thaw` stop and continue the process (SIGSTOP, SIGCONT).
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -19,6 +20,10 @@ export interface TestRedis {
   readonly port: number;
   stop(): Promise<void>;
   start(): Promise<void>;
+  /** SIGSTOP: connections stay open, nothing is answered (a frozen or overloaded Redis). */
+  freeze(): void;
+  /** SIGCONT after freeze. */
+  thaw(): void;
 }
 
 export async function startRedis(): Promise<TestRedis> {
@@ -30,7 +35,7 @@ export async function startRedis(): Promise<TestRedis> {
     let output = '';
     await new Promise<void>((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 10_000);
-      started.stdout!.setEncoding('utf8').on('data', (text: string) => {
+      started.stdout.setEncoding('utf8').on('data', (text: string) => {
         output += text;
         if (output.includes('Ready to accept connections')) {
           clearTimeout(timer);
@@ -52,7 +57,11 @@ export async function startRedis(): Promise<TestRedis> {
     await exited;
   };
   await start();
-  return { url: `redis://127.0.0.1:${port}`, port, stop, start };
+  return {
+    url: `redis://127.0.0.1:${port}`, port, stop, start,
+    freeze: () => void child?.kill('SIGSTOP'),
+    thaw: () => void child?.kill('SIGCONT'),
+  };
 }
 
 async function freePort(): Promise<number> {

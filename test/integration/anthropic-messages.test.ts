@@ -46,14 +46,14 @@ function frames(text: string): Array<{ event: string; data: any }> {
 }
 
 /**
- * Consecutive deltas of one block as one (how many there are depends on how the upstream's
+ * Consecutive deltas of one kind in one block as one (how many there are depends on how the upstream's
  * bytes were cut into reads; what they add up to does not).
  */
 function merged(events: Array<{ event: string; data: any }>): Array<{ event: string; data: any }> {
   const result: Array<{ event: string; data: any }> = [];
   for (const frame of events) {
     const last = result.at(-1);
-    if (frame.event === 'content_block_delta' && last?.event === 'content_block_delta' && last.data.index === frame.data.index) {
+    if (frame.event === 'content_block_delta' && last?.event === 'content_block_delta' && last.data.index === frame.data.index && last.data.delta.type === frame.data.delta.type) {
       const delta = { ...last.data.delta };
       for (const field of ['text', 'thinking', 'partial_json']) if (field in delta) delta[field] += frame.data.delta[field];
       result[result.length - 1] = { event: last.event, data: { ...last.data, delta } };
@@ -82,14 +82,16 @@ describe('POST /v1/messages streamed', () => {
       const events = merged(frames(response.text));
       expect(events.map((frame) => frame.event)).toEqual([
         'message_start', 'ping',
-        'content_block_start', 'content_block_delta', 'content_block_stop',
+        'content_block_start', 'content_block_delta', 'content_block_delta', 'content_block_stop',
         'content_block_start', 'content_block_delta', 'content_block_stop',
         'message_delta', 'message_stop',
       ]);
       expect(events[0]!.data.message).toMatchObject({ type: 'message', role: 'assistant', model: 'fixture/reasoning', content: [], stop_reason: null });
       expect(events[3]!.data.delta).toEqual({ type: 'thinking_delta', thinking: 'Two plus two is four.' });
-      expect(events[6]!.data.delta).toEqual({ type: 'text_delta', text: '4' });
-      expect(events[8]!.data).toEqual({
+      // The thinking block ends with the signature OpenRouter sent in reasoning_details.
+      expect(events[4]!.data.delta).toEqual({ type: 'signature_delta', signature: 'EqQBCkYIBxgCKkBf' });
+      expect(events[7]!.data.delta).toEqual({ type: 'text_delta', text: '4' });
+      expect(events[9]!.data).toEqual({
         type: 'message_delta',
         delta: { stop_reason: 'end_turn', stop_sequence: null },
         usage: { input_tokens: 14, output_tokens: 20, cache_creation_input_tokens: 0, cache_read_input_tokens: 0 },

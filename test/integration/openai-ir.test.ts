@@ -100,7 +100,11 @@ describe('chat completions through the IR', () => {
     const response = await post('/chat/completions', { model: 'fixture/reasoning', messages: user });
     expect(response.status).toBe(200);
     const body = OpenAiChatCompletion.parse(JSON.parse(response.text));
-    expect(body.choices[0]!.message).toEqual({ role: 'assistant', content: '4', reasoning: 'Two plus two is four.', reasoning_content: 'Two plus two is four.' });
+    expect(body.choices[0]!.message).toEqual({
+      role: 'assistant', content: '4', reasoning: 'Two plus two is four.', reasoning_content: 'Two plus two is four.',
+      // As OpenRouter's client rebuilds them from the stream's fragments: to be sent back unchanged.
+      reasoning_details: [{ type: 'reasoning.text', text: 'Two plus two is four.', format: 'anthropic-claude-v1', index: 0, signature: 'EqQBCkYIBxgCKkBf' }],
+    });
     expect(body.usage).toEqual({ prompt_tokens: 14, completion_tokens: 20, total_tokens: 34 });
     expect(body.model).toBe('fixture/reasoning');
   });

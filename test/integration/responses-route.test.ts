@@ -101,7 +101,7 @@ describe('POST /v1/responses streamed', () => {
     });
   }
 
-  it('sends Codex\'s turn upstream as chat: developer as system, the function call and its output, only the function tools', async () => {
+  it('sends Codex\'s turn upstream as chat: developer as system, the function call and its output, the function and custom tools', async () => {
     await send('POST', '/v1/responses', { body: codexTurn });
     const upstream = fake.chatRequests().at(-1)!.body;
     expect(upstream.messages).toMatchObject([
@@ -112,7 +112,10 @@ describe('POST /v1/responses streamed', () => {
       { role: 'tool', tool_call_id: 'call_ls', content: 'README.md\nsrc' },
     ]);
     expect(upstream.messages).toHaveLength(5);
-    expect(upstream.tools.map((tool: any) => tool.function.name)).toEqual(['shell']);
+    // Another server's encrypted content means nothing upstream: not sent.
+    expect(upstream.messages[3]).not.toHaveProperty('reasoning_details');
+    // The custom tool as a function of {input}; web_search left out.
+    expect(upstream.tools.map((tool: any) => tool.function.name)).toEqual(['shell', 'apply_patch']);
     expect(upstream).toMatchObject({ tool_choice: 'auto', reasoning: { effort: 'medium' }, stream: true });
   });
 

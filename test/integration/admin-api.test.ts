@@ -133,6 +133,16 @@ describe('the page', () => {
     expect(page.headers['x-content-type-options']).toBe('nosniff');
   });
 
+  it('HEAD works as GET does, without a key', async () => {
+    const response = await request(`${gateway.url}/admin/`, { method: 'HEAD' });
+    await response.body.dump();
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['x-frame-options']).toBe('DENY');
+    const api = await request(`${gateway.url}/admin/api/keys`, { method: 'HEAD' });
+    await api.body.dump();
+    expect(api.statusCode).toBe(401);
+  });
+
   it('/admin redirects to /admin/ (where the relative asset URLs resolve)', async () => {
     const answer = await call(gateway.url, 'GET', '/admin');
     expect(answer.status).toBe(302);
@@ -222,6 +232,17 @@ describe('CSRF and origins', () => {
     expect(ownOrigin.status, ownOrigin.text).toBe(201);
     secrets.push((ownOrigin.json as CreatedKey).key);
     expect(readKeysFile(keysFile).map((record) => record.name)).toContain('csrf-check');
+  });
+
+  it('the page\'s own origin is allowed whatever the host name (not only the default origins); other routes keep the origin list', async () => {
+    const { cookie, csrf } = await signIn(gateway.url, adminKey);
+    const own = { host: 'admin-box.local:8443', origin: 'http://admin-box.local:8443' };
+    const created = await call(gateway.url, 'POST', '/admin/api/keys', { cookie, csrf, ...own, body: { name: 'from-own-origin' } });
+    expect(created.status, created.text).toBe(201);
+    secrets.push((created.json as CreatedKey).key);
+    const chatFromThere = await call(gateway.url, 'POST', '/api/chat', { bearer: userKey, ...own, body: { model: 'openai/gpt-4o', stream: false, messages: [{ role: 'user', content: 'hi' }] } });
+    expect(chatFromThere.status).toBe(403);
+    expect(chatFromThere.json.error).toContain('origin "http://admin-box.local:8443" is not allowed');
   });
 
   it('the cookie from another origin is refused, even one CORS allows (another localhost port) and with the token', async () => {

@@ -99,6 +99,8 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
     const send = (data: unknown): void => {
       response.write(`event: request\ndata: ${JSON.stringify(data)}\n\n`);
     };
+    // A first line at once: the client knows the feed is open even before any request comes.
+    response.write(': live requests\n\n');
     for (const recent of live.recent()) send(recent);
     const unsubscribe = live.subscribe(send);
     const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), KEEP_ALIVE_MS);

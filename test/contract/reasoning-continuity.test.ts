@@ -167,7 +167,7 @@ describe('/v1/chat/completions (the OpenAI SDK)', () => {
         } else {
           const completion = await client.chat.completions.create(request);
           message = completion.choices[0]!.message;
-          details = (message as any).reasoning_details;
+          details = message.reasoning_details;
         }
         // Over the IR the details come whole, once each; the passthrough relays OpenRouter's fragments.
         if (label === 'the IR' || !stream) expect(message.reasoning_details).toEqual(expected);

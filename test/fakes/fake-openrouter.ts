@@ -235,7 +235,7 @@ export function mergedReasoningDetails(fragments: readonly ReasoningFragment[]):
     if (last !== undefined && field !== undefined && last.type === fragment.type && last.index === fragment.index) {
       for (const [key, value] of Object.entries(fragment)) {
         if (value === undefined || value === null) continue;
-        if (key === field) last[key] = String(last[key] ?? '') + String(value);
+        if (key === field) last[key] = `${typeof last[key] === 'string' ? last[key] : ''}${typeof value === 'string' ? value : ''}`;
         else if (last[key] === undefined || last[key] === null || last[key] === '') last[key] = value;
       }
     } else {

@@ -112,3 +112,44 @@ describe('writeEncodedStream', () => {
     expect(written).toHaveLength(1);
   });
 });
+
+describe('writeEncodedStream heartbeat', () => {
+  const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+  it('writes the heartbeat while the upstream is silent, between batches only, and never after the end', async () => {
+    const pieces: string[] = [];
+    let ended = false;
+    async function* rest(): AsyncGenerator<ChatEventBatch> {
+      await sleep(300);
+      yield [{ type: 'text-delta', text: 'b' }];
+      yield [{ type: 'finish', reason: 'stop' }];
+    }
+    await writeEncodedStream(
+      {
+        closed: false,
+        write: (text) => {
+          if (ended) throw new Error('written after end');
+          pieces.push(text);
+          return true;
+        },
+        drained: async () => undefined,
+        end: (text) => {
+          pieces.push(text);
+          ended = true;
+        },
+      },
+      [{ type: 'text-delta', text: 'a' }],
+      rest(),
+      encoder(),
+      { text: 'PING\n', everyMs: 40 },
+    );
+    const texts = pieces.map((piece) => (piece === 'PING\n' ? 'PING' : JSON.parse(piece.split('\n')[0]!).message.content));
+    expect(texts[0]).toBe('a');
+    const pings = texts.filter((text) => text === 'PING').length;
+    expect(pings).toBeGreaterThanOrEqual(2);
+    expect(texts.slice(1, 1 + pings)).toEqual(Array(pings).fill('PING'));
+    expect(texts.slice(1 + pings)).toEqual(['b', '']);
+    await sleep(120);
+    expect(pieces.filter((piece) => piece === 'PING\n')).toHaveLength(pings);
+  });
+});

@@ -99,13 +99,14 @@ export function checkChatCapabilities(entry: CatalogEntry, requestedName: string
 
 /**
  * One try of a chat through the IR on one model: its OpenRouter routing added, the request
- * sent, the answer's first events read (an error before the first token is thrown, so a
- * fallback may follow), the model marked used.
+ * sent (`onAccepted` told once its upstream has accepted it), the answer's first events read
+ * (an error before the first token is thrown, so a fallback may follow), the model marked used.
  */
-export async function openIrChat(request: FastifyRequest, catalog: ModelCatalog, entry: CatalogEntry, chatRequest: ChatRequest, signal: AbortSignal, keepAliveMs: number): Promise<StartedStream> {
+export async function openIrChat(request: FastifyRequest, catalog: ModelCatalog, entry: CatalogEntry, chatRequest: ChatRequest, signal: AbortSignal, keepAliveMs: number, onAccepted?: () => void): Promise<StartedStream> {
   if (entry.routing?.provider !== undefined) chatRequest.provider = entry.routing.provider;
   const chatStream = await entry.adapter.streamChat(chatRequest, callContext(request, signal));
   request.usage.upstreamAccepted();
+  onAccepted?.();
   const started = await startStream(chatStream);
   catalog.markUsed(entry, keepAliveMs, request.apiKey?.id);
   return started;

@@ -44,6 +44,8 @@ interface EntryTarget extends TryTarget {
 export interface OpenOptions<Result> {
   /** The name the client sent (for the log). */
   requestedName: string;
+  /** Only the model asked for and its retries (a request only another model cannot answer: loading a model). */
+  withoutFallbacks?: boolean;
   /** Throws (a GatewayError) when this route cannot use the model: a fallback that does is skipped. */
   accepts?: (entry: CatalogEntry) => void;
   /**
@@ -58,7 +60,7 @@ export interface OpenOptions<Result> {
 export async function openWithFallbacks<Result>(request: FastifyRequest, reply: FastifyReply, catalog: ModelCatalog, entry: CatalogEntry, options: OpenOptions<Result>): Promise<{ entry: CatalogEntry; result: Result }> {
   const signal = abortOnClientClose(reply);
   const first: EntryTarget = targetOf(entry, false);
-  const fallbackNames = entry.routing?.fallbacks ?? [];
+  const fallbackNames = options.withoutFallbacks === true ? [] : entry.routing?.fallbacks ?? [];
   const fallbacks = fallbackNames.length === 0 ? [] : await usableFallbacks(request, catalog, entry, fallbackNames, options);
   const usage = request.usage;
   let tried = 0;

@@ -292,6 +292,15 @@ describe('across backends', () => {
     expect(Buffer.concat(ollama.requestsTo('/api/chat').at(-1)!.written).toString('utf8')).toBe(whole.text);
   });
 
+  it('loading a model has no fallback: the model itself answers, and no fallback is looked at', async () => {
+    ollama.script(FROM_OLLAMA, {});
+    const firstLine = logs.lines.length;
+    const answer = await post('/api/generate', { model: FROM_OLLAMA });
+    expect(answer.status).toBe(200);
+    expect(JSON.parse(answer.text)).toMatchObject({ model: FROM_OLLAMA, done: true, done_reason: 'load' });
+    expect(logs.lines.slice(firstLine).filter((line) => line.fallback !== undefined)).toEqual([]);
+  });
+
   it('an Ollama model alone still relays its own error status as it is', async () => {
     ollama.script('llama3.2', { status: 503, body: { error: 'server busy' } });
     try {
@@ -353,6 +362,15 @@ describe('every front door', () => {
     let text = '';
     for await (const chunk of stream) text += chunk.choices[0]?.delta.content ?? '';
     expect(text).toBe('from the fallback');
+  });
+});
+
+describe("Ollama's durations", () => {
+  it('still split at the moment the upstream accepted the call, not at its first token', async () => {
+    openRouter.script(FALLBACK, { sse: FALLBACK_ANSWER, pauseAfter: { pieces: 1, ms: 300 } });
+    const answer = JSON.parse((await chat(FALLBACK, { stream: false })).text);
+    expect(answer.load_duration).toBeLessThan(250_000_000);
+    expect(answer.prompt_eval_duration).toBeGreaterThanOrEqual(250_000_000);
   });
 });
 

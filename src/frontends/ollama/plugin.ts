@@ -285,8 +285,9 @@ async function chatOrGenerate(request: FastifyRequest, reply: FastifyReply, cata
   const timing = new StreamTiming();
   const { result: send } = await openWithFallbacks(request, reply, catalog, entry, {
     requestedName: turn.model,
+    // Loading (or unloading) a model: only that model can.
+    withoutFallbacks: !turn.hasInput,
     accepts: (candidate) => {
-      if (!turn.hasInput) throw new GatewayError('BAD_REQUEST', 'a load request has no fallback');
       const hasTools = (primaryRequest ?? turn.toChatRequest(candidate.info.id)).tools !== undefined;
       checkChatCapabilities(candidate, candidate.name, hasTools, turn.think);
     },
@@ -297,8 +298,7 @@ async function chatOrGenerate(request: FastifyRequest, reply: FastifyReply, cata
         return () => Promise.resolve(sent);
       }
       const chatRequest = candidate === entry && primaryRequest !== undefined ? primaryRequest : applyModelDefaults(turn.toChatRequest(candidate.info.id), candidate.defaults);
-      const started = await openIrChat(request, catalog, candidate, chatRequest, signal, keepAliveMs);
-      timing.markUpstreamAccepted();
+      const started = await openIrChat(request, catalog, candidate, chatRequest, signal, keepAliveMs, () => timing.markUpstreamAccepted());
       return () => answer(reply, usage, timing, { model: turn.model, endpoint: turn.endpoint, stream: turn.stream !== false, started, contextOf: turn.contextFor?.(chatRequest) });
     },
   });

@@ -59,7 +59,8 @@ export async function adminPlugin(app: FastifyInstance, options: AdminPluginOpti
 
   const secret = options.sessionSecret === undefined ? randomBytes(32) : Buffer.from(options.sessionSecret, 'utf8');
   const sessions = new AdminSessions(app.keyRing, secret, now);
-  app.addHook('preHandler', async (request) => {
+  // Before the body is read: nobody but an admin makes the gateway parse one.
+  app.addHook('onRequest', async (request) => {
     const route = `${request.method} ${request.routeOptions.url ?? ''}`;
     if (request.routeOptions.url?.startsWith('/admin/api/') !== true || UNGUARDED.has(route)) return;
     adminCaller(request, sessions, app.keyRing);

@@ -270,6 +270,10 @@ describe('bearer access', () => {
     expect(none.json.error).toContain('sign in');
     expect((await call(gateway.url, 'GET', '/admin/api/keys', { bearer: 'obk_nothing_atall' })).status).toBe(401);
     expect((await call(gateway.url, 'POST', '/admin/api/keys', { bearer: userKey, body: { name: 'x' } })).status).toBe(403);
+    // Refused before the body is read: a body that is not JSON is no 400 for a stranger.
+    const unread = await request(`${gateway.url}/admin/api/keys`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    await unread.body.dump();
+    expect(unread.statusCode).toBe(401);
   });
 });
 

@@ -196,6 +196,10 @@ describe.skipIf(!existsSync(CHROMIUM))(`the admin page in Chromium (skipped when
     await shown.waitFor();
     colleagueKey = await shown.inputValue();
     expect(colleagueKey).toMatch(/^obk_[A-Za-z0-9]+_[A-Za-z0-9]+$/);
+    await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: gateway.url });
+    await page.getByRole('button', { name: 'Copy' }).click();
+    await page.getByText('Copied.').waitFor();
+    expect(await page.evaluate('navigator.clipboard.readText()')).toBe(colleagueKey);
     await page.getByRole('row', { name: /colleague/ }).waitFor();
     await screenshot('keys-created');
     await page.getByRole('button', { name: 'Done' }).click();

@@ -125,10 +125,11 @@ describe('/v1/responses (the OpenAI SDK)', () => {
       const client = openai(gateway.url);
       const request = { model: GPT, store: false, include: ['reasoning.encrypted_content' as const], reasoning: { effort: 'medium' as const }, tools: responseTools, input: 'Weather in Oslo?' };
       const first = stream ? await client.responses.stream(request).finalResponse() : await client.responses.create(request);
-      const reasoning = first.output.find((item) => item.type === 'reasoning')!;
+      const output: OpenAI.Responses.ResponseOutputItem[] = first.output;
+      const reasoning = output.find((item): item is OpenAI.Responses.ResponseReasoningItem => item.type === 'reasoning')!;
       expect(reasoning.summary).toEqual([{ type: 'summary_text', text: '**Weather** lookup' }]);
       expect(reasoning.encrypted_content).toEqual(expect.any(String));
-      const call = first.output.find((item) => item.type === 'function_call')!;
+      const call = output.find((item): item is OpenAI.Responses.ResponseFunctionToolCall => item.type === 'function_call')!;
       await client.responses.create({
         ...request,
         input: [{ role: 'user', content: 'Weather in Oslo?' }, ...first.output as OpenAI.Responses.ResponseInputItem[], { type: 'function_call_output', call_id: call.call_id, output: 'Rain' }],

@@ -108,5 +108,8 @@ describe('chatRequestFromResponses: reasoning tokens, custom and built-in tools,
       { role: 'tool', content: 'Done!', toolCallId: 'call_p', toolName: 'apply_patch' },
     ]);
     expect(toolKinds(ResponsesRequest.parse({ tools: [{ type: 'custom', name: 'apply_patch' }, { type: 'web_search' }, { type: 'local_shell' }] }).tools)).toEqual({ custom: new Set(['apply_patch']), builtIn: ['web_search', 'local_shell'] });
+    // Choosing the custom tool is choosing the function it is upstream.
+    const chosen = translate({ input: 'x', tools: [{ type: 'custom', name: 'apply_patch' }], tool_choice: { type: 'custom', name: 'apply_patch' } });
+    expect(chosen.toolChoice).toEqual({ type: 'function', function: { name: 'apply_patch' } });
   });
 });

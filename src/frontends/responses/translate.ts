@@ -229,11 +229,12 @@ function toToolChoice(choice: ResponsesRequest['tool_choice']): unknown {
     if (choice === 'auto' || choice === 'none' || choice === 'required') return choice;
     throw new GatewayError('BAD_REQUEST', `invalid tool_choice: ${JSON.stringify(choice)} (must be "auto", "none", "required" or a function)`);
   }
-  if (choice.type === 'function') {
-    if (!choice.name) throw new GatewayError('BAD_REQUEST', 'invalid tool_choice: a function choice needs a name');
+  // A custom tool is a function upstream.
+  if (choice.type === 'function' || choice.type === 'custom') {
+    if (!choice.name) throw new GatewayError('BAD_REQUEST', `invalid tool_choice: a ${choice.type} choice needs a name`);
     return { type: 'function', function: { name: choice.name } };
   }
-  throw new GatewayError('BAD_REQUEST', `invalid tool_choice: type ${JSON.stringify(choice.type)} is not supported (only function tools are)`);
+  throw new GatewayError('BAD_REQUEST', `invalid tool_choice: type ${JSON.stringify(choice.type)} is not supported (only function and custom tools are)`);
 }
 
 function toResponseFormat(format: NonNullable<ResponsesRequest['text']>['format']): ResponseFormat | undefined {

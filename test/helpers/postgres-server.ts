@@ -81,6 +81,15 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     running = false;
   };
   start();
+  // pg_ctl's server outlives a test process that is killed or times out: stopped at its exit.
+  const stopAtExit = (): void => {
+    try {
+      stop();
+    } catch {
+      // Already stopped.
+    }
+  };
+  process.once('exit', stopAtExit);
   const url = `postgres://postgres@127.0.0.1:${port}/postgres`;
   return {
     url,
@@ -88,6 +97,7 @@ export async function startTestPostgres(): Promise<TestPostgres> {
     stop,
     start,
     remove: () => {
+      process.removeListener('exit', stopAtExit);
       try {
         stop();
       } finally {

@@ -12,6 +12,7 @@ import { ensureModelsFilterFile, type FilterFileOutcome } from './startup/models
 import { PACKAGE_VERSION } from './startup/package-version.js';
 import { startupSummary, type BackendReport } from './startup/summary.js';
 import { usageDbPath } from './usage/ledger/usage-db-path.js';
+import { postgresLocation } from './usage/ledger/postgres-usage-store.js';
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -171,7 +172,7 @@ function printSummary(stdout: NodeJS.WritableStream, app: FastifyInstance, confi
     generateKeyIgnored: !config.BRIDGE_GENERATE_KEY || app.generatedKey !== undefined
       ? undefined
       : loopback ? `${config.HOST} is a loopback address, where no key is needed` : 'client keys are configured',
-    usageDb: config.USAGE ? usageDbPath(config.USAGE_DB) : undefined,
+    usageDb: !config.USAGE ? undefined : config.DATABASE_URL === undefined ? usageDbPath(config.USAGE_DB) : `PostgreSQL at ${postgresLocation(config.DATABASE_URL)}`,
   }));
   logOutput.release();
 }

@@ -15,7 +15,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyCommand, listKeysWithLedger } from '../../src/auth/keys-command.js';
 import { POSTGRES_SCHEMA_VERSION } from '../../src/usage/ledger/postgres-migrations.js';
 import { usageCommand } from '../../src/usage/ledger/usage-command.js';
-import { startFakeOpenRouter, textStream, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
+import { FAKE_API_KEY, startFakeOpenRouter, textStream, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
+import { killAllClis, spawnCli, withTimeout } from '../helpers/cli-process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
 import { postgresAvailable, startTestPostgres, type TestPostgres } from '../helpers/postgres-server.js';
 import { usageRecord } from '../helpers/usage-records.js';
@@ -43,6 +44,7 @@ describe.skipIf(!postgresAvailable())('the ledger in PostgreSQL', () => {
     server = await startTestPostgres();
   }, 60_000);
   afterAll(async () => {
+    killAllClis();
     for (const gateway of gateways) await gateway.close();
     await fake?.close();
     server?.remove();
@@ -178,4 +180,14 @@ describe.skipIf(!postgresAvailable())('the ledger in PostgreSQL', () => {
       message: expect.stringMatching(/^the usage database at 127\.0\.0\.1:\d+\/bridge_test_\w+ was written by a newer ollama-bridge \(schema 2; this one knows up to 1\); point --database-url \(DATABASE_URL\) at another database, or run the newer ollama-bridge$/),
     });
   });
+
+  it('`serve` with DATABASE_URL: the start-up summary names the server and database, never the password, and the process stops cleanly', async () => {
+    const url = (await server.createDatabase()).replace('postgres@', 'postgres:summary-secret-password@');
+    const cli = spawnCli(['serve', '--port', '0', '--log-level', 'info'], { env: { OPENROUTER_API_KEY: FAKE_API_KEY, OPENROUTER_BASE_URL: fake.baseUrl, USAGE: 'true', DATABASE_URL: url } });
+    await waitFor(() => /usage\s+recorded in/.test(cli.stdout()), 30_000);
+    expect(cli.stdout()).toMatch(/usage\s+recorded in PostgreSQL at 127\.0\.0\.1:\d+\/bridge_test_\w+ \(report: ollama-bridge usage\)/);
+    cli.child.kill('SIGTERM');
+    expect((await withTimeout(cli.exit, 20_000, 'exit')).code).toBe(0);
+    expect(cli.stdout() + cli.stderr()).not.toContain('summary-secret-password');
+  }, 60_000);
 });

@@ -234,4 +234,20 @@ describe('usage ledger over a store that answers later (as PostgreSQL does)', ()
     expect(slow.batches).toEqual([2]);
     await usage.close();
   });
+
+  it('closing while the store takes no writes: one last try, then the records held are logged as lost and counted', async () => {
+    const slow = slowStore();
+    const log = capturingLog();
+    const usage = new UsageLedger({ store: slow.store, retentionDays: 90, log, flushIntervalMs: 60_000 });
+    usage.add(usageRecord());
+    usage.add(usageRecord());
+    slow.failNext();
+    const closing = usage.close();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    slow.release();
+    await closing;
+    expect(usage.dropped).toBe(2);
+    expect(usage.pending).toBe(0);
+    expect(log.lines.map((line) => line.message)).toContain('usage database: 2 request record(s) could not be written before closing and are lost');
+  });
 });

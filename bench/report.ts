@@ -2,6 +2,7 @@
  * Results → the printed tables, the target checks, and bench/results/<name>.{json,md}.
  * Targets are reported, never enforced: a bench run exits 0 whatever the numbers.
  */
+import type { WorkersResult } from './scenarios/workers.js';
 import { renameSync, writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { AbortResult } from './scenarios/abort.js';
@@ -38,6 +39,8 @@ export interface BenchResults {
   slow?: SlowResult[];
   abort?: AbortResult[];
   reverse?: { available: boolean; reason?: string; gatewayArgs?: string[]; ttfc?: TtfcResult[]; cpu?: CpuResult[] };
+  /** 1 and 2 workers, without and with Redis (bench/scenarios/workers.ts). */
+  workers?: WorkersResult[];
   targets: TargetCheck[];
   notes: string[];
 }

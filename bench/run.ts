@@ -15,6 +15,8 @@
  *     --no-nginx (leave out the nginx reference rows; they appear only where nginx is installed)
  *     --ledger (the CPU phase also runs a second gateway with usage recording off: the usage
  *       ledger's cost, on vs off side by side; every gateway records usage by default, as users run it)
+ *   … --only workers: answers/s and CPU per answer with 1 and 2 workers, without and with Redis
+ *     (redis-server, when installed), side by side
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,7 +26,7 @@ import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { request } from 'undici';
 import { chatBody, closeAgent, type StreamTarget } from './client.js';
-import { BENCH_DIR, currentGatewayCli, findNginx, startBenchServer, startGateway, startNginx, stopAll, useGatewayCli, type Child } from './children.js';
+import { BENCH_DIR, currentGatewayCli, findNginx, freePort, startBenchServer, startGateway, startNginx, stopAll, useGatewayCli, type Child } from './children.js';
 import { CLK_TCK, cpuClock } from './process-stats.js';
 import { ollamaModelName, profileName, type StreamProfile } from './profiles.js';
 import { checkTargets, renderMarkdown, writeResults, type BenchResults, type Machine } from './report.js';
@@ -34,8 +36,9 @@ import { setUpReverse } from './scenarios/reverse.js';
 import { runSlowStreams } from './scenarios/slow-streams.js';
 import { runTags, type TagsTarget } from './scenarios/tags.js';
 import { runTtfc } from './scenarios/ttfc.js';
+import { renderWorkers, runWorkers, startRedisServer } from './scenarios/workers.js';
 
-const PHASES = ['ttfc', 'cpu', 'tags', 'reverse', 'slow', 'abort'] as const;
+const PHASES = ['ttfc', 'cpu', 'tags', 'reverse', 'slow', 'abort', 'workers'] as const;
 /** The name of nginx's rows, where nginx is installed (never starts with 'plain proxy' or 'gateway'). */
 const NGINX_ROW = 'nginx (reference)';
 type Phase = (typeof PHASES)[number];
@@ -321,6 +324,12 @@ async function main(): Promise<void> {
     results.notes.push('Abort: all streams of a round are open and streaming (first bytes received, then 500 ms more), then the client aborts them in one loop; "abort → upstream close" is each request\'s time from its own abort to the fake upstream seeing its connection close, both read from `performance.timeOrigin + now()` in their own processes.');
   }
 
+  if (phases.has('workers')) {
+    log('workers and the shared store…');
+    results.workers = await benchWorkers(fakeOpenRouter.url, `bench/${profileName(fast)}`);
+    results.notes.push('Workers: every gateway of this phase has the same limits (requests and tokens per minute, far above the load) and a default budget, so each answer is admitted, counted and charged: in memory, or in Redis (a Lua script per request, INCRBYFLOAT per answer). CPU is the primary\'s and its workers\' together; on a 2-core machine the client shares the cores, so 2 workers cannot double the rate.');
+  }
+
   if (nginx) {
     results.notes.push(`${NGINX_ROW}: ${settings.nginx} as a plain pass-through proxy (one process, no buffering, keep-alive upstream), the reference the targets were set against. The "× proxy" columns and the targets compare with the Node proxy, the floor for any Node server.`);
   }
@@ -328,7 +337,7 @@ async function main(): Promise<void> {
   results.targets = checkTargets(results);
   results.durationS = (performance.now() - started) / 1000;
   results.machine.loadAvgEnd = loadavg()[0];
-  const markdown = renderMarkdown(results);
+  const markdown = renderMarkdown(results) + (results.workers === undefined ? '' : `\n${renderWorkers(results.workers, settings.cpuConcurrency)}`);
   process.stdout.write(`\n${markdown}`);
   // Only a full run of every phase replaces the reference numbers; quick and partial runs write beside them.
   const defaultName = quick ? 'latest-quick' : args.only !== undefined || args['cpu-prof'] !== undefined ? 'latest-partial' : 'latest';
@@ -336,6 +345,50 @@ async function main(): Promise<void> {
   const out = resolve(BENCH_DIR, 'results', args.out ?? defaultName);
   const files = writeResults(dirname(out), basename(out), results, markdown);
   log(`wrote ${files.join(', ')}`);
+}
+
+/** The workers phase's gateways (1 and 2 workers, without and with Redis), each waited for until every worker serves. */
+async function benchWorkers(fakeOpenRouterUrl: string, model: string): Promise<NonNullable<BenchResults['workers']>> {
+  const limits = ['--rate-limit-rpm', '100000000', '--rate-limit-tpm', '1000000000', '--budget-usd', '1000000'];
+  const base = ['--api-key', 'sk-bench', '--openrouter-url', `${fakeOpenRouterUrl}/api/v1`, ...limits];
+  const redis = await startRedisServer(await freePort());
+  if (redis === undefined) log('redis-server is not installed: no Redis rows');
+  const setups = [
+    { name: '1 worker', args: [] as string[], workers: 1 },
+    { name: '2 workers', args: ['--workers', '2'], workers: 2 },
+    ...(redis === undefined ? [] : [
+      { name: '1 worker + Redis', args: ['--redis-url', redis.url], workers: 1 },
+      { name: '2 workers + Redis', args: ['--workers', '2', '--redis-url', redis.url], workers: 2 },
+    ]),
+  ];
+  const targets = [];
+  for (const setup of setups) {
+    const child = await startGateway(`gateway-${setup.name.replace(/\W+/g, '-')}`, [...base, ...setup.args]);
+    await waitForCatalog(child);
+    await waitForWorkers(child, setup.workers);
+    targets.push({
+      name: setup.name,
+      target: { name: setup.name, url: `${child.url}/api/chat`, body: chatBody(model), kind: 'ndjson' as const },
+      pid: child.pid,
+      ...(redis !== undefined && setup.args.includes('--redis-url') ? { redisPid: redis.pid } : {}),
+    });
+  }
+  return runWorkers(targets, { concurrency: settings.cpuConcurrency, answersPerRound: settings.cpuAnswersPerRound, rounds: settings.cpuRounds, warmupAnswers: settings.cpuConcurrency * 2 });
+}
+
+/** Until `count` different workers have answered (x-ollama-bridge-worker), each request on a new connection. */
+async function waitForWorkers(gateway: Child, count: number): Promise<void> {
+  if (count === 1) return;
+  const seen = new Set<string>();
+  const deadline = Date.now() + 60_000;
+  while (seen.size < count) {
+    if (Date.now() > deadline) throw new Error(`${gateway.name}: ${count} workers did not answer within 60 s\n${gateway.stderr()}`);
+    const response = await request(`${gateway.url}/api/version`, { headers: { connection: 'close' }, headersTimeout: 5_000, bodyTimeout: 5_000 }).catch(() => undefined);
+    await response?.body.dump();
+    const worker = response?.headers['x-ollama-bridge-worker'];
+    if (typeof worker === 'string') seen.add(worker);
+    else await new Promise((wake) => setTimeout(wake, 100));
+  }
 }
 
 let interrupted = false;

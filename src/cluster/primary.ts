@@ -36,6 +36,8 @@ class Primary {
   private readonly workers = new Set<Worker>();
   /** Workers being replaced or stopped on purpose: their exit is not a death. */
   private readonly leaving = new Set<Worker>();
+  /** Workers that said they serve: they stop when asked; one still starting is sent SIGTERM instead. */
+  private readonly serving = new WeakSet<Worker>();
   private generatedKey: string | undefined;
   private stopping = false;
   private rolling: Promise<void> | undefined;
@@ -44,18 +46,21 @@ class Primary {
   constructor(private readonly count: number, private readonly log: Logger) {}
 
   async start(): Promise<void> {
+    // Before the first fork: a signal while the workers start stops them too.
+    process.on('SIGHUP', () => void this.rollingRestart());
+    process.on('SIGTERM', (signal) => void this.stop(signal));
+    process.on('SIGINT', (signal) => void this.stop(signal));
     const first = this.fork(true);
     const listening = await this.listening(first);
+    if (this.stopping) return;
     if (!listening) {
       // Its error is on stderr already (port in use, unreadable keys file…): exit as it did.
       const code = first.process.exitCode ?? 1;
       process.exit(code === 0 ? 1 : code);
     }
     await Promise.all(Array.from({ length: this.count - 1 }, () => this.listening(this.fork(false))));
+    if (this.stopping) return;
     this.log.info({ workers: this.count }, `${this.count} workers serving; SIGHUP restarts them one at a time, SIGTERM stops them`);
-    process.on('SIGHUP', () => void this.rollingRestart());
-    process.on('SIGTERM', (signal) => void this.stop(signal));
-    process.on('SIGINT', (signal) => void this.stop(signal));
   }
 
   private fork(first: boolean): Worker {
@@ -66,7 +71,9 @@ class Primary {
     const startedAt = Date.now();
     this.workers.add(worker);
     worker.on('message', (message: unknown) => {
-      if (isListeningMessage(message) && message.generatedKey !== undefined) this.generatedKey ??= message.generatedKey;
+      if (!isListeningMessage(message)) return;
+      this.serving.add(worker);
+      if (message.generatedKey !== undefined) this.generatedKey ??= message.generatedKey;
     });
     worker.once('exit', (code, signal) => {
       this.workers.delete(worker);
@@ -102,7 +109,7 @@ class Primary {
 
   /** One worker at a time: its replacement serves first, then it stops gracefully. */
   private rollingRestart(): Promise<void> {
-    if (this.stopping) return Promise.resolve();
+    if (this.stopping || this.workers.size < this.count) return Promise.resolve();
     this.rolling ??= (async () => {
       this.log.info({ workers: this.workers.size }, 'SIGHUP: restarting the workers one at a time');
       for (const old of [...this.workers]) {
@@ -126,7 +133,8 @@ class Primary {
     if (worker.isDead()) return;
     this.leaving.add(worker);
     const exited = new Promise<void>((resolve) => worker.once('exit', () => resolve()));
-    worker.send(STOP_MESSAGE);
+    if (this.serving.has(worker)) worker.send(STOP_MESSAGE);
+    else worker.process.kill('SIGTERM');
     await exited;
   }
 

@@ -136,3 +136,16 @@ describe('--workers 2', () => {
     expect(cli.stdout()).toMatch(/ollama-bridge stopped/);
   }, 30_000);
 });
+
+describe('--workers 2, stopped while starting', () => {
+  it('SIGTERM while the second worker still starts: that one is stopped too, and the primary exits 0', async () => {
+    const cli = spawnCli(['--dotenv', emptyEnvFile, '--api-key', 'sk-or-test', '--openrouter-url', fake.baseUrl, '--port', '0', '--workers', '2', '--log-format', 'json']);
+    // The first worker serves; the primary has just forked the second, which has not said it serves.
+    await waitForOutput(cli, /listening on http/, 60_000);
+    cli.child.kill('SIGTERM');
+    const { code } = await withTimeout(cli.exit, 30_000, 'the primary exits');
+    expect(code).toBe(0);
+    expect(cli.stdout()).not.toMatch(/2 workers serving/);
+    await until(() => workerPids(cli).length === 0, 10_000, 'no worker left');
+  }, 120_000);
+});

@@ -34,6 +34,9 @@ function findPostgresBin(): string {
   return versions.length === 0 ? '' : join(root, versions[0]!, 'bin');
 }
 
+/** Whether the tests' server can be stopped and started (not one given by DATABASE_URL_FOR_TESTS). */
+export const postgresCanRestart = process.env.DATABASE_URL_FOR_TESTS === undefined;
+
 /** Whether tests can have a PostgreSQL here (Debian's binaries, or DATABASE_URL_FOR_TESTS). */
 export function postgresAvailable(): boolean {
   return process.env.DATABASE_URL_FOR_TESTS !== undefined || (BIN !== '' && existsSync(join(BIN, 'initdb')));

@@ -18,7 +18,7 @@ import { usageCommand } from '../../src/usage/ledger/usage-command.js';
 import { FAKE_API_KEY, startFakeOpenRouter, textStream, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
 import { killAllClis, spawnCli, withTimeout } from '../helpers/cli-process.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
-import { postgresAvailable, startTestPostgres, type TestPostgres } from '../helpers/postgres-server.js';
+import { postgresAvailable, postgresCanRestart, startTestPostgres, type TestPostgres } from '../helpers/postgres-server.js';
 import { usageRecord } from '../helpers/usage-records.js';
 
 const MODEL = 'openai/gpt-4o';
@@ -80,7 +80,7 @@ describe.skipIf(!postgresAvailable())('the ledger in PostgreSQL', () => {
     expect(await todayTotal(url)).toMatchObject({ requests: 6, prompt_tokens: 42, completion_tokens: 12, cost_usd: 0.000054 });
   });
 
-  it('PostgreSQL stopped mid-run: the gateway serves, /health/ready says why, records wait in memory (past 10,000 dropped and counted) and are written when it is back', async () => {
+  it.skipIf(!postgresCanRestart)('PostgreSQL stopped mid-run: the gateway serves, /health/ready says why, records wait in memory (past 10,000 dropped and counted) and are written when it is back', async () => {
     const url = await server.createDatabase();
     const lines: string[] = [];
     const log = new Writable({ write: (chunk: Buffer, _encoding, done) => { lines.push(chunk.toString()); done(); } });
@@ -116,7 +116,7 @@ describe.skipIf(!postgresAvailable())('the ledger in PostgreSQL', () => {
     expect(logged).not.toContain('a-secret-password-9');
   });
 
-  it('PostgreSQL down at start: the gateway starts and serves; the records are written once it answers', async () => {
+  it.skipIf(!postgresCanRestart)('PostgreSQL down at start: the gateway starts and serves; the records are written once it answers', async () => {
     const url = await server.createDatabase();
     server.stop();
     let gateway: TestGateway;
@@ -132,7 +132,7 @@ describe.skipIf(!postgresAvailable())('the ledger in PostgreSQL', () => {
     expect((await todayTotal(url)).requests).toBe(2);
   });
 
-  it('budgets: a gateway seeds each key\'s spend from what every gateway recorded; one that started while PostgreSQL was down reads it again after its next write', async () => {
+  it.skipIf(!postgresCanRestart)('budgets: a gateway seeds each key\'s spend from what every gateway recorded; one that started while PostgreSQL was down reads it again after its next write', async () => {
     const url = await server.createDatabase();
     const folder = mkdtempSync(join(tmpdir(), 'ollama-bridge-pg-keys-'));
     try {

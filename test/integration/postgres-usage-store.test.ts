@@ -101,6 +101,19 @@ describe.skipIf(!postgresAvailable())('PostgreSQL usage store', () => {
       expect((await query(url, "SELECT count(*)::int AS n FROM request_detail"))[0]).toEqual({ n: 1_000 });
     });
 
+    it('a partition another instance\'s retention dropped is made again: the batch that failed on it goes through at the next try', async () => {
+      const url = await server.createDatabase();
+      const writer = open(url);
+      const retention = open(url);
+      const lateDay = usageRecord({ startedAt: at('2026-05-01T12:00:00Z') });
+      await writer.append([lateDay]);
+      expect(await retention.dropDetailBefore('2026-05-02')).toEqual(['2026-05-01']);
+      // The writer still thinks the day's partition is there: this write fails, the next makes it again.
+      await expect(writer.append([lateDay])).rejects.toThrow(/no partition of relation "request_detail" found for row/);
+      expect(await writer.append([lateDay])).toEqual([]);
+      expect((await writer.report({ sinceDay: '2026-05-01', untilDay: '2026-05-01', by: [] }))[0]!.requests).toBe(2);
+    });
+
     it('a read-only store (the usage report) never migrates, and says when there is no ledger', async () => {
       const url = await server.createDatabase();
       const reader = open(url, { readonly: true });

@@ -135,7 +135,7 @@ export class PostgresUsageStore implements UsageStore {
     const rejected: RejectedRecord[] = [];
     if (records.length === 0) return rejected;
     await this.ready();
-    const rows: Array<{ values: Array<string | number | null>; startedAt: number }> = [];
+    const rows: Array<Array<string | number | null>> = [];
     const rollups = new Map<string, Rollup>();
     const days = new Set<string>();
     for (const record of records) {
@@ -146,17 +146,23 @@ export class PostgresUsageStore implements UsageStore {
       }
       const day = dayOf(record.startedAt);
       days.add(day);
-      rows.push({ values, startedAt: record.startedAt });
+      rows.push(values);
       addToRollup(rollups, day, record);
     }
     if (rows.length === 0) return rejected;
-    await this.tracked(this.ensurePartitions([...days]));
-    await this.tracked(this.transaction(async (client) => {
-      for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) await insertDetail(client, rows.slice(start, start + ROWS_PER_INSERT));
-      // The same order in every instance, so two batches never wait on each other's rows crosswise.
-      const sorted = [...rollups.values()].sort((left, right) => compareRollups(left, right));
-      for (let start = 0; start < sorted.length; start += ROWS_PER_INSERT) await upsertRollups(client, sorted.slice(start, start + ROWS_PER_INSERT));
-    }));
+    try {
+      await this.tracked(this.ensurePartitions([...days]));
+      await this.tracked(this.transaction(async (client) => {
+        for (let start = 0; start < rows.length; start += ROWS_PER_INSERT) await insertDetail(client, rows.slice(start, start + ROWS_PER_INSERT));
+        // The same order in every instance, so two batches never wait on each other's rows crosswise.
+        const sorted = [...rollups.values()].sort((left, right) => compareRollups(left, right));
+        for (let start = 0; start < sorted.length; start += ROWS_PER_INSERT) await upsertRollups(client, sorted.slice(start, start + ROWS_PER_INSERT));
+      }));
+    } catch (error) {
+      // Another instance's retention may have dropped a partition this one knew: made again at the next try.
+      this.partitions.clear();
+      throw error;
+    }
     return rejected;
   }
 
@@ -312,11 +318,11 @@ async function partitionDays(client: pg.ClientBase): Promise<string[]> {
 }
 
 /** One multi-row INSERT of detail rows (started_at from Unix ms). */
-async function insertDetail(client: pg.ClientBase, rows: ReadonlyArray<{ values: Array<string | number | null> }>): Promise<void> {
+async function insertDetail(client: pg.ClientBase, rows: ReadonlyArray<ReadonlyArray<string | number | null>>): Promise<void> {
   const width = DETAIL_COLUMNS.length;
   const parameters: Array<string | number | null> = [];
   const tuples = rows.map((row, rowIndex) => {
-    parameters.push(...row.values);
+    parameters.push(...row);
     const slots = DETAIL_COLUMNS.map(({ name }, column) => {
       const slot = `$${rowIndex * width + column + 1}`;
       return name === 'started_at' ? `to_timestamp(${slot}::float8 / 1000)` : slot;

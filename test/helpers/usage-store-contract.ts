@@ -46,11 +46,14 @@ export function describeUsageStoreContract(name: string, openEmptyStore: () => P
       const notFinite = usageRecord({ costUsd: Number.NaN });
       const wrongType = usageRecord({ keyName: 42 as unknown as string });
       const fraction = usageRecord({ promptTokens: 1.5 });
-      expect(await store.append([missing, usageRecord(), notFinite, wrongType, fraction])).toEqual([
+      // A client may send any model name, NUL included.
+      const nul = usageRecord({ modelRequested: 'gpt\u0000-4o', modelServed: undefined, status: 404, outcome: 'failed' });
+      expect(await store.append([missing, usageRecord(), notFinite, wrongType, fraction, nul])).toEqual([
         { record: missing, problem: 'client_address is missing' },
         { record: notFinite, problem: 'cost_usd is NaN, not a finite number' },
         { record: wrongType, problem: 'key_name is a number, not a text' },
         { record: fraction, problem: 'prompt_tokens is 1.5, not a whole number' },
+        { record: nul, problem: 'model_requested holds a NUL character' },
       ]);
       expect((await store.report({ sinceDay: '2026-05-01', untilDay: '2026-05-31', by: [] }))[0]).toMatchObject({ requests: 1, costUsd: 0.001 });
       expect(store.health()).toEqual({ writable: true });

@@ -86,6 +86,9 @@ export function detailValues(record: UsageRecord): ColumnValue[] | { problem: st
     } else if (kind === 'TEXT' ? typeof field !== 'string' : typeof field !== 'number' || !Number.isFinite(field)) {
       const found = kind !== 'TEXT' && typeof field === 'number' ? String(field) : `a ${typeof field}`;
       return { problem: `${name} is ${found}, not ${kind === 'TEXT' ? 'a text' : 'a finite number'}` };
+    } else if (kind === 'TEXT' && (field as string).includes('\u0000')) {
+      // PostgreSQL's text refuses NUL (and would fail the whole batch); a client can send one in a model name.
+      return { problem: `${name} holds a NUL character` };
     } else if (kind === 'INTEGER' && !Number.isInteger(field)) {
       // PostgreSQL's bigint columns refuse a fraction (and would fail the whole batch).
       return { problem: `${name} is ${String(field)}, not a whole number` };

@@ -46,13 +46,16 @@ export function describeUsageStoreContract(name: string, openEmptyStore: () => P
       const notFinite = usageRecord({ costUsd: Number.NaN });
       const wrongType = usageRecord({ keyName: 42 as unknown as string });
       const fraction = usageRecord({ promptTokens: 1.5 });
+      // An upstream may report any figure; past bigint's range PostgreSQL would fail the batch.
+      const huge = usageRecord({ completionTokens: 1e20 });
       // A client may send any model name, NUL included.
       const nul = usageRecord({ modelRequested: 'gpt\u0000-4o', modelServed: undefined, status: 404, outcome: 'failed' });
-      expect(await store.append([missing, usageRecord(), notFinite, wrongType, fraction, nul])).toEqual([
+      expect(await store.append([missing, usageRecord(), notFinite, wrongType, fraction, huge, nul])).toEqual([
         { record: missing, problem: 'client_address is missing' },
         { record: notFinite, problem: 'cost_usd is NaN, not a finite number' },
         { record: wrongType, problem: 'key_name is a number, not a text' },
-        { record: fraction, problem: 'prompt_tokens is 1.5, not a whole number' },
+        { record: fraction, problem: 'prompt_tokens is 1.5, not a whole number up to 2^53' },
+        { record: huge, problem: 'completion_tokens is 100000000000000000000, not a whole number up to 2^53' },
         { record: nul, problem: 'model_requested holds a NUL character' },
       ]);
       expect((await store.report({ sinceDay: '2026-05-01', untilDay: '2026-05-31', by: [] }))[0]).toMatchObject({ requests: 1, costUsd: 0.001 });

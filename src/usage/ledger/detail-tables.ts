@@ -89,9 +89,9 @@ export function detailValues(record: UsageRecord): ColumnValue[] | { problem: st
     } else if (kind === 'TEXT' && (field as string).includes('\u0000')) {
       // PostgreSQL's text refuses NUL (and would fail the whole batch); a client can send one in a model name.
       return { problem: `${name} holds a NUL character` };
-    } else if (kind === 'INTEGER' && !Number.isInteger(field)) {
-      // PostgreSQL's bigint columns refuse a fraction (and would fail the whole batch).
-      return { problem: `${name} is ${String(field)}, not a whole number` };
+    } else if (kind === 'INTEGER' && !Number.isSafeInteger(field)) {
+      // PostgreSQL's bigint columns refuse a fraction or one past their range (and would fail the whole batch).
+      return { problem: `${name} is ${String(field)}, not a whole number up to 2^53` };
     } else {
       values.push(field);
     }

@@ -126,7 +126,10 @@ export async function startRedisServer(port: number): Promise<{ url: string; pid
     });
   });
   if (!ready || child.pid === undefined) return undefined;
+  // It must not keep the run alive: it is killed when the run exits.
   child.stdout.resume();
+  (child.stdout as unknown as { unref(): void }).unref();
+  child.unref();
   process.on('exit', () => child.kill('SIGKILL'));
   return { url: `redis://127.0.0.1:${port}`, pid: child.pid, process: child };
 }

@@ -11,7 +11,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, request } from 'undici';
-import { startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
+import { createKeyCommand } from '../../src/auth/keys-command.js';
+import { FAKE_API_KEY, startFakeOpenRouter, type FakeOpenRouter } from '../fakes/fake-openrouter.js';
 import { killAllClis, spawnCli, waitForOutput, withTimeout, type RunningCli } from '../helpers/cli-process.js';
 
 let fake: FakeOpenRouter;
@@ -148,4 +149,51 @@ describe('--workers 2, stopped while starting', () => {
     expect(cli.stdout()).not.toMatch(/2 workers serving/);
     await until(() => workerPids(cli).length === 0, 10_000, 'no worker left');
   }, 120_000);
+});
+
+describe('--workers 2 without Redis: budgets through the SQLite ledger', () => {
+  it("a key that spent its budget on one worker is refused by the other within a few seconds (each re-reads the ledger every second)", async () => {
+    const keysFile = join(directory, 'budget-keys.json');
+    // About 15 tokens a chat at the fake's $0.000001 a token: the second chat spends it.
+    const key = createKeyCommand({ keysFile, name: 'budgeted', budgetUsd: 0.00002, budgetPeriod: 'day' }).trimEnd().split('\n').at(-1)!;
+    const cli = spawnCli(['--dotenv', emptyEnvFile, '--api-key', FAKE_API_KEY, '--openrouter-url', fake.baseUrl, '--port', '0', '--workers', '2', '--keys-file', keysFile, '--log-format', 'json'], {
+      env: { USAGE: 'true', USAGE_DB: join(directory, 'usage.db') },
+    });
+    try {
+      const [, url] = await waitForOutput(cli, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 60_000);
+      await waitForOutput(cli, /2 workers serving/, 60_000);
+      const chat = JSON.stringify({ model: 'openai/gpt-4o', stream: false, messages: [{ role: 'user', content: 'hi' }] });
+      const headers = { authorization: `Bearer ${key}`, 'content-type': 'application/json' };
+      // One kept-alive connection: every chat on the same worker, until it refuses.
+      const spender = new Agent({ connections: 1 });
+      const spentOn = new Set<string>();
+      let refused = false;
+      for (let attempt = 0; attempt < 6 && !refused; attempt++) {
+        const response = await request(`${url!}/api/chat`, { method: 'POST', headers, body: chat, dispatcher: spender });
+        await response.body.text();
+        spentOn.add(String(response.headers['x-ollama-bridge-worker']));
+        refused = response.statusCode === 402;
+      }
+      await spender.close();
+      expect(refused).toBe(true);
+      expect(spentOn.size).toBe(1);
+      // The other worker learns the spend from the ledger: one second of batching, one of re-reading.
+      await new Promise((resolve) => setTimeout(resolve, 3_000));
+      const statuses: number[] = [];
+      const workers = new Set<string>();
+      for (let index = 0; index < 10; index++) {
+        const agent = new Agent();
+        const response = await request(`${url!}/api/chat`, { method: 'POST', headers: { ...headers, connection: 'close' }, body: chat, dispatcher: agent });
+        await response.body.text();
+        await agent.close();
+        statuses.push(response.statusCode);
+        workers.add(String(response.headers['x-ollama-bridge-worker']));
+      }
+      expect(workers.size).toBe(2);
+      expect(statuses).toEqual(statuses.map(() => 402));
+    } finally {
+      cli.child.kill('SIGTERM');
+      await withTimeout(cli.exit, 30_000, 'the primary exits');
+    }
+  }, 150_000);
 });

@@ -28,6 +28,7 @@ export class RedisConnection {
   private readonly readyListeners: Array<() => void> = [];
   private readonly fallbackCounts = new Map<FallbackKind, number>();
   private reportedDown = false;
+  private closing = false;
 
   constructor(url: string, private readonly log: Log, private readonly now: () => number = Date.now) {
     this.lastUpAt = now();
@@ -90,6 +91,7 @@ export class RedisConnection {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.readyListeners.length = 0;
     await Promise.allSettled([this.client.quit(), this.subscriber.quit()]);
     this.client.disconnect();
@@ -97,6 +99,7 @@ export class RedisConnection {
   }
 
   private markDown(reason: string): void {
+    if (this.closing) return;
     if (this.currentState === 'ready') this.lastUpAt = this.now();
     if (this.currentState !== 'down' && !this.reportedDown) {
       this.reportedDown = true;

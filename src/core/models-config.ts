@@ -71,6 +71,8 @@ const EFFECTIVE_OPTIONS = [
   'temperature', 'top_p', 'top_k', 'min_p', 'seed', 'num_predict', 'stop',
   'repeat_penalty', 'presence_penalty', 'frequency_penalty', 'think', 'num_ctx',
 ];
+/** Every key a model's entry may have: the options, and what is not an option (`fallback` → did you mean `fallbacks`?). */
+const MODEL_KEYS = [...EFFECTIVE_OPTIONS, 'price', 'fallbacks', 'retries', 'provider'];
 /** Ollama's options that only a local runtime uses: accepted, but they change nothing here. */
 const RUNTIME_ONLY_OPTIONS = new Set([
   'num_keep', 'typical_p', 'repeat_last_n', 'num_batch', 'num_gpu', 'main_gpu', 'use_mmap', 'num_thread', 'draft_num_predict',
@@ -117,7 +119,7 @@ export function parseModelsConfig(text: string): ModelsConfig {
       const path = `models.${name}.${option}`;
       config.problems.push(RUNTIME_ONLY_OPTIONS.has(option)
         ? `${where(path)}: "${option}" is an Ollama runtime option that changes nothing here; ignored`
-        : `${where(path)}: unknown option "${option}"; ignored${didYouMean(closestName(option, EFFECTIVE_OPTIONS))}`);
+        : `${where(path)}: unknown option "${option}"; ignored${didYouMean(closestName(option, MODEL_KEYS))}`);
     }
     if (price !== undefined) config.prices.set(key, toPrice(name, price));
     const routing = toRouting(name, fallbacks, retries, provider);

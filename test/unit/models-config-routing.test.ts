@@ -31,6 +31,10 @@ models:
     expect(config.problems).toEqual([]);
   });
 
+  it('says which key a misspelt one means', () => {
+    expect(parseModelsConfig('models:\n  m:\n    fallback: [x]\n').problems).toEqual(['line 3 (models.m.fallback): unknown option "fallback"; ignored; did you mean fallbacks?']);
+  });
+
   it('refuses what it cannot use, naming where', () => {
     expect(() => parseModelsConfig('models:\n  m:\n    fallbacks: llama3\n')).toThrow('models.m.fallbacks must be a list of model names');
     expect(() => parseModelsConfig('models:\n  m:\n    retries: -1\n')).toThrow('models.m.retries must be a whole number from 0 to 5');

@@ -105,6 +105,8 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
     origin: (origin, callback) => callback(null, origin === undefined ? false : allowOrigin(origin)),
     methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
     allowedHeaders: ALLOWED_HEADERS,
+    // A page may read which model served (fallbacks) and when to retry; other headers stay hidden.
+    exposedHeaders: ['X-Ollama-Bridge-Model', 'Retry-After'],
     maxAge: 86_400,
     strictPreflight: false,
   });

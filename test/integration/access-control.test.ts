@@ -393,6 +393,8 @@ describe('browsers', () => {
       const answer = await call('/api/tags', { base: custom.url, headers: { origin: 'https://chat.example.com' } });
       expect(answer.status).toBe(200);
       expect(answer.headers['access-control-allow-origin']).toBe('https://chat.example.com');
+      // A page can read which model served its answer (fallbacks) and when to retry.
+      expect(answer.headers['access-control-expose-headers']).toBe('X-Ollama-Bridge-Model, Retry-After');
     } finally {
       await custom.close();
     }

@@ -136,7 +136,7 @@ export async function main(argv: string[]): Promise<void> {
       }
       const server = await startServer(config, { envFileRead, ...workerStart() });
       stopOnSignals(server);
-      serveAsWorker({ generatedKey: server.app.generatedKey, stop: server.stop });
+      serveAsWorker({ generatedKey: server.app.generatedKey, stop: () => server.stop() });
     })
     .command('keys', 'manage client API keys (hashed in a keys file)', (keys) =>
       keys

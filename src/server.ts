@@ -2,6 +2,7 @@
  * Starts the gateway: build, listen, fetch the catalog, and stop gracefully on SIGINT/SIGTERM
  * (stop accepting, let open streams finish within the grace period, exit 0).
  */
+import { keyHasScope } from './auth/api-keys.js';
 import { networkInterfaces } from 'node:os';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '#schemas/config.js';
@@ -167,7 +168,7 @@ function printSummary(stdout: NodeJS.WritableStream, app: FastifyInstance, confi
     servedModels: snapshot?.entries.length,
     filter: filterFile,
     envFileRead: facts.envFileRead,
-    keys: { count: keyRing.size, file: config.BRIDGE_KEYS_FILE, generated: app.generatedKey },
+    keys: { count: keyRing.size, file: config.BRIDGE_KEYS_FILE, generated: app.generatedKey, admin: keyRing.keys.filter((key) => keyHasScope(key, 'admin')).length },
     openOnNetwork: !keyRing.enabled && !loopback,
     generateKeyIgnored: !config.BRIDGE_GENERATE_KEY || app.generatedKey !== undefined
       ? undefined

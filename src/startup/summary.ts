@@ -31,6 +31,8 @@ export interface SummaryFacts {
     file: string | undefined;
     /** A key generated for this run (printed once, here). */
     generated: string | undefined;
+    /** Keys with the admin scope (they sign in to the admin page). */
+    admin: number;
   };
   /** Open on a non-loopback address (--allow-unauthenticated). */
   openOnNetwork: boolean;
@@ -65,6 +67,10 @@ export function startupSummary(facts: SummaryFacts): string {
     row('keys', `${facts.keys.count} client key${facts.keys.count === 1 ? '' : 's'}${where}${facts.keys.generated === undefined ? '' : ', one generated for this run'}`);
   }
   if (facts.generateKeyIgnored !== undefined) row('', `--generate-key ignored: ${facts.generateKeyIgnored}`);
+  const adminUrl = `${facts.clientUrls[0] ?? facts.boundUrl}/admin`;
+  row('admin', facts.keys.admin > 0
+    ? `${adminUrl} (sign in with an admin key)`
+    : `${adminUrl} needs a key with the admin scope: ollama-bridge keys create --name NAME --admin --keys-file FILE`);
   row('usage', facts.usageDb === undefined ? 'not recorded (--no-usage)' : `recorded in ${facts.usageDb} (report: ollama-bridge usage)`);
 
   lines.push('');

@@ -87,6 +87,8 @@ describe.concurrent('first five minutes', () => {
     expect(summary).toMatch(new RegExp(`OpenRouter ${fake.baseUrl.replace(/[/.]/g, '\\$&')}: ${DEFAULT_MODELS.length} models`));
     expect(summary).toContain('1 client key');
     expect(summary).toContain(`${url}/key/<your key>`);
+    // Where the admin page is, and what it needs (the plain key has no admin scope).
+    expect(summary).toContain(`  admin     ${url}/admin needs a key with the admin scope: ollama-bridge keys create --name NAME --admin --keys-file FILE`);
     expect(out).not.toContain(clientKey);
     expect(out).not.toContain(KEY);
     // Everything after the summary is one JSON object per line.

@@ -113,9 +113,12 @@ export function renderWorkers(results: readonly WorkersResult[], concurrency: nu
   return lines.join('\n');
 }
 
+/** Debian's redis-server, or the one REDIS_SERVER_BIN names. */
+const REDIS_SERVER = process.env.REDIS_SERVER_BIN ?? 'redis-server';
+
 /** A throwaway redis-server on a port (nothing saved); undefined where none is installed. */
 export async function startRedisServer(port: number): Promise<{ url: string; pid: number; process: ChildProcess } | undefined> {
-  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const child = spawn(REDIS_SERVER, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: ['ignore', 'pipe', 'ignore'] });
   const ready = await new Promise<boolean>((resolve) => {
     let output = '';
     child.once('error', () => resolve(false));

@@ -48,7 +48,8 @@ export async function adminPlugin(app: FastifyInstance, options: AdminPluginOpti
   const { config } = options;
   await app.register(cookie);
   // reply.sendFile only: the routes are page.ts's.
-  await app.register(fastifyStatic, { serve: false });
+  // preCompressed: the build writes .br and .gz copies (admin-page/vite.config.ts), sent to clients that accept them.
+  await app.register(fastifyStatic, { serve: false, preCompressed: true });
 
   app.addHook('onRoute', (route) => {
     route.config = { ...route.config, adminAuth: true, unmetered: true };

@@ -8,6 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync }
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { brotliCompressSync, brotliDecompressSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { request } from 'undici';
 import { createKeyCommand } from '../../src/auth/keys-command.js';
@@ -104,6 +105,8 @@ beforeAll(async () => {
   mkdirSync(join(pageDir, 'assets'), { recursive: true });
   writeFileSync(join(pageDir, 'index.html'), PAGE_HTML);
   writeFileSync(join(pageDir, 'assets', 'app-3f2a1b.js'), 'console.log("admin");\n');
+  // The build's pre-compressed copy (admin-page/vite.config.ts).
+  writeFileSync(join(pageDir, 'assets', 'app-3f2a1b.js.br'), brotliCompressSync('console.log("admin");\n'));
   fake = await startFakeOpenRouter();
   gateway = await startGateway(
     fake.baseUrl,
@@ -162,6 +165,18 @@ describe('the page', () => {
     const outside = await call(gateway.url, 'GET', '/admin/assets/..%2f..%2fkeys.json');
     expect(outside.status).toBe(404);
     expect(outside.text).not.toContain('hash');
+  });
+
+  it('an asset goes brotli-compressed to a client that accepts it (the build\'s .br copy), plain to one that does not', async () => {
+    const compressed = await request(`${gateway.url}/admin/assets/app-3f2a1b.js`, { headers: { 'accept-encoding': 'gzip, deflate, br' } });
+    const bytes = Buffer.from(await compressed.body.arrayBuffer());
+    expect(compressed.statusCode).toBe(200);
+    expect(compressed.headers['content-encoding']).toBe('br');
+    expect(compressed.headers['content-type']).toContain('javascript');
+    expect(brotliDecompressSync(bytes).toString()).toBe('console.log("admin");\n');
+    const plain = await request(`${gateway.url}/admin/assets/app-3f2a1b.js`, { headers: { 'accept-encoding': 'identity' } });
+    expect(plain.headers['content-encoding']).toBeUndefined();
+    expect(await plain.body.text()).toBe('console.log("admin");\n');
   });
 
   it('the DNS-rebinding Host check still applies to /admin', async () => {

@@ -25,8 +25,8 @@ const keys: Record<string, { key: string; id: string }> = {};
 let first: TestGateway;
 let second: TestGateway;
 
-function createKey(keysFile: string, name: string, options: { rpm?: number; budgetUsd?: number; admin?: boolean } = {}): void {
-  const key = createKeyCommand({ keysFile, name, ...(options.admin === true ? { scopes: ['admin'] } : {}), ...(options.rpm === undefined ? {} : { requestsPerMinute: options.rpm }), ...(options.budgetUsd === undefined ? {} : { budgetUsd: options.budgetUsd, budgetPeriod: 'day' }) }).trimEnd().split('\n').at(-1)!;
+function createKey(keysFile: string, name: string, options: { rpm?: number; tpm?: number; budgetUsd?: number; admin?: boolean } = {}): void {
+  const key = createKeyCommand({ keysFile, name, ...(options.admin === true ? { scopes: ['admin'] } : {}), ...(options.tpm === undefined ? {} : { tokensPerMinute: options.tpm }), ...(options.rpm === undefined ? {} : { requestsPerMinute: options.rpm }), ...(options.budgetUsd === undefined ? {} : { budgetUsd: options.budgetUsd, budgetPeriod: 'day' }) }).trimEnd().split('\n').at(-1)!;
   const stored = JSON.parse(readFileSync(keysFile, 'utf8')).keys.find((record: { name: string }) => record.name === name);
   keys[name] = { key, id: stored.id };
 }
@@ -71,6 +71,7 @@ describe.skipIf(!available)('two gateways sharing one Redis', () => {
     createKey(firstKeys, 'budgeted', { budgetUsd: 1 });
     createKey(firstKeys, 'revoked');
     createKey(firstKeys, 'kept');
+    createKey(firstKeys, 'token-limited', { tpm: 10 });
     createKey(firstKeys, 'admin', { admin: true });
     await import('node:fs').then(({ copyFileSync }) => copyFileSync(firstKeys, secondKeys));
     first = await startGateway(fake.baseUrl, { BRIDGE_KEYS_FILE: firstKeys, REDIS_URL: redis.url });
@@ -92,6 +93,15 @@ describe.skipIf(!available)('two gateways sharing one Redis', () => {
     const refused = await call(second, '/v1/chat/completions', keys.limited!.key, { ...chat, stream: false });
     expect(refused.status).toBe(429);
     expect(refused.json().error.message).toMatch(/rate limit of 4 requests per minute reached; retry in \d+ s/);
+  });
+
+  it("holds a key's tokens per minute over both gateways: tokens spent through one are refused by the other", async () => {
+    // One chat reports more than 10 tokens (the fake's usage): the window is full for both.
+    expect((await call(first, '/api/chat', keys['token-limited']!.key, chat)).status).toBe(200);
+    await until(async () => (await call(second, '/api/chat', keys['token-limited']!.key, chat)).status === 429, 2_000);
+    const refused = await call(second, '/api/chat', keys['token-limited']!.key, chat);
+    expect(refused.json().error).toMatch(/rate limit of 10 tokens per minute reached; retry in \d+ s/);
+    expect(refused.status).toBe(429);
   });
 
   it("adds both gateways' spend to one budget", async () => {

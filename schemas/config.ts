@@ -7,6 +7,8 @@ import { z } from 'zod';
 const url = z.string().refine((value) => URL.canParse(value), { message: 'must be an absolute URL' });
 const milliseconds = z.coerce.number().int().min(0);
 
+const WORKERS_MESSAGE = 'must be a whole number from 1 to 256, or auto';
+
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
 export const ConfigSchema = z.object({
@@ -85,7 +87,7 @@ export const ConfigSchema = z.object({
   /** Redis shared by several gateways (rate limits, budget spend, key changes, /api/ps): redis:// or rediss://. A password in it is a secret. */
   REDIS_URL: url.refine((value) => /^rediss?:\/\//i.test(value), { message: 'must be a redis:// or rediss:// URL' }).optional(),
   /** Processes serving the port (node:cluster): a number, or auto = one per core; 1 = no cluster. */
-  WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)]).default(1),
+  WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)], { error: WORKERS_MESSAGE }).default(1),
 });
 
 export type Config = z.output<typeof ConfigSchema>;

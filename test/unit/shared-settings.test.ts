@@ -20,7 +20,9 @@ describe('--workers', () => {
   });
 
   it('refuses anything else', () => {
-    for (const value of ['0', 'two', '1.5', '-1']) expect(() => load({ WORKERS: value }), value).toThrow(/WORKERS/);
+    for (const value of ['two', '1.5', '2x']) expect(() => load({ WORKERS: value }), value).toThrow(/WORKERS: must be a whole number from 1 to 256, or auto/);
+    expect(() => load({ WORKERS: '0' })).toThrow(/WORKERS: must be >= 1/);
+    expect(() => load({ WORKERS: '300' })).toThrow(/WORKERS: must be <= 256/);
   });
 });
 

@@ -86,6 +86,8 @@ export const ConfigSchema = z.object({
   DATABASE_URL: url.refine((value) => /^postgres(ql)?:\/\//i.test(value), { message: 'must be a postgres:// or postgresql:// URL' }).optional(),
   /** Redis shared by several gateways (rate limits, budget spend, key changes, /api/ps): redis:// or rediss://. A password in it is a secret. */
   REDIS_URL: url.refine((value) => /^rediss?:\/\//i.test(value), { message: 'must be a redis:// or rediss:// URL' }).optional(),
+  /** Signs admin sessions: give every gateway behind one load balancer the same one (default: random at each start). A secret. */
+  ADMIN_SESSION_SECRET: z.string().min(32, { message: 'must be at least 32 characters (e.g. openssl rand -base64 32)' }).optional(),
   /** Processes serving the port (node:cluster): a number, or auto = one per core; 1 = no cluster. */
   WORKERS: z.union([z.literal('auto'), z.coerce.number().int().min(1).max(256)], { error: WORKERS_MESSAGE }).default(1),
 });

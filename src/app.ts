@@ -167,7 +167,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
 
   const watchers: FileWatcher[] = [];
   // Redacted from upstream text and logs while this app runs (see core/secrets.ts).
-  const secrets = registerSecrets([config.OPENROUTER_API_KEY, ...redisUrlSecrets(config.REDIS_URL)]);
+  const secrets = registerSecrets([config.OPENROUTER_API_KEY, config.ADMIN_SESSION_SECRET, ...redisUrlSecrets(config.REDIS_URL)]);
   app.addHook('onClose', async () => secrets.release());
   let keys: KeySetup;
   try {
@@ -264,7 +264,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     keySpend: shared?.spend ?? keySpend,
     keyEditor: app.adminKeyEditor,
     ...(options.adminPageDir === undefined ? {} : { pageDir: options.adminPageDir }),
-    ...(options.adminSessionSecret === undefined ? {} : { sessionSecret: options.adminSessionSecret }),
+    // The configured secret (instances behind one load balancer), else the primary's (workers), else random.
+    ...((config.ADMIN_SESSION_SECRET ?? options.adminSessionSecret) === undefined ? {} : { sessionSecret: config.ADMIN_SESSION_SECRET ?? options.adminSessionSecret }),
     ...(options.now === undefined ? {} : { now: options.now }),
   });
 

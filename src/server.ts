@@ -37,6 +37,8 @@ export interface StartServerOptions {
   summary?: boolean;
   /** The key the first worker generated at start-up, served by this one too (`--workers`). */
   generatedKey?: string;
+  /** Signs admin sessions: the same in every worker of `--workers` (default: random per process). */
+  adminSessionSecret?: string;
 }
 
 /** After the grace period: how long the stopped answers have to write their error before connections are closed. */
@@ -51,7 +53,12 @@ export async function startServer(config: Config, options: StartServerOptions = 
   const logOutput = createLogOutput(config.LOG_FORMAT, stdout);
   let app: FastifyInstance;
   try {
-    app = await buildApp({ config, logDestination: logOutput.stream, ...(options.generatedKey === undefined ? {} : { generatedKey: options.generatedKey }) });
+    app = await buildApp({
+      config,
+      logDestination: logOutput.stream,
+      ...(options.generatedKey === undefined ? {} : { generatedKey: options.generatedKey }),
+      ...(options.adminSessionSecret === undefined ? {} : { adminSessionSecret: options.adminSessionSecret }),
+    });
   } catch (error) {
     logOutput.release();
     throw error;

@@ -5,6 +5,9 @@ export const SUMMARY_ENV = 'OLLAMA_BRIDGE_WORKER_SUMMARY';
 /** The key the first worker generated at start-up, for the workers after it (read, then removed from the environment). */
 export const GENERATED_KEY_ENV = 'OLLAMA_BRIDGE_WORKER_GENERATED_KEY';
 
+/** The secret that signs admin sessions, one for all workers, so a session works on whichever worker takes its next request. */
+export const ADMIN_SESSION_SECRET_ENV = 'OLLAMA_BRIDGE_WORKER_ADMIN_SESSION_SECRET';
+
 /** Worker → primary: it serves. */
 const LISTENING_TYPE = 'ollama-bridge:listening';
 /** Primary → worker: stop gracefully (rolling restart, SIGTERM). */

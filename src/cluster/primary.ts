@@ -12,7 +12,8 @@ import cluster, { type Worker } from 'node:cluster';
 import { pino, type Logger } from 'pino';
 import type { Config } from '#schemas/config.js';
 import { createLogOutput } from '../startup/log-output.js';
-import { GENERATED_KEY_ENV, STOP_MESSAGE, SUMMARY_ENV, isListeningMessage } from './messages.js';
+import { randomBytes } from 'node:crypto';
+import { ADMIN_SESSION_SECRET_ENV, GENERATED_KEY_ENV, STOP_MESSAGE, SUMMARY_ENV, isListeningMessage } from './messages.js';
 
 const FIRST_RESTART_DELAY_MS = 250;
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -39,6 +40,8 @@ class Primary {
   /** Workers that said they serve: they stop when asked; one still starting is sent SIGTERM instead. */
   private readonly serving = new WeakSet<Worker>();
   private generatedKey: string | undefined;
+  /** Signs admin sessions in every worker (a restart of the whole gateway signs everyone out). */
+  private readonly adminSessionSecret = randomBytes(32).toString('base64url');
   private stopping = false;
   private rolling: Promise<void> | undefined;
   private deathsInARow = 0;
@@ -64,7 +67,7 @@ class Primary {
   }
 
   private fork(first: boolean): Worker {
-    const env: Record<string, string> = {};
+    const env: Record<string, string> = { [ADMIN_SESSION_SECRET_ENV]: this.adminSessionSecret };
     if (first) env[SUMMARY_ENV] = '1';
     if (this.generatedKey !== undefined) env[GENERATED_KEY_ENV] = this.generatedKey;
     const worker = cluster.fork(env);

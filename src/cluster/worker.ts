@@ -5,22 +5,30 @@
  * primary's (a rolling restart), never a worker's: a terminal's hangup reaches them all.
  */
 import cluster from 'node:cluster';
-import { GENERATED_KEY_ENV, STOP_MESSAGE, SUMMARY_ENV, listeningMessage } from './messages.js';
+import { ADMIN_SESSION_SECRET_ENV, GENERATED_KEY_ENV, STOP_MESSAGE, SUMMARY_ENV, listeningMessage } from './messages.js';
 
 export interface WorkerStart {
   /** Print the start-up summary: the first worker only (and a gateway without workers). */
   summary: boolean;
   /** The key the first worker generated, to serve the same one. */
   generatedKey?: string;
+  /** The primary's secret for admin sessions, the same in every worker. */
+  adminSessionSecret?: string;
 }
 
 /** How this process starts: as a worker (what its primary said), or as the one gateway. */
 export function workerStart(): WorkerStart {
   if (!cluster.isWorker) return { summary: true };
   const generatedKey = process.env[GENERATED_KEY_ENV];
-  // Read once: not left where a child process or a crash report would see it.
+  const adminSessionSecret = process.env[ADMIN_SESSION_SECRET_ENV];
+  // Read once: not left where a child process or a crash report would see them.
   delete process.env[GENERATED_KEY_ENV];
-  return { summary: process.env[SUMMARY_ENV] === '1', ...(generatedKey === undefined || generatedKey === '' ? {} : { generatedKey }) };
+  delete process.env[ADMIN_SESSION_SECRET_ENV];
+  return {
+    summary: process.env[SUMMARY_ENV] === '1',
+    ...(generatedKey === undefined || generatedKey === '' ? {} : { generatedKey }),
+    ...(adminSessionSecret === undefined || adminSessionSecret === '' ? {} : { adminSessionSecret }),
+  };
 }
 
 export interface ServingWorker {

@@ -597,7 +597,7 @@ describe('an admin key without a models filter or usage recording', () => {
   });
 });
 
-describe('sessions across gateways (the workers of one --workers gateway)', () => {
+describe('sessions across gateways (instances given one ADMIN_SESSION_SECRET behind a load balancer)', () => {
   let first: TestGateway;
   let second: TestGateway;
   let stranger: TestGateway;
@@ -609,8 +609,9 @@ describe('sessions across gateways (the workers of one --workers gateway)', () =
     const sharedKeys = join(sharedDirectory, 'keys.json');
     sharedAdminKey = lastLine(createKeyCommand({ keysFile: sharedKeys, name: 'root', scopes: ['admin'] }));
     const settings = { BRIDGE_KEYS_FILE: sharedKeys };
-    first = await startGateway(fake.baseUrl, settings, { adminSessionSecret: 'one secret for every worker' });
-    second = await startGateway(fake.baseUrl, settings, { adminSessionSecret: 'one secret for every worker' });
+    const secret = 'one secret for every instance, 32+ characters';
+    first = await startGateway(fake.baseUrl, { ...settings, ADMIN_SESSION_SECRET: secret });
+    second = await startGateway(fake.baseUrl, { ...settings, ADMIN_SESSION_SECRET: secret });
     stranger = await startGateway(fake.baseUrl, settings);
   });
   afterAll(async () => {

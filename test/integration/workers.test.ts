@@ -197,3 +197,33 @@ describe('--workers 2 without Redis: budgets through the SQLite ledger', () => {
     }
   }, 150_000);
 });
+
+describe('--workers 2: admin sessions', () => {
+  it('a session signed in on one worker is honoured by every worker (one signing secret from the primary)', async () => {
+    const keysFile = join(directory, 'admin-keys.json');
+    const adminKey = createKeyCommand({ keysFile, name: 'operator', scopes: ['admin'] }).trimEnd().split('\n').at(-1)!;
+    const cli = spawnCli(['--dotenv', emptyEnvFile, '--api-key', FAKE_API_KEY, '--openrouter-url', fake.baseUrl, '--port', '0', '--workers', '2', '--keys-file', keysFile, '--log-format', 'json']);
+    try {
+      const [, url] = await waitForOutput(cli, /listening on (http:\/\/127\.0\.0\.1:\d+)/, 60_000);
+      await waitForOutput(cli, /2 workers serving/, 60_000);
+      const signIn = await request(`${url!}/admin/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: adminKey }) });
+      await signIn.body.text();
+      expect(signIn.statusCode).toBe(200);
+      const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+      const workers = new Set<string>();
+      const signedIn: boolean[] = [];
+      for (let index = 0; index < 12; index++) {
+        const agent = new Agent();
+        const response = await request(`${url!}/admin/api/session`, { headers: { cookie, connection: 'close' }, dispatcher: agent });
+        signedIn.push(((await response.body.json()) as { signedIn: boolean }).signedIn);
+        await agent.close();
+        workers.add(String(response.headers['x-ollama-bridge-worker']));
+      }
+      expect(workers.size).toBe(2);
+      expect(signedIn.every(Boolean)).toBe(true);
+    } finally {
+      cli.child.kill('SIGTERM');
+      await withTimeout(cli.exit, 30_000, 'the primary exits');
+    }
+  }, 150_000);
+});

@@ -27,6 +27,7 @@ import { sendGatewayError, toGatewayError } from './http/request-errors.js';
 import { MALFORMED_URL_MESSAGE, errorBodyForUrl, hasMalformedUrl, rewriteRequestUrl } from './http/request-url.js';
 import { RouteMethods } from './http/route-methods.js';
 import { serverTimeouts } from './http/server-timeouts.js';
+import { lazyRequestLogger } from './http/lazy-request-logger.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
 import { openAiFrontend } from './frontends/openai/plugin.js';
 import { anthropicFrontend } from './frontends/anthropic/plugin.js';
@@ -100,6 +101,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     forceCloseConnections: 'idle',
     // One line per answered request instead, with what it spent (usage/request-records.ts).
     logController: new LogController({ disableRequestLogging: true }),
+    // Each request's child logger is made only when the request writes a line (lazy-request-logger.ts).
+    childLoggerFactory: lazyRequestLogger,
     // While closing, new requests get 503 from the first hook below, in the route's dialect.
     return503OnClosing: false,
     // Clients that take only a URL put their key in a `/key/<KEY>` path prefix: strip it

@@ -1,9 +1,9 @@
 /**
- * `GET /metrics` (Prometheus), `GET /health/live` and `GET /health/ready`, and the hook that
- * counts every request. Registered at the root (fastify-plugin) before any other onRequest
- * hook, so that requests refused by those hooks (401, 403, 429, 503 while closing) are
- * counted too; it reads the catalog, the open streams and the usage events once the app is
- * ready, when they all exist.
+ * `GET /metrics` (Prometheus), `GET /health/live` and `GET /health/ready`, and the count of
+ * every request, told by the request records' close listener (usage/request-records.ts, whose
+ * hook runs before any that refuses), so that requests refused by those hooks (401, 403, 429,
+ * 503 while closing) are counted too. It reads the catalog, the open streams and the usage
+ * events once the app is ready, when they all exist.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
@@ -20,9 +20,6 @@ export interface ObservabilityOptions {
 /** The route label of a request that matched no route. */
 export const UNMATCHED_ROUTE = 'unmatched';
 
-/** Status 499 (nginx's "client closed request") for a client that left before any header was sent. */
-const CLIENT_CLOSED_STATUS = 499;
-
 async function observability(app: FastifyInstance, options: ObservabilityOptions): Promise<void> {
   const metrics = new GatewayMetrics({
     catalogName: (model) => app.catalog.find(model)?.name,
@@ -33,13 +30,7 @@ async function observability(app: FastifyInstance, options: ObservabilityOptions
     sharedStore: () => app.sharedStore?.metrics(),
   });
 
-  app.addHook('onRequest', (request, reply, done) => {
-    const response = reply.raw;
-    response.once('close', () => {
-      metrics.countRequest(request.routeOptions.url ?? UNMATCHED_ROUTE, response.headersSent ? response.statusCode : CLIENT_CLOSED_STATUS, requestedModel(request.body));
-    });
-    done();
-  });
+  app.onResponseClosed((request, status, route) => metrics.countRequest(route ?? UNMATCHED_ROUTE, status, requestedModel(request.body)));
 
   let unsubscribe: (() => void) | undefined;
   app.addHook('onReady', async () => {
@@ -88,4 +79,4 @@ function requestedModel(body: FastifyRequest['body']): string | undefined {
   return typeof model === 'string' ? model : undefined;
 }
 
-export const observabilityPlugin = fastifyPlugin(observability, { name: 'ollama-bridge-observability', fastify: '5.x' });
+export const observabilityPlugin = fastifyPlugin(observability, { name: 'ollama-bridge-observability', fastify: '5.x', dependencies: ['ollama-bridge-request-records'] });

@@ -10,7 +10,7 @@
  * A request that did not authenticate on a gateway with keys (401, or refused before its key
  * was looked at) is logged but not recorded: it has no key to charge, and anyone can send it.
  */
-import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { asGatewayError } from '../http/request-errors.js';
 import { REQUEST_LOG_MESSAGE, requestLogLine } from './request-log-line.js';
@@ -22,7 +22,14 @@ declare module 'fastify' {
     /** What this request spent and how it went (recorded only on a route that can spend). */
     usage: RequestUsage;
   }
+  interface FastifyInstance {
+    /** Tells the listener of every request whose response closed, with its status (499: the client left before any). */
+    onResponseClosed(listener: ResponseClosedListener): void;
+  }
 }
+
+/** `route`: the route's pattern, undefined when no route matched. */
+type ResponseClosedListener = (request: FastifyRequest, status: number, route: string | undefined) => void;
 
 const INFO_OR_FINER = new Set(['info', 'debug', 'trace']);
 
@@ -34,9 +41,15 @@ async function requestRecords(app: FastifyInstance): Promise<void> {
 
   // The level is set once, at start-up.
   const logsRequests = INFO_OR_FINER.has(app.log.level);
+  // One 'close' listener per request for the record, the log line and every other listener (the metrics).
+  const listeners: ResponseClosedListener[] = [];
+  app.decorate('onResponseClosed', (listener: ResponseClosedListener) => {
+    listeners.push(listener);
+  });
   app.addHook('onRequest', (request, reply, done) => {
     request.usage = startUsage(request);
-    reply.raw.once('close', () => closed(request, reply, logsRequests));
+    // A response closes once: `on` spares the wrapper `once` allocates.
+    reply.raw.on('close', () => closed(request, reply, logsRequests, listeners));
     done();
   });
 
@@ -50,9 +63,8 @@ async function requestRecords(app: FastifyInstance): Promise<void> {
 export const requestRecordsPlugin = fastifyPlugin(requestRecords, { name: 'ollama-bridge-request-records', fastify: '5.x' });
 
 /** A route that can spend upstream: a matched route, not `unmetered`, not a HEAD or an OPTIONS (which never spend). */
-function maySpend(request: FastifyRequest): boolean {
-  const { url, config } = request.routeOptions;
-  return url !== undefined && config?.unmetered !== true && request.method !== 'HEAD' && request.method !== 'OPTIONS';
+function maySpend(request: FastifyRequest, route: string | undefined, config: FastifyContextConfig | undefined): boolean {
+  return route !== undefined && config?.unmetered !== true && request.method !== 'HEAD' && request.method !== 'OPTIONS';
 }
 
 function startUsage(request: FastifyRequest): RequestUsage {
@@ -62,27 +74,29 @@ function startUsage(request: FastifyRequest): RequestUsage {
   );
 }
 
-function closed(request: FastifyRequest, reply: FastifyReply, logsRequests: boolean): void {
+function closed(request: FastifyRequest, reply: FastifyReply, logsRequests: boolean, listeners: readonly ResponseClosedListener[]): void {
   const response = reply.raw;
   const status = response.headersSent ? response.statusCode : CLIENT_CLOSED_STATUS;
   const usage = request.usage;
   // Counted against the key's limits whether recorded or not.
   usage.settle();
+  // Read once: each read of routeOptions builds a new object.
+  const { url: route, config } = request.routeOptions;
   let record: UsageRecord | undefined;
-  if (maySpend(request) && authenticated(request)) {
+  if (maySpend(request, route, config) && authenticated(request)) {
     record = usage.record({
       ...(request.apiKey === undefined ? {} : { keyId: request.apiKey.id, keyName: request.apiKey.name }),
       clientAddress: request.ip,
       method: request.method,
-      route: request.routeOptions.url!,
+      route: route!,
       ...modelRequested(request.body),
       status,
       delivered: response.writableFinished,
     });
     request.server.usageEvents.emit(record);
   }
+  for (const listener of listeners) listener(request, status, route);
   if (!logsRequests) return;
-  const route = request.routeOptions.url;
   const durationMs = record?.durationMs ?? usage.elapsedMs();
   request.log.info(requestLogLine({ method: request.method, url: request.url, ...(route === undefined ? {} : { route }), status, durationMs }, record), REQUEST_LOG_MESSAGE);
 }

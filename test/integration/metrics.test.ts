@@ -121,6 +121,22 @@ describe('GET /metrics', () => {
     expect(scraped.value('ollama_bridge_catalog_models', { backend: 'ollama' })).toBe(OLLAMA_MODELS.length);
   });
 
+  it('counts requests refused before their route answers, and a client that left before any status as 499', async () => {
+    const before = await scrape(gateway.url);
+    // Refused by the access-control hook, before the route's handler.
+    expect((await request(`${gateway.url}/api/tags`, { headers: { origin: 'https://evil.example' } })).statusCode).toBe(403);
+    expect((await request(`${gateway.url}/api/tags`, { method: 'DELETE' })).statusCode).toBe(405);
+    // A non-streamed answer is sent whole: the client leaves while the gateway gathers it.
+    openRouter.script(SLOW, { sse: sseChunk({ role: 'assistant', content: 'late' }, 'stop') + SSE_DONE, delayMs: 1_000 });
+    const leaving = new AbortController();
+    const answer = request(`${gateway.url}/api/chat`, { method: 'POST', body: JSON.stringify({ model: SLOW, stream: false, messages: [{ role: 'user', content: 'hi' }] }), signal: leaving.signal });
+    setTimeout(() => leaving.abort(), 200);
+    await expect(answer).rejects.toThrow();
+    const after = await scrapeUntil((scraped) => delta(before, scraped, REQUESTS, { route: '/api/chat', status: '499', model: `${SLOW}:latest` }) === 1, 'the client that left');
+    expect(delta(before, after, REQUESTS, { route: '/api/tags', status: '403', model: '' })).toBe(1);
+    expect(delta(before, after, REQUESTS, { route: 'unmatched', status: '405', model: '' })).toBe(1);
+  });
+
   it('counts itself and the health probes, unmetered', async () => {
     const before = await scrape(gateway.url);
     expect((await request(`${gateway.url}/health/live`)).statusCode).toBe(200);

@@ -141,6 +141,26 @@ describe('GET /api/tags', () => {
     expect(JSON.parse((await get('/api/tags')).text).models).toHaveLength(before.length);
   });
 
+  it('answers a request made before the catalog has a list once the list arrives, and one it cannot get as 503 in the Ollama dialect', async () => {
+    // Not started: the first request fetches the list and waits for it (the path that is not the fresh catalog's).
+    const overrides = { OPENROUTER_API_KEY: FAKE_API_KEY, OPENROUTER_BASE_URL: fake.baseUrl, PORT: 0 };
+    const waiting = await buildApp({ config: loadConfig({ overrides, envFile: false, readProcessEnv: false }), logger: false });
+    const unreachable = await buildApp({ config: loadConfig({ overrides: { ...overrides, OPENROUTER_BASE_URL: 'http://127.0.0.1:9/api/v1' }, envFile: false, readProcessEnv: false }), logger: false });
+    try {
+      const waitingUrl = await waiting.listen({ host: '127.0.0.1', port: 0 });
+      const answer = await get('/api/tags', {}, waitingUrl);
+      expect(answer.status).toBe(200);
+      expect(answer.text).toBe((await get('/api/tags')).text);
+      const unreachableUrl = await unreachable.listen({ host: '127.0.0.1', port: 0 });
+      const refused = await get('/api/tags', {}, unreachableUrl);
+      expect(refused.status).toBe(503);
+      expect(typeof JSON.parse(refused.text).error).toBe('string');
+    } finally {
+      await waiting.close();
+      await unreachable.close();
+    }
+  });
+
   it('asks for a key on a gateway with keys', async () => {
     const keyed = await startGateway(fake.baseUrl, { BRIDGE_API_KEYS: 'only-key' });
     try {

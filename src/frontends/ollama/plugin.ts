@@ -78,7 +78,11 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     tagsBodies(snapshot, request.apiKey?.models === undefined ? undefined : request.apiKey.id, (entry) => mayUseModel(request, entry));
 
   // Read every JSON body the way the upstream Ollama would (see go-json-keys.ts).
-  app.addHook('preValidation', async (request) => canonicalizeOllamaBody(request.body));
+  // Callback style: an async hook costs a promise and a tick on every request, GETs included.
+  app.addHook('preValidation', (request, _reply, done) => {
+    canonicalizeOllamaBody(request.body);
+    done();
+  });
 
   app.route({
     method: ['GET', 'HEAD'],
@@ -98,7 +102,13 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
     method: ['GET', 'HEAD'],
     url: '/api/tags',
     config: { unmetered: true },
-    handler: async (request, reply) => reply.type(JSON_TYPE).send(tagsFor(request, await catalog.snapshot())),
+    handler: (request, reply) => {
+      // While the catalog is fresh the answer is sent at once: no promise on the most frequent route.
+      const fresh = catalog.freshSnapshot();
+      if (fresh === undefined) return catalog.snapshot().then((snapshot) => reply.type(JSON_TYPE).send(tagsFor(request, snapshot)));
+      void reply.type(JSON_TYPE).send(tagsFor(request, fresh));
+      return undefined;
+    },
   });
 
   // Listing and showing cost nothing upstream: no rate-limit budget (Copilot shows every model).

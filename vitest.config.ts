@@ -3,15 +3,27 @@ import { defineConfig } from 'vitest/config';
 // `source` resolves the `#schemas/*` imports to the TypeScript sources (no build needed).
 const conditions = ['source', 'node', 'default'];
 
+// Files that start processes of their own (the CLI through tsx, workers, several gateways behind
+// nginx, Chromium): they run after the rest, one file at a time, so that their start-up
+// deadlines are not spent waiting for a core that the other test files hold.
+const PROCESS_TESTS = [
+  'test/browser/**/*.test.ts',
+  'test/multi-instance/**/*.test.ts',
+  'test/integration/{api-key-file,cli,first-five-minutes,fuzz,keys-budget-cli,keys-cli,operator-cli,postgres-ledger,secret-redaction,usage-cli,workers}.test.ts',
+];
+
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
   test: {
-    include: ['test/**/*.test.ts'],
     reporters: ['default', './test/reporters/summary-line.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
     // A scratch home directory per test file (the default usage database goes there, never to the user's).
     setupFiles: ['./test/helpers/scratch-home.ts'],
+    projects: [
+      { extends: true, test: { name: 'in-process', include: ['test/**/*.test.ts'], exclude: PROCESS_TESTS, sequence: { groupOrder: 0 } } },
+      { extends: true, test: { name: 'processes', include: PROCESS_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } } },
+    ],
   },
 });

@@ -8,6 +8,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadFixture, startFakeOpenRouter, type FakeOpenRouter, type WriteMode } from '../fakes/fake-openrouter.js';
 import { startGateway, type TestGateway } from '../helpers/gateway.js';
+import { responsesEvents } from '../helpers/sse.js';
 
 let fake: FakeOpenRouter;
 let gateway: TestGateway;
@@ -32,18 +33,6 @@ async function send(method: string, path: string, options: { url?: string; heade
   return { status: response.statusCode, headers: response.headers, text: await response.body.text() };
 }
 
-/** The events of a Responses stream: each `event: <type>` line names its data's type; sequence numbers 0, 1, 2… */
-function events(text: string): any[] {
-  expect(text.endsWith('\n\n')).toBe(true);
-  return text.slice(0, -2).split('\n\n').map((frame, index) => {
-    const match = /^event: ([a-z_.]+)\ndata: (.*)$/s.exec(frame);
-    expect(match, frame).not.toBeNull();
-    const data = JSON.parse(match![2]!);
-    expect(data.type).toBe(match![1]);
-    expect(data.sequence_number).toBe(index);
-    return data;
-  });
-}
 
 const OPENAI_ERROR = { error: { message: expect.any(String), type: expect.any(String), param: null, code: expect.anything() } };
 
@@ -87,7 +76,7 @@ describe('POST /v1/responses streamed', () => {
       const response = await send('POST', '/v1/responses', { body: codexTurn });
       expect(response.status).toBe(200);
       expect(response.headers['content-type']).toBe('text/event-stream');
-      const all = events(response.text);
+      const all = responsesEvents(response.text);
       const types = all.map((event) => event.type).filter((type, index, list) => !(type.endsWith('.delta') && list[index - 1] === type));
       expect(types).toEqual([
         'response.created', 'response.in_progress',
@@ -128,7 +117,7 @@ describe('POST /v1/responses streamed', () => {
   it('after the first byte, an upstream error is response.failed and the end', async () => {
     const response = await send('POST', '/v1/responses', { body: { model: 'fixture/error-mid-stream', input: 'x', stream: true } });
     expect(response.status).toBe(200);
-    const last = events(response.text).at(-1);
+    const last = responsesEvents(response.text).at(-1);
     expect(last).toMatchObject({ type: 'response.failed', response: { status: 'failed', error: { message: 'Provider disconnected unexpectedly' } } });
   });
 });

@@ -7,21 +7,10 @@ import { GatewayError } from '../../src/errors.js';
 import { ResponsesStreamEncoder, responseFromResult, toResponsesUsage, type ResponseMeta } from '../../src/frontends/responses/encode.js';
 import { detailsFromToken } from '../../src/frontends/reasoning-token.js';
 import { byteAtATime, everyBoundary, fromPieces, seededCuts } from '../helpers/chunking.js';
+import { responsesEvents } from '../helpers/sse.js';
 
 const META: ResponseMeta = { id: 'resp_test', createdAt: 1767225600, echo: { model: 'coder' } };
 
-/** `event:`/`data:` frames → parsed data; every frame's name must be its data's type, sequence numbers 0, 1, 2… */
-function events(text: string): any[] {
-  expect(text.endsWith('\n\n')).toBe(true);
-  return text.slice(0, -2).split('\n\n').map((frame, index) => {
-    const match = /^event: ([a-z_.]+)\ndata: (.*)$/s.exec(frame);
-    expect(match, frame).not.toBeNull();
-    const data = JSON.parse(match![2]!);
-    expect(data.type).toBe(match![1]);
-    expect(data.sequence_number).toBe(index);
-    return data;
-  });
-}
 
 function encodeAll(batches: ChatEventBatch[]): string {
   const encoder = new ResponsesStreamEncoder(META);
@@ -40,7 +29,7 @@ async function encodeRecorded(pieces: Buffer[]): Promise<string> {
 function summary(text: string): unknown {
   const types: string[] = [];
   const deltas = new Map<number, string>();
-  const all = events(text);
+  const all = responsesEvents(text);
   for (const event of all) {
     if (event.type.endsWith('.delta')) deltas.set(event.output_index, (deltas.get(event.output_index) ?? '') + event.delta);
     if (types.at(-1) !== event.type || !event.type.endsWith('.delta')) types.push(event.type);
@@ -53,7 +42,7 @@ function summary(text: string): unknown {
 
 describe('ResponsesStreamEncoder', () => {
   it('opens with created and in_progress, gives each item added, its parts and deltas, done, then completed with the output and usage', () => {
-    const all = events(encodeAll([
+    const all = responsesEvents(encodeAll([
       [{ type: 'reasoning-delta', text: 'Let me ' }, { type: 'reasoning-delta', text: 'think.' }],
       [{ type: 'text-delta', text: 'Calling "it"' }],
       [{ type: 'tool-call', index: 0, call: { id: 'call_1', name: 'get_weather', arguments: '{"city":"Paris"}' } }],
@@ -89,7 +78,7 @@ describe('ResponsesStreamEncoder', () => {
 
   it('a length or filter finish is response.incomplete with its reason', () => {
     for (const [reason, expected] of [['length', 'max_output_tokens'], ['content-filter', 'content_filter']] as const) {
-      const last = events(encodeAll([[{ type: 'text-delta', text: 'x' }, { type: 'finish', reason }]])).at(-1);
+      const last = responsesEvents(encodeAll([[{ type: 'text-delta', text: 'x' }, { type: 'finish', reason }]])).at(-1);
       expect(last.type).toBe('response.incomplete');
       expect(last.response).toMatchObject({ status: 'incomplete', incomplete_details: { reason: expected } });
     }
@@ -98,7 +87,7 @@ describe('ResponsesStreamEncoder', () => {
   it('ends with response.failed after the first byte, the items so far kept; nothing after', () => {
     const encoder = new ResponsesStreamEncoder(META);
     const text = encoder.encode([{ type: 'text-delta', text: 'partial' }]) + encoder.encode([{ type: 'error', error: new GatewayError('UPSTREAM_TIMEOUT', 'went silent') }]);
-    const last = events(text).at(-1);
+    const last = responsesEvents(text).at(-1);
     expect(last.type).toBe('response.failed');
     expect(last.response).toMatchObject({ status: 'failed', error: { code: 'upstream_timeout', message: 'went silent' }, usage: null });
     expect(encoder.ended).toBe(true);
@@ -141,7 +130,7 @@ describe('ResponsesStreamEncoder: encrypted reasoning and custom tool calls', ()
   const WITH_ENCRYPTED: ResponseMeta = { ...META, encryptedReasoning: true, customTools: new Set(['apply_patch']) };
   const encodeWith = (meta: ResponseMeta, batches: ChatEventBatch[]): any[] => {
     const encoder = new ResponsesStreamEncoder(meta);
-    return events(batches.map((batch) => encoder.encode(batch)).join(''));
+    return responsesEvents(batches.map((batch) => encoder.encode(batch)).join(''));
   };
   const encrypted = { type: 'reasoning.encrypted', data: 'gAAAAB+/=', id: 'rs_1', format: 'openai-responses-v1', index: 1 };
 

@@ -3,6 +3,7 @@
  * route here is `adminAuth` (the client-key check skips it: the page and the session routes
  * are reachable without a key, the rest check a session or a bearer admin key themselves) and
  * `unmetered` (never rate limited or recorded as usage). The DNS-rebinding Host check applies.
+ * Any other path under /admin/ is 404 (not-found.ts).
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -16,6 +17,7 @@ import { FilterEditor } from './filter-editor.js';
 import type { KeyEditor } from './key-editor.js';
 import { registerKeyRoutes, type SpendReader } from './key-routes.js';
 import { LiveRequests } from './live-requests.js';
+import { registerNotFound } from './not-found.js';
 import { SECURITY_HEADERS, registerPage } from './page.js';
 import { registerReportRoutes } from './report-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
@@ -69,6 +71,8 @@ export async function adminPlugin(app: FastifyInstance, options: AdminPluginOpti
 
   const { keyEditor } = options;
   const live = new LiveRequests(app.usageEvents);
+  // First: it hears of every admin route after it.
+  registerNotFound(app);
   registerPage(app, options.pageDir ?? DEFAULT_PAGE_DIR);
   registerSessionRoutes(app, { sessions, keyRing: app.keyRing, now });
   registerKeyRoutes(app, {

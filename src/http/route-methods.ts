@@ -3,7 +3,7 @@
  * hasRoute/findRoute compare route patterns, not paths: a `*` in a request path throws there
  * ("Wildcard must be the last character"), and `/api/blobs/sha256:x` is no `:digest` route.
  */
-const MATCHED_METHODS = ['GET', 'HEAD', 'POST', 'DELETE'] as const;
+const MATCHED_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE'] as const;
 
 export class RouteMethods {
   private readonly routes: Array<{ method: string; pattern: RegExp }> = [];

@@ -187,7 +187,33 @@ describe('the page', () => {
 
   it('other routes still need a client key: no exemption leaks', async () => {
     expect((await call(gateway.url, 'GET', '/api/tags')).status).toBe(401);
-    expect((await call(gateway.url, 'GET', '/admin/elsewhere')).status).toBe(401);
+    expect((await call(gateway.url, 'GET', '/administrator')).status).toBe(401);
+  });
+});
+
+describe('paths under /admin/ that no route serves', () => {
+  it('are 404 in the admin API\'s error shape, signed out, signed in or with a bearer key; a known API route signed out is still 401', async () => {
+    const { cookie } = await signIn(gateway.url, adminKey);
+    for (const path of ['/admin/elsewhere', '/admin/api/nothing', '/admin/api/keys/abc/more', '/admin/index.htm?x=1']) {
+      for (const caller of [{}, { cookie }, { bearer: adminKey }]) {
+        const answer = await call(gateway.url, 'GET', path, caller);
+        expect([path, answer.status, answer.json]).toEqual([path, 404, { error: '404 page not found' }]);
+        expect(answer.headers['x-frame-options']).toBe('DENY');
+      }
+    }
+    const signedOut = await call(gateway.url, 'GET', '/admin/api/keys');
+    expect(signedOut.status).toBe(401);
+    expect(signedOut.json.error).toContain('sign in');
+  });
+
+  it('a body sent to one is never read (404, not 400); a method the path does not serve is 405', async () => {
+    const unread = await request(`${gateway.url}/admin/api/nothing`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: '{not json' });
+    expect(unread.statusCode).toBe(404);
+    expect(await unread.body.json()).toEqual({ error: '404 page not found' });
+    for (const [method, path] of [['PUT', '/admin/api/keys'], ['GET', '/admin/api/keys/abc'], ['GET', '/admin/api/models-filter'], ['DELETE', '/admin/']] as const) {
+      const answer = await call(gateway.url, method, path);
+      expect([method, path, answer.status, answer.json]).toEqual([method, path, 405, { error: '405 method not allowed' }]);
+    }
   });
 });
 

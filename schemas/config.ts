@@ -2,12 +2,46 @@
  * Every setting, as flat environment-style keys: the one definition the merged settings
  * (flags > environment > .env) are checked against, once (src/settings-check.ts).
  */
+import { isIP } from 'node:net';
 import { z } from 'zod';
 
 const url = z.string().refine((value) => URL.canParse(value), { message: 'must be an absolute URL' });
 const milliseconds = z.coerce.number().int().min(0);
 
 const WORKERS_MESSAGE = 'must be a whole number from 1 to 256, or auto';
+
+/** proxy-addr's named ranges (127.0.0.1/8 and ::1; 169.254.0.0/16 and fe80::/10; 10/8, 172.16/12, 192.168/16 and fc00::/7). */
+const PROXY_RANGE_NAMES = new Set(['loopback', 'linklocal', 'uniquelocal']);
+const TRUST_PROXY_MESSAGE = 'give false, true (every peer) or the proxies\' addresses and CIDR ranges, comma-separated (e.g. 127.0.0.1,10.0.0.0/8; loopback, linklocal and uniquelocal name ranges)';
+
+/** Whether `entry` is an IP address, an address/prefix-length range (prefix 1 to 32 or 128), or a named range. */
+function isProxyAddress(entry: string): boolean {
+  if (PROXY_RANGE_NAMES.has(entry)) return true;
+  const slash = entry.lastIndexOf('/');
+  const version = isIP(slash === -1 ? entry : entry.slice(0, slash));
+  if (version === 0 || slash === -1) return version !== 0;
+  const prefix = entry.slice(slash + 1);
+  return /^\d{1,3}$/.test(prefix) && Number(prefix) >= 1 && Number(prefix) <= (version === 4 ? 32 : 128);
+}
+
+/** TRUST_PROXY as Fastify's trustProxy takes it: false, true, or a list of addresses and ranges. */
+const trustProxy = z.string().transform((text, context): boolean | string[] => {
+  const value = text.trim().toLowerCase();
+  if (value === 'false') return false;
+  if (value === 'true') return true;
+  if (/^\d+$/.test(value)) {
+    context.addIssue({ code: 'custom', message: `a hop count (${value}) is not taken: it cannot tell a proxy from a client that connects directly and sends X-Forwarded-For itself; ${TRUST_PROXY_MESSAGE}` });
+    return z.NEVER;
+  }
+  const entries = value.split(',').map((entry) => entry.trim()).filter((entry) => entry !== '');
+  const wrong = entries.filter((entry) => !isProxyAddress(entry));
+  if (entries.length === 0 || wrong.length > 0) {
+    const said = wrong.length === 0 ? 'no address given' : `not an address or range: ${wrong.map((entry) => `"${entry}"`).join(', ')}`;
+    context.addIssue({ code: 'custom', message: `${said}; ${TRUST_PROXY_MESSAGE}` });
+    return z.NEVER;
+  }
+  return entries;
+});
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
 
@@ -74,6 +108,11 @@ export const ConfigSchema = z.object({
   METRICS_PUBLIC: z.boolean().default(false),
   /** Extra allowed browser origins, comma-separated (as Ollama's OLLAMA_ORIGINS). */
   OLLAMA_ORIGINS: z.string().optional(),
+  /**
+   * Whose X-Forwarded-For, -Proto and -Host are believed (Fastify's trustProxy): nobody (false,
+   * the default: a client could forge them), every peer (true), or these proxies' addresses.
+   */
+  TRUST_PROXY: trustProxy.default(false),
   /** On SIGINT/SIGTERM, how long open streams may take to finish before they are cut. */
   SHUTDOWN_GRACE_MS: milliseconds.default(10_000),
   /** Record every answered request in the usage database (`--no-usage`, USAGE=false: off). */

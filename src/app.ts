@@ -99,6 +99,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     connectionTimeout: timeouts.connectionTimeout,
     keepAliveTimeout: timeouts.keepAliveTimeout,
     forceCloseConnections: 'idle',
+    // Behind a reverse proxy: request.ip, .protocol and .host follow X-Forwarded-* from these peers only (off by default).
+    trustProxy: config.TRUST_PROXY,
     // One line per answered request instead, with what it spent (usage/request-records.ts).
     logController: new LogController({ disableRequestLogging: true }),
     // Each request's child logger is made only when the request writes a line (lazy-request-logger.ts).

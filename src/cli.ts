@@ -55,6 +55,7 @@ export const FLAGS = {
   'budget-period': { key: 'BUDGET_PERIOD', type: 'string', describe: 'period of the default budget, calendar UTC: day, week (from Monday), month or total (env BUDGET_PERIOD, default month)' },
   'metrics-public': { key: 'METRICS_PUBLIC', type: 'boolean', describe: 'serve /metrics without a key even when keys are configured; otherwise it needs an admin key (env METRICS_PUBLIC)' },
   origins: { key: 'OLLAMA_ORIGINS', type: 'string', describe: 'extra allowed browser origins, comma-separated (env OLLAMA_ORIGINS)' },
+  'trust-proxy': { key: 'TRUST_PROXY', type: 'string', describe: "behind a reverse proxy: whose X-Forwarded-For/-Proto/-Host to believe, true (every peer) or the proxies' addresses and CIDR ranges, comma-separated, e.g. 127.0.0.1 or loopback,10.0.0.0/8 (env TRUST_PROXY, default false: a client could forge them)" },
   'shutdown-grace': { key: 'SHUTDOWN_GRACE_MS', type: 'number', describe: 'ms open answers may take to finish on SIGINT/SIGTERM (env SHUTDOWN_GRACE_MS, default 10000)' },
   usage: { key: 'USAGE', type: 'boolean', describe: 'record every answered request in the usage database; --no-usage turns it off (env USAGE=false; default on)' },
   'usage-db': { key: 'USAGE_DB', type: 'string', describe: 'the usage database, a SQLite file (env USAGE_DB, default ~/.ollama-bridge/usage.db; /data/usage.db in the Docker image)' },

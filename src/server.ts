@@ -180,6 +180,7 @@ function printSummary(stdout: NodeJS.WritableStream, app: FastifyInstance, confi
     generateKeyIgnored: !config.BRIDGE_GENERATE_KEY || app.generatedKey !== undefined
       ? undefined
       : loopback ? `${config.HOST} is a loopback address, where no key is needed` : 'client keys are configured',
+    trustProxy: config.TRUST_PROXY,
     usageDb: !config.USAGE ? undefined : config.DATABASE_URL === undefined ? usageDbPath(config.USAGE_DB) : `PostgreSQL at ${postgresLocation(config.DATABASE_URL)}`,
   }));
   logOutput.release();

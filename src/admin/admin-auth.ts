@@ -41,10 +41,10 @@ export function checkAdminKey(request: FastifyRequest, result: Authentication): 
   return result.key;
 }
 
-/** Refuses a request whose Origin header names another site than the gateway itself. */
+/** Refuses a request whose Origin header names another site than the gateway itself (as the browser addressed it: through a trusted proxy, its forwarded scheme and host). */
 export function assertOwnOrigin(request: FastifyRequest): void {
   const origin = request.headers.origin;
-  if (origin !== undefined && !isOwnOrigin(origin, request.protocol, request.headers.host)) {
+  if (origin !== undefined && !isOwnOrigin(origin, request.protocol, request.host)) {
     request.log.info('admin API: a call from another origin was refused');
     throw new GatewayError('FORBIDDEN', `origin "${origin}" may not use the admin API: only the gateway's own page may`);
   }

@@ -91,12 +91,13 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
 
   // Hooks in callback style: an async hook costs a promise and a tick on every request (a throw is still answered).
   app.addHook('onRequest', (request, _reply, done) => {
+    // The Host header itself, never a forwarded one: a page can send X-Forwarded-Host, not Host.
     if (options.checkHostHeader && !isAllowedHost(request.headers.host)) {
       throw new GatewayError('FORBIDDEN', `host "${request.headers.host}" is not allowed (DNS rebinding protection); connect through localhost`);
     }
     const origin = request.headers.origin;
     // The admin page calls its API from the gateway's own origin, whatever the bind.
-    if (origin !== undefined && !allowOrigin(origin) && !(request.routeOptions.config?.adminAuth === true && isOwnOrigin(origin, request.protocol, request.headers.host))) {
+    if (origin !== undefined && !allowOrigin(origin) && !(request.routeOptions.config?.adminAuth === true && isOwnOrigin(origin, request.protocol, request.host))) {
       throw new GatewayError('FORBIDDEN', `origin "${origin}" is not allowed; add it with --origins`);
     }
     done();

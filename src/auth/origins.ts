@@ -32,11 +32,22 @@ export function originChecker(extra: readonly string[]): OriginCheck {
 }
 
 /**
- * Whether an Origin header names the gateway itself, as the request reached it (scheme and
- * Host header): a browser sends one with same-origin calls that change something.
+ * Whether an Origin header names the gateway itself, as the browser addressed it: the request's
+ * protocol and host (Fastify's request.protocol and request.host, which follow X-Forwarded-Proto
+ * and -Host from a trusted proxy). A browser sends one with same-origin calls that change
+ * something, without the scheme's default port, which a proxy may have put in the host.
  */
-export function isOwnOrigin(origin: string, protocol: string, hostHeader: string | undefined): boolean {
-  return hostHeader !== undefined && hostHeader !== '' && origin.toLowerCase() === `${protocol}://${hostHeader}`.toLowerCase();
+export function isOwnOrigin(origin: string, protocol: string, host: string | undefined): boolean {
+  if (host === undefined || host === '') return false;
+  const own = `${protocol}://${host}`.toLowerCase();
+  const given = origin.toLowerCase();
+  return given === own || given === withoutDefaultPort(own);
+}
+
+function withoutDefaultPort(origin: string): string {
+  if (origin.startsWith('https://') && origin.endsWith(':443')) return origin.slice(0, -':443'.length);
+  if (origin.startsWith('http://') && origin.endsWith(':80')) return origin.slice(0, -':80'.length);
+  return origin;
 }
 
 export function isLoopbackAddress(host: string): boolean {

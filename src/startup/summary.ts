@@ -40,6 +40,8 @@ export interface SummaryFacts {
   generateKeyIgnored: string | undefined;
   /** The usage database; undefined with --no-usage. */
   usageDb: string | undefined;
+  /** --trust-proxy: whose X-Forwarded-* are believed (true: every peer's); false when off. */
+  trustProxy: boolean | readonly string[];
 }
 
 export function startupSummary(facts: SummaryFacts): string {
@@ -71,6 +73,9 @@ export function startupSummary(facts: SummaryFacts): string {
   row('admin', facts.keys.admin > 0
     ? `${adminUrl} (sign in with an admin key)`
     : `${adminUrl} needs a key with the admin scope: ollama-bridge keys create --name NAME --admin --keys-file FILE`);
+  if (facts.trustProxy !== false) {
+    row('proxy', `X-Forwarded-For/-Proto/-Host believed from ${facts.trustProxy === true ? 'every peer (--trust-proxy true): only a proxy may reach this port' : facts.trustProxy.join(', ')}`);
+  }
   row('usage', facts.usageDb === undefined ? 'not recorded (--no-usage)' : `recorded in ${facts.usageDb} (report: ollama-bridge usage)`);
 
   lines.push('');

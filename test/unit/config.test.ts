@@ -124,3 +124,23 @@ describe('usage settings', () => {
     expect([config.USAGE, config.USAGE_DB, config.USAGE_RETENTION_DAYS]).toEqual([true, undefined, 90]);
   });
 });
+
+describe('--trust-proxy (TRUST_PROXY)', () => {
+  const trustProxy = (value: unknown) => loadConfig({ envFile: false, readProcessEnv: false, overrides: { TRUST_PROXY: value } }).TRUST_PROXY;
+
+  it('off by default; true, false, or the proxies\' addresses, CIDR ranges and named ranges', () => {
+    expect(trustProxy(undefined)).toBe(false);
+    expect([trustProxy('false'), trustProxy('true'), trustProxy('TRUE'), trustProxy(true)]).toEqual([false, true, true, true]);
+    expect(trustProxy(' 127.0.0.1, 10.0.0.0/8 ,Loopback,::1,fc00::/7 ')).toEqual(['127.0.0.1', '10.0.0.0/8', 'loopback', '::1', 'fc00::/7']);
+    writeFileSync(envFile, 'TRUST_PROXY=uniquelocal,linklocal\n');
+    expect(loadConfig({ envFile, readProcessEnv: false }).TRUST_PROXY).toEqual(['uniquelocal', 'linklocal']);
+  });
+
+  it('a hop count is refused with why; so is anything that is not an address or range, each named', () => {
+    expect(() => trustProxy('1')).toThrow(/TRUST_PROXY: a hop count \(1\) is not taken: it cannot tell a proxy from a client that connects directly/);
+    expect(() => trustProxy('10.0.0.1,proxy.local,10.0.0.0/33,10.0.0.0/0')).toThrow(
+      /TRUST_PROXY: not an address or range: "proxy\.local", "10\.0\.0\.0\/33", "10\.0\.0\.0\/0"; give false, true \(every peer\) or the proxies' addresses/,
+    );
+    expect(() => trustProxy(' , ')).toThrow(/TRUST_PROXY: no address given/);
+  });
+});

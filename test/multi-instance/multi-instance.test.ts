@@ -4,12 +4,15 @@
  * and budget hold over all of them (the total, not per instance); a key revoked on one instance
  * is refused by every instance within a second; the ledger's totals (`ollama-bridge usage
  * --database-url`) equal the requests made; Redis, then PostgreSQL, stopped and started
- * mid-test: every request is still answered and every one of them is in the ledger.
+ * mid-test: every request is still answered and every one of them is in the ledger. The
+ * instances trust nginx (TRUST_PROXY): the ledger names the client nginx saw, not nginx.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { request } from 'undici';
+import pg from 'pg';
+import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createKeyCommand } from '../../src/auth/keys-command.js';
 import { usageCommand } from '../../src/usage/ledger/usage-command.js';
@@ -47,11 +50,21 @@ function createKey(keysFile: string, name: string, options: { rpm?: number; budg
   keys[name] = { key: printed.trimEnd().split('\n').at(-1)!, id: stored.id };
 }
 
-async function chat(url: string, name: string): Promise<number> {
+/** A client on another loopback address than nginx's 127.0.0.1 (Linux routes all of 127/8 to lo). */
+const clientElsewhere = new Agent({
+  connect: (options, callback) => {
+    const socket = connect({ host: options.hostname, port: Number(options.port), localAddress: '127.0.0.2' });
+    socket.once('connect', () => callback(null, socket));
+    socket.once('error', (error) => callback(error, null));
+  },
+});
+
+async function chat(url: string, name: string, from: { dispatcher: Agent; headers: Record<string, string> } | undefined = undefined): Promise<number> {
   const response = await request(`${url}/api/chat`, {
     method: 'POST',
-    headers: { authorization: `Bearer ${keys[name]!.key}`, 'content-type': 'application/json' },
+    headers: { authorization: `Bearer ${keys[name]!.key}`, 'content-type': 'application/json', ...from?.headers },
     body: JSON.stringify({ model: MODEL, stream: false, messages: [{ role: 'user', content: 'hi' }] }),
+    ...(from === undefined ? {} : { dispatcher: from.dispatcher }),
   });
   await response.body.text();
   if (response.statusCode === 200) made[name] = (made[name] ?? 0) + 1;
@@ -110,9 +123,12 @@ describe.skipIf(!available)(`${INSTANCES} gateways behind nginx, sharing a keys 
     createKey(keysFile, 'budgeted', { budgetUsd: ANSWER_COST * 2.5 });
     createKey(keysFile, 'revoked');
     createKey(keysFile, 'admin', { admin: true });
-    cluster = await startCluster({ instances: INSTANCES, openRouterUrl: fake.baseUrl, keysFile, redisUrl: redis.url, databaseUrl });
+    createKey(keysFile, 'proxied');
+    // nginx connects from 127.0.0.1, as examples/docker-compose.yml's gateways trust its network.
+    cluster = await startCluster({ instances: INSTANCES, openRouterUrl: fake.baseUrl, keysFile, redisUrl: redis.url, databaseUrl, env: { TRUST_PROXY: '127.0.0.1' } });
   }, 120_000);
   afterAll(async () => {
+    await clientElsewhere.close();
     await cluster?.stop();
     killAllClis();
     await redis?.stop();
@@ -131,6 +147,23 @@ describe.skipIf(!available)(`${INSTANCES} gateways behind nginx, sharing a keys 
     const report = JSON.parse(cli.stdout());
     expect(report.rows.find((row: { key: string }) => row.key === 'counted')).toMatchObject({ requests: 4 * INSTANCES, prompt_tokens: 4 * INSTANCES * 7, completion_tokens: 4 * INSTANCES * 2 });
   }, 60_000);
+
+  it('with TRUST_PROXY naming nginx, the ledger names the client nginx saw (its X-Forwarded-For), not nginx nor what the client forged', async () => {
+    const from = { dispatcher: clientElsewhere, headers: { 'x-forwarded-for': '203.0.113.66' } };
+    for (let index = 0; index < 2 * INSTANCES; index++) expect(await chat(cluster.url, 'proxied', from)).toBe(200);
+    const client = new pg.Client({ connectionString: databaseUrl });
+    await client.connect();
+    try {
+      const addresses = async () => (await client.query<{ client_address: string; requests: number }>(
+        'SELECT client_address, COUNT(*)::int AS requests FROM request_detail WHERE key_id = $1 GROUP BY client_address',
+        [keys.proxied!.id],
+      )).rows;
+      await until(async () => (await addresses()).reduce((sum, row) => sum + row.requests, 0) === 2 * INSTANCES, 15_000);
+      expect(await addresses()).toEqual([{ client_address: '127.0.0.2', requests: 2 * INSTANCES }]);
+    } finally {
+      await client.end();
+    }
+  }, 30_000);
 
   it('a key\'s requests per minute hold over all instances together (5, not 5 per instance)', async () => {
     const statuses: number[] = [];

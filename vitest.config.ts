@@ -9,7 +9,7 @@ const conditions = ['source', 'node', 'default'];
 const PROCESS_TESTS = [
   'test/browser/**/*.test.ts',
   'test/multi-instance/**/*.test.ts',
-  'test/integration/{api-key-file,cli,first-five-minutes,fuzz,keys-budget-cli,keys-cli,operator-cli,postgres-ledger,secret-redaction,usage-cli,workers}.test.ts',
+  'test/integration/{api-key-file,cli,first-five-minutes,fuzz,keys-budget-cli,keys-cli,operator-cli,postgres-ledger,secret-redaction,usage-cli,workers,workers-shared-view}.test.ts',
 ];
 
 export default defineConfig({

@@ -17,20 +17,21 @@ export interface KeyRoutesOptions {
   editor: KeyEditor;
   keyRing: KeyRing;
   keySpend: SpendReader;
-  /** When each key last made a request (Unix ms). */
-  lastUsedByKey: ReadonlyMap<string, number>;
+  /** When each key last made a request (Unix ms); under --workers, asks every worker. */
+  lastUsedByKey(): Promise<ReadonlyMap<string, number>>;
   defaults: { requestsPerMinute: number | null; tokensPerMinute: number | null; budget: Budget | undefined };
   now: () => number;
 }
 
 export function registerKeyRoutes(app: FastifyInstance, options: KeyRoutesOptions): void {
   const { editor, keyRing } = options;
-  const view = async (record: KeyRecord): Promise<AdminKey> => adminKey(record, options);
+  const view = async (record: KeyRecord): Promise<AdminKey> => adminKey(record, options, await options.lastUsedByKey());
 
   app.get('/admin/api/keys', async (): Promise<KeyList> => {
     const { defaults } = options;
+    const lastUsedByKey = await options.lastUsedByKey();
     return {
-      keys: await Promise.all(keyRing.keys.map(view)),
+      keys: await Promise.all(keyRing.keys.map((record) => adminKey(record, options, lastUsedByKey))),
       editable: editor.editable,
       defaults: {
         requestsPerMinute: defaults.requestsPerMinute,
@@ -61,9 +62,9 @@ export function registerKeyRoutes(app: FastifyInstance, options: KeyRoutesOption
   });
 }
 
-async function adminKey(record: KeyRecord, options: KeyRoutesOptions): Promise<AdminKey> {
+async function adminKey(record: KeyRecord, options: KeyRoutesOptions, lastUsedByKey: ReadonlyMap<string, number>): Promise<AdminKey> {
   const budget = budgetOf(record, options.defaults.budget);
-  const lastUsed = options.lastUsedByKey.get(record.id);
+  const lastUsed = lastUsedByKey.get(record.id);
   return {
     id: record.id,
     name: record.name,

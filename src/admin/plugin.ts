@@ -12,6 +12,8 @@ import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 import type { Config } from '#schemas/config.js';
 import { defaultBudgetFrom } from '../auth/budgets.js';
+import { liveAcrossWorkers } from '../cluster/live-across-workers.js';
+import { signOutsAcrossWorkers } from '../cluster/sign-outs-across-workers.js';
 import { adminCaller } from './admin-auth.js';
 import { FilterEditor } from './filter-editor.js';
 import type { KeyEditor } from './key-editor.js';
@@ -61,7 +63,9 @@ export async function adminPlugin(app: FastifyInstance, options: AdminPluginOpti
   });
 
   const secret = options.sessionSecret === undefined ? randomBytes(32) : Buffer.from(options.sessionSecret, 'utf8');
-  const sessions = new AdminSessions(app.keyRing, secret, now);
+  // Under --workers, a sign-out reaches every worker.
+  const signOuts = await signOutsAcrossWorkers();
+  const sessions = new AdminSessions(app.keyRing, secret, now, undefined, signOuts === undefined ? [] : [signOuts]);
   // Before the body is read: nobody but an admin makes the gateway parse one.
   app.addHook('onRequest', async (request) => {
     const route = `${request.method} ${request.routeOptions.url ?? ''}`;
@@ -70,7 +74,8 @@ export async function adminPlugin(app: FastifyInstance, options: AdminPluginOpti
   });
 
   const { keyEditor } = options;
-  const live = new LiveRequests(app.usageEvents);
+  // Under --workers, the whole gateway's feed (undefined peers: this process's).
+  const live = new LiveRequests(app.usageEvents, liveAcrossWorkers());
   // First: it hears of every admin route after it.
   registerNotFound(app);
   registerPage(app, options.pageDir ?? DEFAULT_PAGE_DIR);
@@ -79,7 +84,7 @@ export async function adminPlugin(app: FastifyInstance, options: AdminPluginOpti
     editor: keyEditor,
     keyRing: app.keyRing,
     keySpend: options.keySpend,
-    lastUsedByKey: live.lastUsedByKey,
+    lastUsedByKey: () => live.lastUsedByKey(),
     defaults: {
       requestsPerMinute: config.RATE_LIMIT_RPM > 0 ? config.RATE_LIMIT_RPM : null,
       tokensPerMinute: config.RATE_LIMIT_TPM > 0 ? config.RATE_LIMIT_TPM : null,

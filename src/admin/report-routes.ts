@@ -83,7 +83,7 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
     return reply.type('text/csv; charset=utf-8').header('content-disposition', `attachment; filename="usage-${query.since}-${query.until}.csv"`).send(body);
   });
 
-  app.get('/admin/api/recent', async () => ({ requests: [...live.recent()].reverse() }));
+  app.get('/admin/api/recent', async () => ({ requests: [...(await live.recent())].reverse() }));
 
   const streams = new Set<ServerResponse>();
   app.get('/admin/api/live', (request, reply) => {
@@ -101,8 +101,8 @@ export function registerReportRoutes(app: FastifyInstance, options: ReportRoutes
     };
     // A first line at once: the client knows the feed is open even before any request comes.
     response.write(': live requests\n\n');
-    for (const recent of live.recent()) send(recent);
-    const unsubscribe = live.subscribe(send);
+    // The recent requests first, then each new one.
+    const unsubscribe = live.follow(send);
     const keepAlive = setInterval(() => response.write(': keep-alive\n\n'), KEEP_ALIVE_MS);
     keepAlive.unref();
     streams.add(response);

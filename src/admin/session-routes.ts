@@ -62,7 +62,7 @@ export function registerSessionRoutes(app: FastifyInstance, options: SessionRout
 
   app.delete('/admin/api/session', async (request, reply) => {
     const caller = adminCaller(request, sessions, keyRing);
-    if (caller.session !== undefined) sessions.end(caller.session);
+    if (caller.session !== undefined) await sessions.end(caller.session);
     void reply.clearCookie(SESSION_COOKIE, { path: '/admin', httpOnly: true, sameSite: 'strict', secure: request.protocol === 'https' });
     return reply.code(204).send();
   });

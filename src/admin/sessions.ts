@@ -6,7 +6,8 @@
  * the same secret (the workers of one `--workers` gateway) honour each other's sessions.
  *
  * Each session is bound to its key: once the key is revoked, expires or loses the admin scope,
- * the session stops working at once. Signing out ends a session in this process.
+ * the session stops working at once. Signing out ends a session in this process, and in those
+ * it shares sign-outs with (the other workers of `--workers`; other instances on one Redis).
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 import { isExpired, keyHasScope, type KeyRecord } from '../auth/api-keys.js';
@@ -35,6 +36,14 @@ interface SessionClaims {
   e: number;
 }
 
+/** Sign-outs shared with other processes that honour the same sessions. */
+export interface SharedSignOuts {
+  /** Tells the others of a sign-out; resolves once they know it (or have been waited for long enough). */
+  announce(id: string, expiresAt: number): Promise<void>;
+  /** Runs the listener on each sign-out the others announce, those made before this process listened included. */
+  onSignOut(listener: (id: string, expiresAt: number) => void): void;
+}
+
 /** A key that may sign in to the admin page: it has the admin scope and has not expired. */
 export function isAdminKey(record: KeyRecord, now: Date = new Date()): boolean {
   return keyHasScope(record, 'admin') && !isExpired(record, now);
@@ -56,7 +65,10 @@ export class AdminSessions {
     private readonly secret: Buffer = randomBytes(32),
     private readonly now: () => number = Date.now,
     readonly maxAgeMs: number = SESSION_MAX_AGE_MS,
-  ) {}
+    private readonly shared: readonly SharedSignOuts[] = [],
+  ) {
+    for (const sharing of shared) sharing.onSignOut((id, expiresAt) => this.ended.set(id, expiresAt));
+  }
 
   /** Whether any key may sign in at all. */
   adminKeysConfigured(): boolean {
@@ -80,8 +92,10 @@ export class AdminSessions {
     return { session: this.session(claims), key };
   }
 
-  end(session: AdminSession): void {
+  /** Ends the session here, and resolves once the processes it shares sign-outs with know. */
+  async end(session: AdminSession): Promise<void> {
     this.ended.set(session.id, session.expiresAt);
+    await Promise.all(this.shared.map((sharing) => sharing.announce(session.id, session.expiresAt)));
   }
 
   private session(claims: SessionClaims): AdminSession {

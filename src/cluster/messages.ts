@@ -25,3 +25,56 @@ export function listeningMessage(generatedKey: string | undefined): ListeningMes
 export function isListeningMessage(message: unknown): message is ListeningMessage {
   return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === LISTENING_TYPE;
 }
+
+/**
+ * The exchange between workers, through the primary (exchange-worker.ts, exchange-primary.ts).
+ * A worker says it takes part (hello); it may gather a topic's reports from every other worker
+ * (gather → report to each → reported → gathered), or tell the primary something one-way
+ * (tell), which the primary may pass on (told).
+ */
+export const EXCHANGE = {
+  hello: 'ollama-bridge:hello',
+  gather: 'ollama-bridge:gather',
+  report: 'ollama-bridge:report',
+  reported: 'ollama-bridge:reported',
+  gathered: 'ollama-bridge:gathered',
+  tell: 'ollama-bridge:tell',
+  told: 'ollama-bridge:told',
+} as const;
+
+export interface ExchangeMessage {
+  type: (typeof EXCHANGE)[keyof typeof EXCHANGE];
+  /** gather, report, reported, gathered: the asker's (or the primary's) number for the exchange. */
+  id?: number;
+  /** gather, report, tell, told. */
+  topic?: string;
+  payload?: unknown;
+  /** gathered: every answer, the primary's own last. */
+  answers?: unknown[];
+}
+
+const EXCHANGE_TYPES = new Set<string>(Object.values(EXCHANGE));
+
+export function isExchangeMessage(message: unknown): message is ExchangeMessage {
+  return typeof message === 'object' && message !== null && EXCHANGE_TYPES.has((message as { type?: unknown }).type as string);
+}
+
+/** The topics the workers exchange. */
+export const TOPIC = {
+  /** gather: every worker's metrics (metrics-across-workers.ts); the primary adds those of workers gone. */
+  metrics: 'metrics',
+  /** tell: a worker's counters and histograms as it closes, kept by the primary. */
+  metricsFinal: 'metrics-final',
+  /** gather: every worker's last answered requests and keys' last use (live-across-workers.ts). */
+  liveRecent: 'live-recent',
+  /** tell: this worker has Live followers (true) or no more (false). */
+  liveFollowing: 'live-following',
+  /** told: whether another worker has Live followers (send them your answered requests). */
+  liveWanted: 'live-wanted',
+  /** tell, then told to the workers with followers: one answered request. */
+  liveRequest: 'live-request',
+  /** gather: an admin session signed out; each worker refuses it from then on (sign-outs-across-workers.ts). */
+  signOut: 'sign-out',
+  /** gather, the primary only: the sessions signed out and not expired yet (a worker starting). */
+  signOuts: 'sign-outs',
+} as const;

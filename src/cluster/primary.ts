@@ -6,14 +6,20 @@
  * summary. A worker that dies is replaced, after a delay that doubles with each death in a
  * row (up to 30 s). SIGHUP restarts the workers one at a time (each replacement serves
  * before its predecessor stops: the port never goes unanswered); SIGTERM or SIGINT stops
- * them all gracefully (each lets its open answers finish), then this process exits 0.
+ * them all gracefully (each lets its open answers finish), then this process exits 0. It also
+ * carries what the workers share (exchange-primary.ts): `/metrics` summed over workers (and
+ * the counts of workers that closed), the admin Live feed, admin sign-outs.
  */
 import cluster, { type Worker } from 'node:cluster';
 import { pino, type Logger } from 'pino';
 import type { Config } from '#schemas/config.js';
 import { createLogOutput } from '../startup/log-output.js';
 import { randomBytes } from 'node:crypto';
+import { PrimaryExchange } from './exchange-primary.js';
 import { ADMIN_SESSION_SECRET_ENV, GENERATED_KEY_ENV, STOP_MESSAGE, SUMMARY_ENV, isListeningMessage } from './messages.js';
+import { keepSignOuts } from './kept-sign-outs.js';
+import { relayLive } from './live-relay.js';
+import { keepRetiredMetrics } from './retired-metrics.js';
 
 const FIRST_RESTART_DELAY_MS = 250;
 const MAX_RESTART_DELAY_MS = 30_000;
@@ -45,8 +51,14 @@ class Primary {
   private stopping = false;
   private rolling: Promise<void> | undefined;
   private deathsInARow = 0;
+  /** What the workers tell each other: metrics, the Live feed, sign-outs. */
+  private readonly exchange = new PrimaryExchange();
 
-  constructor(private readonly count: number, private readonly log: Logger) {}
+  constructor(private readonly count: number, private readonly log: Logger) {
+    keepRetiredMetrics(this.exchange);
+    relayLive(this.exchange);
+    keepSignOuts(this.exchange);
+  }
 
   async start(): Promise<void> {
     // Before the first fork: a signal while the workers start stops them too.
@@ -73,6 +85,7 @@ class Primary {
     const worker = cluster.fork(env);
     const startedAt = Date.now();
     this.workers.add(worker);
+    this.exchange.attach(worker);
     worker.on('message', (message: unknown) => {
       if (!isListeningMessage(message)) return;
       this.serving.add(worker);

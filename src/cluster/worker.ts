@@ -5,6 +5,7 @@
  * primary's (a rolling restart), never a worker's: a terminal's hangup reaches them all.
  */
 import cluster from 'node:cluster';
+import { startedWorkerExchange } from './exchange-worker.js';
 import { ADMIN_SESSION_SECRET_ENV, GENERATED_KEY_ENV, STOP_MESSAGE, SUMMARY_ENV, listeningMessage } from './messages.js';
 
 export interface WorkerStart {
@@ -42,9 +43,11 @@ export function serveAsWorker(server: ServingWorker): void {
   process.on('SIGHUP', () => undefined);
   process.on('message', (message: unknown) => {
     if (message !== STOP_MESSAGE) return;
+    // What the worker told the primary as it closed (its last counts) leaves before it exits.
+    const drained = (): Promise<void> => startedWorkerExchange()?.drained() ?? Promise.resolve();
     server.stop().then(
-      () => process.exit(0),
-      () => process.exit(1),
+      () => drained().then(() => process.exit(0)),
+      () => drained().then(() => process.exit(1)),
     );
   });
   process.send?.(listeningMessage(server.generatedKey));

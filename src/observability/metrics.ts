@@ -2,7 +2,9 @@
  * The gateway's Prometheus metrics: one Registry per app (tests run many apps in one process),
  * fed by the request counter hook and by the usage records, plus gauges read on each scrape.
  * Every label set is bounded: routes are route patterns, a model the catalog does not list is
- * `other`, a key is its name (the configured keys).
+ * `other`, a key is its name (the configured keys). Under `--workers` a scrape sums every
+ * worker's (cluster/metrics-across-workers.ts): each metric's `aggregator` says how (counters,
+ * histograms and open streams add up; the gauges of each worker's own view, below, do not).
  */
 import { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { CircuitReport } from '../core/circuit-breakers.js';
@@ -114,6 +116,8 @@ export class GatewayMetrics {
       help: 'Circuit breakers that have failed since they last answered: 1 for the state each is in (closed: failing, not skipped yet; open: skipped; half_open: one try may go), by backend and model (empty for the whole backend)',
       labelNames: ['backend', 'model', 'state'],
       registers,
+      // Each worker has its own breakers: 1 when any worker's is in that state.
+      aggregator: 'max',
       collect(this: Gauge<'backend' | 'model' | 'state'>) {
         // A circuit that answered again is gone from the report: its series go too.
         this.reset();
@@ -127,6 +131,8 @@ export class GatewayMetrics {
       help: "Models in each backend's last good model list (before the models filter)",
       labelNames: ['backend'],
       registers,
+      // Each worker fetches the same lists.
+      aggregator: 'max',
       collect(this: Gauge<'backend'>) {
         for (const backend of sources.catalogModels()) this.set({ backend: backend.name }, backend.models);
       },
@@ -141,6 +147,8 @@ export class GatewayMetrics {
       help: 'Whether the shared store (Redis, --redis-url) answers: 1 or 0; absent without one',
       labelNames: ['store'],
       registers,
+      // Up only when every worker reaches it.
+      aggregator: 'min',
       collect(this: Gauge<'store'>) {
         const store = sources.sharedStore?.();
         if (store !== undefined) this.set({ store: 'redis' }, store.up ? 1 : 0);

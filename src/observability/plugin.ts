@@ -8,6 +8,7 @@
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { requireScope } from '../auth/access-control.js';
+import { metricsAcrossWorkers } from '../cluster/metrics-across-workers.js';
 import { GatewayMetrics } from './metrics.js';
 import { readinessReport } from './readiness.js';
 import { circuitReadiness } from './circuit-readiness.js';
@@ -30,13 +31,19 @@ async function observability(app: FastifyInstance, options: ObservabilityOptions
     sharedStore: () => app.sharedStore?.metrics(),
   });
 
+  // A worker of --workers answers a scrape for every worker (undefined otherwise).
+  const acrossWorkers = metricsAcrossWorkers(metrics);
+
   app.onResponseClosed((request, status, route) => metrics.countRequest(route ?? UNMATCHED_ROUTE, status, requestedModel(request.body)));
 
   let unsubscribe: (() => void) | undefined;
   app.addHook('onReady', async () => {
     unsubscribe = app.usageEvents.subscribe((record) => metrics.recordUsage(record));
   });
-  app.addHook('onClose', async () => unsubscribe?.());
+  app.addHook('onClose', async () => {
+    unsubscribe?.();
+    await acrossWorkers?.close();
+  });
 
   app.route({
     method: ['GET', 'HEAD'],
@@ -44,7 +51,7 @@ async function observability(app: FastifyInstance, options: ObservabilityOptions
     config: { unmetered: true },
     ...(options.metricsPublic ? {} : { onRequest: requireScope('admin', 'read the metrics') }),
     handler: async (_request, reply) => {
-      const text = await metrics.text();
+      const text = acrossWorkers === undefined ? await metrics.text() : await acrossWorkers.text();
       return noStore(reply).type(metrics.contentType).send(text);
     },
   });

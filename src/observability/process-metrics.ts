@@ -8,10 +8,19 @@ import { Registry, collectDefaultMetrics } from 'prom-client';
 
 let registry: Registry | undefined;
 
-export function processMetricsText(): Promise<string> {
+function processRegistry(): Registry {
   if (registry === undefined) {
     registry = new Registry();
     collectDefaultMetrics({ register: registry });
   }
-  return registry.metrics();
+  return registry;
+}
+
+export function processMetricsText(): Promise<string> {
+  return processRegistry().metrics();
+}
+
+/** The same as prom-client's JSON, for the sum over the workers of `--workers`. */
+export function processMetricsJson(): ReturnType<Registry['getMetricsAsJSON']> {
+  return processRegistry().getMetricsAsJSON();
 }

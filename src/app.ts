@@ -268,6 +268,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
     config,
     keySpend: shared?.spend ?? keySpend,
     keyEditor: app.adminKeyEditor,
+    ...(shared === undefined ? {} : { signOuts: shared.signOuts }),
     ...(options.adminPageDir === undefined ? {} : { pageDir: options.adminPageDir }),
     // The configured secret (instances behind one load balancer), else the primary's (workers), else random.
     ...((config.ADMIN_SESSION_SECRET ?? options.adminSessionSecret) === undefined ? {} : { sessionSecret: config.ADMIN_SESSION_SECRET ?? options.adminSessionSecret }),

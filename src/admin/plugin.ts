@@ -23,7 +23,7 @@ import { registerNotFound } from './not-found.js';
 import { SECURITY_HEADERS, registerPage } from './page.js';
 import { registerReportRoutes } from './report-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
-import { AdminSessions } from './sessions.js';
+import { AdminSessions, type SharedSignOuts } from './sessions.js';
 
 export interface AdminPluginOptions {
   config: Config;
@@ -38,6 +38,8 @@ export interface AdminPluginOptions {
    * `--workers` gateway are given the same, so a session signed in on one works on all.
    */
   sessionSecret?: string;
+  /** Sign-outs shared with the other gateways on one Redis (with the same secret). */
+  signOuts?: SharedSignOuts;
   now?: () => number;
 }
 
@@ -63,9 +65,9 @@ export async function adminPlugin(app: FastifyInstance, options: AdminPluginOpti
   });
 
   const secret = options.sessionSecret === undefined ? randomBytes(32) : Buffer.from(options.sessionSecret, 'utf8');
-  // Under --workers, a sign-out reaches every worker.
-  const signOuts = await signOutsAcrossWorkers();
-  const sessions = new AdminSessions(app.keyRing, secret, now, undefined, signOuts === undefined ? [] : [signOuts]);
+  // A sign-out reaches every worker of --workers, and every gateway on the same Redis.
+  const signOuts = [await signOutsAcrossWorkers(), options.signOuts].filter((shared) => shared !== undefined);
+  const sessions = new AdminSessions(app.keyRing, secret, now, undefined, signOuts);
   // Before the body is read: nobody but an admin makes the gateway parse one.
   app.addHook('onRequest', async (request) => {
     const route = `${request.method} ${request.routeOptions.url ?? ''}`;

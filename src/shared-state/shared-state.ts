@@ -1,8 +1,8 @@
 /**
  * What several gateways share through one Redis (`--redis-url`): rate limits, budget spend,
- * key changes and `/api/ps` recency. Started by app.ts when a Redis URL is configured; the
- * gateway starts and serves whether Redis answers or not (each part falls back to this
- * process's own state meanwhile; see each file).
+ * key changes, `/api/ps` recency and admin sign-outs. Started by app.ts when a Redis URL is
+ * configured; the gateway starts and serves whether Redis answers or not (each part falls back
+ * to this process's own state meanwhile; see each file).
  */
 import type { KeyRing } from '../auth/key-ring.js';
 import { RateLimiter } from '../auth/rate-limiter.js';
@@ -13,6 +13,7 @@ import { RedisConnection } from './redis-connection.js';
 import { RedisKeySync } from './redis-key-sync.js';
 import { RedisRateLimiter } from './redis-rate-limiter.js';
 import { RedisRecentUse } from './redis-recent-use.js';
+import { RedisSignOuts } from './redis-sign-outs.js';
 import { RedisSpend } from './redis-spend.js';
 
 /** What /health/ready and /metrics read of the shared store. */
@@ -49,6 +50,8 @@ export interface SharedState extends SharedStoreStatus {
   limiter: RedisRateLimiter;
   spend: RedisSpend;
   recentUse: RedisRecentUse;
+  /** Admin sign-outs, for the admin page's sessions. */
+  signOuts: RedisSignOuts;
   close(): Promise<void>;
 }
 
@@ -58,10 +61,12 @@ export function startSharedState(options: SharedStateOptions): SharedState {
   const spend = new RedisSpend(redis, options.keySpend, options.now);
   const recentUse = new RedisRecentUse(redis, options.catalog);
   if (options.keysFile !== undefined && options.keyRing.hasKeysFile) new RedisKeySync(redis, options.keyRing, options.keysFile, options.log);
+  const signOuts = new RedisSignOuts(redis);
   return {
     limiter,
     spend,
     recentUse,
+    signOuts,
     readiness: () => ({ state: redis.state }),
     metrics: () => ({ up: redis.ready, fallbacks: redis.fallbacks() }),
     close: () => redis.close(),

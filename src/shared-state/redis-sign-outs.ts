@@ -1,0 +1,74 @@
+/**
+ * Admin sign-outs shared by every gateway on one Redis (admin/sessions.ts's SharedSignOuts;
+ * the gateways share ADMIN_SESSION_SECRET, hence sessions). A sign-out is stored under a key
+ * of its own that expires when the session would have (nothing to sweep), and announced on a
+ * channel: each gateway refuses it from the moment it hears it. On every (re)connection a
+ * gateway reads the stored ones (those made while it was starting or cut off). While Redis is
+ * down a sign-out holds only where it was made (and in that gateway's other workers), and it
+ * is not stored later.
+ */
+import type { SharedSignOuts } from '../admin/sessions.js';
+import type { RedisConnection } from './redis-connection.js';
+
+const PREFIX = 'ollama-bridge:admin-signed-out:';
+const CHANNEL = 'ollama-bridge:admin-signed-out';
+const SCAN_COUNT = 200;
+
+export class RedisSignOuts implements SharedSignOuts {
+  /** Heard before the sessions listen (app.ts starts this before the admin page). */
+  private readonly heard = new Map<string, number>();
+  private listener: ((id: string, expiresAt: number) => void) | undefined;
+
+  constructor(private readonly redis: RedisConnection, private readonly now: () => number = Date.now) {
+    redis.subscriber.on('message', (channel: string, message: string) => {
+      if (channel === CHANNEL) this.received(message);
+    });
+    // Subscribed, it reads the stored ones: a sign-out stored before the subscription was heard by no message.
+    redis.subscriber.on('ready', () => {
+      redis.subscriber.subscribe(CHANNEL).then(() => this.load(), () => undefined);
+    });
+  }
+
+  async announce(id: string, expiresAt: number): Promise<void> {
+    const ttlMs = expiresAt - this.now();
+    if (ttlMs <= 0 || !this.redis.ready) return;
+    try {
+      await this.redis.client.multi().set(`${PREFIX}${id}`, String(expiresAt), 'PX', ttlMs).publish(CHANNEL, `${expiresAt} ${id}`).exec();
+      this.redis.answered();
+    } catch {
+      // Redis did not take it: the sign-out holds here only (see the top of this file).
+    }
+  }
+
+  onSignOut(listener: (id: string, expiresAt: number) => void): void {
+    for (const [id, expiresAt] of this.heard) listener(id, expiresAt);
+    this.heard.clear();
+    this.listener = listener;
+  }
+
+  private add(id: string, expiresAt: number): void {
+    if (!Number.isFinite(expiresAt) || id === '') return;
+    if (this.listener === undefined) this.heard.set(id, expiresAt);
+    else this.listener(id, expiresAt);
+  }
+
+  private received(message: string): void {
+    const space = message.indexOf(' ');
+    if (space !== -1) this.add(message.slice(space + 1), Number(message.slice(0, space)));
+  }
+
+  private async load(): Promise<void> {
+    try {
+      let cursor = '0';
+      do {
+        const [next, keys] = await this.redis.client.scan(cursor, 'MATCH', `${PREFIX}*`, 'COUNT', SCAN_COUNT);
+        cursor = next;
+        if (keys.length === 0) continue;
+        const values = await this.redis.client.mget(...keys);
+        keys.forEach((key, index) => this.add(key.slice(PREFIX.length), Number(values[index])));
+      } while (cursor !== '0');
+    } catch {
+      // Read again at the next connection.
+    }
+  }
+}

@@ -7,13 +7,13 @@
  * `config: { unmetered: true }`: it spends no request budget and is never refused for one
  * (HEAD and OPTIONS never are either).
  */
-import cors from '@fastify/cors';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { keyAllowsModel, keyHasScope, type KeyRecord, type KeyScope } from './api-keys.js';
 import type { CatalogEntry } from '../core/model-catalog.js';
 import { presentedKeys } from './credentials.js';
 import type { KeyRing } from './key-ring.js';
+import { addCorsHeaders, answerPreflight } from './cors.js';
 import { isAllowedHost, isOwnOrigin, originChecker } from './origins.js';
 import type { Budgets } from './budgets.js';
 import { RateLimiter, type Limits, type RequestLimiter } from './rate-limiter.js';
@@ -55,15 +55,6 @@ export interface AccessControlOptions {
 /** Liveness, readiness and version probes stay public: clients and orchestrators call them before they know about keys. */
 const PUBLIC_ROUTES = new Set(['/', '/api/version', '/health/live', '/health/ready']);
 
-const ALLOWED_HEADERS = [
-  'Authorization', 'Content-Type', 'User-Agent', 'Accept', 'X-Requested-With', 'OpenAI-Beta', 'X-API-Key', 'api-key',
-  // Anthropic's SDK (and Claude Code) send these with every request; any value is accepted.
-  'anthropic-version', 'anthropic-beta', 'anthropic-dangerous-direct-browser-access',
-  'x-stainless-arch', 'x-stainless-async', 'x-stainless-custom-poll-interval', 'x-stainless-helper-method',
-  'x-stainless-lang', 'x-stainless-os', 'x-stainless-package-version', 'x-stainless-poll-helper',
-  'x-stainless-retry-count', 'x-stainless-runtime', 'x-stainless-runtime-version', 'x-stainless-timeout',
-];
-
 async function accessControl(app: FastifyInstance, options: AccessControlOptions): Promise<void> {
   const allowOrigin = originChecker(options.origins);
   const publicRoutes = new Set([...PUBLIC_ROUTES, ...(options.publicRoutes ?? [])]);
@@ -90,38 +81,36 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
   });
 
   // Hooks in callback style: an async hook costs a promise and a tick on every request (a throw is still answered).
-  app.addHook('onRequest', (request, _reply, done) => {
+  app.addHook('onRequest', (request, reply, done) => {
     // The Host header itself, never a forwarded one: a page can send X-Forwarded-Host, not Host.
     if (options.checkHostHeader && !isAllowedHost(request.headers.host)) {
       throw new GatewayError('FORBIDDEN', `host "${request.headers.host}" is not allowed (DNS rebinding protection); connect through localhost`);
     }
     const origin = request.headers.origin;
-    // The admin page calls its API from the gateway's own origin, whatever the bind.
-    if (origin !== undefined && !allowOrigin(origin) && !(request.routeOptions.config?.adminAuth === true && isOwnOrigin(origin, request.protocol, request.host))) {
-      throw new GatewayError('FORBIDDEN', `origin "${origin}" is not allowed; add it with --origins`);
+    if (origin !== undefined) {
+      if (allowOrigin(origin)) addCorsHeaders(reply, origin);
+      // The admin page calls its API from the gateway's own origin, whatever the bind.
+      else if (!(request.routeOptions.config?.adminAuth === true && isOwnOrigin(origin, request.protocol, request.host))) {
+        throw new GatewayError('FORBIDDEN', `origin "${origin}" is not allowed; add it with --origins`);
+      }
     }
     done();
   });
 
-  await app.register(cors, {
-    origin: (origin, callback) => callback(null, origin === undefined ? false : allowOrigin(origin)),
-    methods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-    allowedHeaders: ALLOWED_HEADERS,
-    // A page may read which model served (fallbacks) and when to retry; other headers stay hidden.
-    exposedHeaders: ['X-Ollama-Bridge-Model', 'Retry-After'],
-    maxAge: 86_400,
-    strictPreflight: false,
-  });
+  // A preflight from an allowed Origin (any other was refused above); without an Origin, OPTIONS is not a route.
+  app.options('*', { config: { unmetered: true } }, (request, reply) => (request.headers.origin === undefined ? reply.callNotFound() : answerPreflight(reply)));
 
   app.addHook('onRequest', (request, reply, done) => {
     if (request.method === 'OPTIONS' || (!options.keyRing.enabled && !limitsAddresses && options.budgets.defaultBudget === undefined)) return done();
-    if (request.routeOptions.config?.adminAuth === true) return done();
+    // Read once: each read of routeOptions builds a new object.
+    const routeConfig = request.routeOptions.config;
+    if (routeConfig?.adminAuth === true) return done();
     if (options.keyRing.enabled) {
       const path = request.url.split('?', 1)[0]!;
       if (publicRoutes.has(path) && (request.method === 'GET' || request.method === 'HEAD')) return done();
       authenticate(request, reply);
     }
-    if (request.method === 'HEAD' || request.routeOptions.config?.unmetered === true) return done();
+    if (request.method === 'HEAD' || routeConfig?.unmetered === true) return done();
     admitSpending(request).then(() => done(), (error: Error) => done(error));
   });
 

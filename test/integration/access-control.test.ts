@@ -380,6 +380,36 @@ describe('browsers', () => {
     }
   });
 
+  it('gives a preflight the methods, headers and lifetime a browser checks, with no body and no key', async () => {
+    for (const path of ['/api/chat', '/v1/chat/completions', '/v1/messages']) {
+      const preflight = await call(path, { method: 'OPTIONS', headers: { origin: 'http://localhost:3000', 'access-control-request-method': 'POST', 'access-control-request-headers': 'authorization,anthropic-version' } });
+      expect(preflight.status).toBe(204);
+      expect(preflight.text).toBe('');
+      expect(preflight.headers['content-length']).toBe('0');
+      expect(String(preflight.headers['access-control-allow-methods']).split(', ')).toEqual(expect.arrayContaining(['GET', 'HEAD', 'POST', 'DELETE', 'OPTIONS']));
+      const allowedHeaders = String(preflight.headers['access-control-allow-headers']).toLowerCase().split(', ');
+      expect(allowedHeaders).toEqual(expect.arrayContaining(['authorization', 'content-type', 'anthropic-version', 'x-api-key', 'x-stainless-timeout']));
+      expect(preflight.headers['access-control-max-age']).toBe('86400');
+      expect(preflight.headers.vary).toBe('Origin');
+    }
+  });
+
+  it('puts CORS headers on refusals from an allowed origin, so the page can read them', async () => {
+    const refused = await call('/api/chat', { headers: { origin: 'http://localhost:3000' }, body: { model: 'x', messages: [] } });
+    expect(refused.status).toBe(401);
+    expect(refused.headers['access-control-allow-origin']).toBe('http://localhost:3000');
+    expect(refused.headers.vary).toBe('Origin');
+  });
+
+  it('answers a request without an Origin with no CORS headers, and OPTIONS without one as a method the path lacks', async () => {
+    const plain = await call('/api/tags', { headers: { authorization: `Bearer ${allKey}` } });
+    expect(plain.status).toBe(200);
+    expect(Object.keys(plain.headers).filter((name) => name.startsWith('access-control-') || name === 'vary')).toEqual([]);
+    const options = await call('/api/chat', { method: 'OPTIONS' });
+    expect(options.status).toBe(405);
+    expect(options.json()).toEqual({ error: expect.any(String) });
+  });
+
   it('refuses any other origin with 403', async () => {
     const preflight = await call('/api/chat', { method: 'OPTIONS', headers: { origin: 'https://evil.example', 'access-control-request-method': 'POST' } });
     expect(preflight.status).toBe(403);

@@ -11,6 +11,7 @@
  * was looked at) is logged but not recorded: it has no key to charge, and anyone can send it.
  */
 import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import { performance } from 'node:perf_hooks';
 import fastifyPlugin from 'fastify-plugin';
 import { asGatewayError } from '../http/request-errors.js';
 import { REQUEST_LOG_MESSAGE, requestLogLine } from './request-log-line.js';
@@ -19,8 +20,12 @@ import type { UsageRecord } from './usage-record.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
-    /** What this request spent and how it went (recorded only on a route that can spend). */
+    /** What this request spent and how it went (recorded only on a route that can spend); opened when first read. */
     usage: RequestUsage;
+    /** When the request arrived, on performance.now()'s clock. */
+    arrivedAt: number;
+    /** The usage once read (a route that spends, a refusal); null for a request that never touched it. */
+    openedUsage: RequestUsage | null;
   }
   interface FastifyInstance {
     /** Tells the listener of every request whose response closed, with its status (499: the client left before any). */
@@ -37,7 +42,14 @@ const INFO_OR_FINER = new Set(['info', 'debug', 'trace']);
 const CLIENT_CLOSED_STATUS = 499;
 
 async function requestRecords(app: FastifyInstance): Promise<void> {
-  app.decorateRequest('usage', null as unknown as RequestUsage);
+  app.decorateRequest('arrivedAt', 0);
+  app.decorateRequest('openedUsage', null);
+  // Opened on first use: most requests (listings, probes) never spend, and never build one.
+  app.decorateRequest('usage', {
+    getter(this: FastifyRequest): RequestUsage {
+      return (this.openedUsage ??= startUsage(this));
+    },
+  });
 
   // The level is set once, at start-up.
   const logsRequests = INFO_OR_FINER.has(app.log.level);
@@ -47,7 +59,7 @@ async function requestRecords(app: FastifyInstance): Promise<void> {
     listeners.push(listener);
   });
   app.addHook('onRequest', (request, reply, done) => {
-    request.usage = startUsage(request);
+    request.arrivedAt = performance.now();
     // A response closes once: `on` spares the wrapper `once` allocates.
     reply.raw.on('close', () => closed(request, reply, logsRequests, listeners));
     done();
@@ -69,6 +81,7 @@ function maySpend(request: FastifyRequest, route: string | undefined, config: Fa
 
 function startUsage(request: FastifyRequest): RequestUsage {
   return new RequestUsage(
+    request.arrivedAt,
     () => estimatePromptTokens(request.body),
     (spent) => request.server.recordKeyUsage(request, spent.inputTokens + spent.outputTokens),
   );
@@ -77,14 +90,13 @@ function startUsage(request: FastifyRequest): RequestUsage {
 function closed(request: FastifyRequest, reply: FastifyReply, logsRequests: boolean, listeners: readonly ResponseClosedListener[]): void {
   const response = reply.raw;
   const status = response.headersSent ? response.statusCode : CLIENT_CLOSED_STATUS;
-  const usage = request.usage;
   // Counted against the key's limits whether recorded or not.
-  usage.settle();
+  request.openedUsage?.settle();
   // Read once: each read of routeOptions builds a new object.
   const { url: route, config } = request.routeOptions;
   let record: UsageRecord | undefined;
   if (maySpend(request, route, config) && authenticated(request)) {
-    record = usage.record({
+    record = request.usage.record({
       ...(request.apiKey === undefined ? {} : { keyId: request.apiKey.id, keyName: request.apiKey.name }),
       clientAddress: request.ip,
       method: request.method,
@@ -97,7 +109,7 @@ function closed(request: FastifyRequest, reply: FastifyReply, logsRequests: bool
   }
   for (const listener of listeners) listener(request, status, route);
   if (!logsRequests) return;
-  const durationMs = record?.durationMs ?? usage.elapsedMs();
+  const durationMs = record?.durationMs ?? performance.now() - request.arrivedAt;
   request.log.info(requestLogLine({ method: request.method, url: request.url, ...(route === undefined ? {} : { route }), status, durationMs }, record), REQUEST_LOG_MESSAGE);
 }
 

@@ -39,8 +39,7 @@ export function tokensForText(characters: number): number {
 
 export class RequestUsage {
   /** When the request arrived (Unix ms). */
-  readonly startedAt = Date.now();
-  private readonly arrivedAt = performance.now();
+  readonly startedAt: number;
   private reported: Usage | undefined;
   private accepted = false;
   private outputCharacters = 0;
@@ -56,11 +55,15 @@ export class RequestUsage {
   private firstTokenAt: number | undefined;
 
   constructor(
+    /** When the request arrived, on performance.now()'s clock (the usage may be opened later). */
+    private readonly arrivedAt: number,
     /** Estimated prompt tokens, computed only if needed. */
     private readonly promptTokens: () => number,
     /** Told what was spent, once, if anything was. */
     private readonly onSettled: (spent: SpentTokens) => void,
-  ) {}
+  ) {
+    this.startedAt = Math.round(Date.now() - (performance.now() - arrivedAt));
+  }
 
   /** The request goes to this backend's model (the catalog's id), priced so (the models config's, else the backend's). */
   servedBy(backend: string, modelId?: string, price?: ModelPrice): void {
@@ -161,7 +164,7 @@ export class RequestUsage {
   }
 
   /** Milliseconds since the request arrived. */
-  elapsedMs(): number {
+  private elapsedMs(): number {
     return performance.now() - this.arrivedAt;
   }
 

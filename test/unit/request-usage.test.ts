@@ -1,13 +1,23 @@
+import { performance } from 'node:perf_hooks';
 import { describe, expect, it } from 'vitest';
 import { GatewayError } from '../../src/errors.js';
 import { RequestUsage, estimatePromptTokens, type SpentTokens } from '../../src/usage/request-usage.js';
 
 function meter(promptTokens = 10): { usage: RequestUsage; spent: SpentTokens[] } {
   const spent: SpentTokens[] = [];
-  return { usage: new RequestUsage(() => promptTokens, (value) => spent.push(value)), spent };
+  return { usage: new RequestUsage(performance.now(), () => promptTokens, (value) => spent.push(value)), spent };
 }
 
 describe('RequestUsage', () => {
+  it('times the request from its arrival, not from when its usage was opened', () => {
+    const arrivedAt = performance.now() - 500;
+    const usage = new RequestUsage(arrivedAt, () => 0, () => undefined);
+    const record = usage.record({ clientAddress: '127.0.0.1', method: 'POST', route: '/api/chat', status: 200, delivered: true });
+    expect(record.durationMs).toBeGreaterThanOrEqual(500);
+    expect(Math.abs(Date.now() - 500 - record.startedAt)).toBeLessThan(50);
+    expect(Number.isInteger(record.startedAt)).toBe(true);
+  });
+
   it('counts the usage the upstream reported, once', () => {
     const { usage, spent } = meter();
     usage.upstreamAccepted();

@@ -77,11 +77,16 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
   const tagsFor = (request: FastifyRequest, snapshot: CatalogSnapshot): Buffer =>
     tagsBodies(snapshot, request.apiKey?.models === undefined ? undefined : request.apiKey.id, (entry) => mayUseModel(request, entry));
 
-  // Read every JSON body the way the upstream Ollama would (see go-json-keys.ts).
-  // Callback style: an async hook costs a promise and a tick on every request, GETs included.
-  app.addHook('preValidation', (request, _reply, done) => {
+  // Read every JSON body the way the upstream Ollama would (see go-json-keys.ts): a hook on the
+  // routes that take a body only, so a GET runs no preValidation step at all.
+  const canonicalizeBody = (request: FastifyRequest, _reply: unknown, done: () => void): void => {
     canonicalizeOllamaBody(request.body);
     done();
+  };
+  app.addHook('onRoute', (route) => {
+    const methods = [route.method].flat();
+    if (methods.every((method) => method === 'GET' || method === 'HEAD')) return;
+    route.preValidation = [canonicalizeBody, ...[route.preValidation ?? []].flat()];
   });
 
   app.route({

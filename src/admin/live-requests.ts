@@ -78,8 +78,8 @@ function liveRequestOf(record: UsageRecord): LiveRequest {
 }
 
 export class LiveRequests {
-  /** This process's, oldest first. */
-  private readonly kept: LiveRequest[] = [];
+  /** This process's, oldest first; made into LiveRequests only when read (most are never). */
+  private readonly kept: UsageRecord[] = [];
   /** Requests this process has answered. */
   private seq = 0;
   private readonly followers = new Set<Follower>();
@@ -94,7 +94,7 @@ export class LiveRequests {
 
   /** The kept requests of every process, oldest first (the last 100 answered). */
   async recent(): Promise<readonly LiveRequest[]> {
-    if (this.peers === undefined) return this.kept;
+    if (this.peers === undefined) return this.kept.map(liveRequestOf);
     return mergeRecent([this.report(), ...(await this.peers.reports())]);
   }
 
@@ -114,7 +114,7 @@ export class LiveRequests {
     const follower: Follower = { listener, heard: peers === undefined ? undefined : [] };
     this.followers.add(follower);
     if (peers === undefined) {
-      for (const request of this.kept) listener(request);
+      for (const record of this.kept) listener(liveRequestOf(record));
     } else {
       // Before the gather: the peers send what they answer from here on.
       if (this.followers.size === 1) peers.following(true);
@@ -136,12 +136,12 @@ export class LiveRequests {
 
   private add(record: UsageRecord): void {
     if (record.keyId !== undefined) this.ownLastUse.set(record.keyId, Math.max(record.startedAt, this.ownLastUse.get(record.keyId) ?? 0));
-    const request = liveRequestOf(record);
-    this.kept.push(request);
+    this.kept.push(record);
     if (this.kept.length > KEPT) this.kept.shift();
     this.seq++;
-    for (const follower of this.followers) if (follower.heard === undefined) follower.listener(request);
-    if (this.peers?.wanted === true) this.peers.publish({ source: this.peers.source, seq: this.seq, request });
+    let request: LiveRequest | undefined;
+    for (const follower of this.followers) if (follower.heard === undefined) follower.listener((request ??= liveRequestOf(record)));
+    if (this.peers?.wanted === true) this.peers.publish({ source: this.peers.source, seq: this.seq, request: request ?? liveRequestOf(record) });
   }
 
   private heard(event: LiveEvent): void {
@@ -152,7 +152,7 @@ export class LiveRequests {
   }
 
   private report(): LiveReport {
-    return { source: this.peers?.source ?? '', seq: this.seq, recent: this.kept, lastUsedByKey: [...this.ownLastUse] };
+    return { source: this.peers?.source ?? '', seq: this.seq, recent: this.kept.map(liveRequestOf), lastUsedByKey: [...this.ownLastUse] };
   }
 }
 

@@ -12,6 +12,7 @@ import { errorCodes } from '../errors.js';
 import type { UsageRecord } from '../usage/usage-record.js';
 import { processMetricsText } from './process-metrics.js';
 import { RequestCounts } from './request-counts.js';
+import { UsageSums } from './usage-sums.js';
 
 export interface MetricsSources {
   /** The catalog's listed name for a model name a client sent; undefined when it lists none. */
@@ -41,8 +42,7 @@ const REQUEST_DURATION_BUCKETS = [0.1, 0.25, 0.5, 1, 2.5, 5, 10, 20, 30, 60, 120
 export class GatewayMetrics {
   readonly registry = new Registry();
   private readonly requestCounts = new RequestCounts();
-  private readonly tokens: Counter<'model' | 'key' | 'type'>;
-  private readonly cost: Counter<'model' | 'key'>;
+  private readonly usageSums = new UsageSums();
   private readonly timeToFirstToken: Histogram;
   private readonly duration: Histogram;
   private readonly upstreamErrors: Counter<'backend' | 'status'>;
@@ -50,6 +50,7 @@ export class GatewayMetrics {
   constructor(private readonly sources: MetricsSources) {
     const registers = [this.registry];
     const requestCounts = this.requestCounts;
+    const usageSums = this.usageSums;
     new Counter({
       name: 'ollama_bridge_requests_total',
       help: 'Requests answered, by route pattern, status and model (empty when the request names none)',
@@ -61,17 +62,29 @@ export class GatewayMetrics {
         for (const { route, status, model, count } of requestCounts.all()) this.inc({ route, status: String(status), model }, count);
       },
     });
-    this.tokens = new Counter({
+    new Counter({
       name: 'ollama_bridge_tokens_total',
       help: 'Tokens spent upstream (as reported, else estimated), by model, client key name and type (prompt or completion)',
       labelNames: ['model', 'key', 'type'],
       registers,
+      collect(this: Counter<'model' | 'key' | 'type'>) {
+        // Summed per answer in usageSums (cheaper than labelled incs); the counter shows them.
+        this.reset();
+        for (const { model, key, promptTokens, completionTokens } of usageSums.all()) {
+          if (promptTokens > 0) this.inc({ model, key, type: 'prompt' }, promptTokens);
+          if (completionTokens > 0) this.inc({ model, key, type: 'completion' }, completionTokens);
+        }
+      },
     });
-    this.cost = new Counter({
+    new Counter({
       name: 'ollama_bridge_cost_usd_total',
       help: 'Cost in USD as the upstream reports it (or from the models config price), by model and client key name',
       labelNames: ['model', 'key'],
       registers,
+      collect(this: Counter<'model' | 'key'>) {
+        this.reset();
+        for (const { model, key, costUsd } of usageSums.all()) if (costUsd > 0) this.inc({ model, key }, costUsd);
+      },
     });
     this.timeToFirstToken = new Histogram({
       name: 'ollama_bridge_time_to_first_token_seconds',
@@ -183,9 +196,9 @@ export class GatewayMetrics {
   recordUsage(record: UsageRecord): void {
     const model = this.modelLabel(record.modelRequested);
     const key = record.keyName ?? '';
-    if (record.promptTokens > 0) this.tokens.inc({ model, key, type: 'prompt' }, record.promptTokens);
-    if (record.completionTokens > 0) this.tokens.inc({ model, key, type: 'completion' }, record.completionTokens);
-    if (record.costUsd > 0) this.cost.inc({ model, key }, record.costUsd);
+    if (record.promptTokens > 0 || record.completionTokens > 0 || record.costUsd > 0) {
+      this.usageSums.add(model, key, record.promptTokens, record.completionTokens, record.costUsd);
+    }
     if (record.timeToFirstTokenMs !== undefined) this.timeToFirstToken.observe(record.timeToFirstTokenMs / 1000);
     this.duration.observe(record.durationMs / 1000);
     const errorStatus = upstreamErrorStatus(record);

@@ -30,6 +30,21 @@ async function scraped(gatewayMetrics: GatewayMetrics): Promise<Scrape> {
 }
 
 describe('GatewayMetrics', () => {
+  it('sums tokens and cost over answers, the same on every scrape, with no series for what was never spent', async () => {
+    const subject = metrics();
+    subject.recordUsage(record({ keyName: 'alice' }));
+    subject.recordUsage(record({ keyName: 'alice', promptTokens: 7, completionTokens: 0, costUsd: 0.001 }));
+    expect((await scraped(subject)).value('ollama_bridge_tokens_total', { model: 'openai/gpt-4o:latest', key: 'alice', type: 'prompt' })).toBe(17);
+    subject.recordUsage(record({ keyName: 'bob', promptTokens: 2, completionTokens: 0, costUsd: 0 }));
+    const scrape = await scraped(subject);
+    expect(scrape.value('ollama_bridge_tokens_total', { model: 'openai/gpt-4o:latest', key: 'alice', type: 'prompt' })).toBe(17);
+    expect(scrape.value('ollama_bridge_tokens_total', { model: 'openai/gpt-4o:latest', key: 'alice', type: 'completion' })).toBe(5);
+    expect(scrape.value('ollama_bridge_cost_usd_total', { model: 'openai/gpt-4o:latest', key: 'alice' })).toBeCloseTo(0.003, 12);
+    expect(scrape.value('ollama_bridge_tokens_total', { model: 'openai/gpt-4o:latest', key: 'bob', type: 'prompt' })).toBe(2);
+    expect(scrape.samples('ollama_bridge_tokens_total').filter((sample) => sample.labels?.key === 'bob')).toHaveLength(1);
+    expect(scrape.samples('ollama_bridge_cost_usd_total').filter((sample) => sample.labels?.key === 'bob')).toHaveLength(0);
+  });
+
   it('labels by the catalog name of the model and the key name; unknown models are other', async () => {
     const subject = metrics();
     subject.recordUsage(record({ keyName: 'alice', keyId: 'abcd1234' }));

@@ -21,6 +21,14 @@ export default defineConfig({
     hookTimeout: 20_000,
     // A scratch home directory per test file (the default usage database goes there, never to the user's).
     setupFiles: ['./test/helpers/scratch-home.ts'],
+    // Three files at a time (vitest's default is one fewer than the cores: one on 2 cores), so that
+    // files waiting on timers and sockets overlap; the processes project below still runs one at a time.
+    maxWorkers: 3,
+    // Not isolated: a worker imports the gateway once, not once per file (isolated, the in-process
+    // files took three times the CPU). The gateway is built to run many apps in one process
+    // (src/core/secrets.ts, process-metrics.ts); the tests restore what they change in the
+    // process (HOME, process.env, fake timers), and pass in one process in any order.
+    isolate: false,
     projects: [
       { extends: true, test: { name: 'in-process', include: ['test/**/*.test.ts'], exclude: PROCESS_TESTS, sequence: { groupOrder: 0 } } },
       { extends: true, test: { name: 'processes', include: PROCESS_TESTS, fileParallelism: false, sequence: { groupOrder: 1 } } },

@@ -1,3 +1,4 @@
+import { availableParallelism } from 'node:os';
 import { defineConfig } from 'vitest/config';
 
 // `source` resolves the `#schemas/*` imports to the TypeScript sources (no build needed).
@@ -21,9 +22,11 @@ export default defineConfig({
     hookTimeout: 20_000,
     // A scratch home directory per test file (the default usage database goes there, never to the user's).
     setupFiles: ['./test/helpers/scratch-home.ts'],
-    // Three files at a time (vitest's default is one fewer than the cores: one on 2 cores), so that
-    // files waiting on timers and sockets overlap; the processes project below still runs one at a time.
-    maxWorkers: 3,
+    // Vitest's default, one file at a time per core but one, except on 2 cores: two there, so that
+    // files waiting on timers and sockets overlap (the processes project below still runs one at a
+    // time). Three were ~15 s faster on a quiet 2-core machine, but at a load average of 5-10 two
+    // timing tests (upstream-body, abort-many) failed in 9 runs.
+    maxWorkers: Math.max(2, availableParallelism() - 1),
     // Not isolated: a worker imports the gateway once, not once per file (isolated, the in-process
     // files took three times the CPU). The gateway is built to run many apps in one process
     // (src/core/secrets.ts, process-metrics.ts); the tests restore what they change in the

@@ -34,7 +34,7 @@ export async function startStream(stream: ChatStream): Promise<StartedStream> {
 }
 
 /**
- * The request's usage (opened when it arrived, usage/request-records.ts), noted as going to
+ * The request's usage (opened on first use, timed from the request's arrival: usage/request-records.ts), noted as going to
  * this catalog entry: its backend, its model, its price (the models config's, else the
  * backend's). Every route that calls an upstream meters itself here as soon as it knows the
  * model, whatever path its answer then takes; the spend counts against the key's tokens per

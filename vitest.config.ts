@@ -10,7 +10,7 @@ const conditions = ['source', 'node', 'default'];
 const PROCESS_TESTS = [
   'test/browser/**/*.test.ts',
   'test/multi-instance/**/*.test.ts',
-  'test/integration/{api-key-file,cli,first-five-minutes,fuzz,keys-budget-cli,keys-cli,operator-cli,postgres-ledger,secret-redaction,usage-cli,workers,workers-shared-view}.test.ts',
+  'test/integration/{api-key-file,cli,first-five-minutes,fuzz,keys-budget-cli,keys-cli,framing-check-in-worker,operator-cli,postgres-ledger,secret-redaction,usage-cli,workers,workers-shared-view}.test.ts',
 ];
 
 export default defineConfig({

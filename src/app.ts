@@ -26,6 +26,7 @@ import { useJsonBodyParser } from './http/json-body-parser.js';
 import { sendGatewayError, toGatewayError } from './http/request-errors.js';
 import { MALFORMED_URL_MESSAGE, errorBodyForUrl, hasMalformedUrl, rewriteRequestUrl } from './http/request-url.js';
 import { RouteMethods } from './http/route-methods.js';
+import { ClosingState } from './http/closing-state.js';
 import { serverTimeouts } from './http/server-timeouts.js';
 import { lazyRequestLogger } from './http/lazy-request-logger.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
@@ -59,6 +60,8 @@ declare module 'fastify' {
     usageLedgerHealth: UsageLedgerHealth | undefined;
     /** The usage ledger (every record, written in batches; spend per key); undefined with `--no-usage`. */
     usageLedger: UsageLedger | undefined;
+    /** Stops taking connections; requests that still arrive are answered, each closing its connection (closing-state.ts). */
+    drain(): void;
   }
 }
 
@@ -130,11 +133,12 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   // /metrics, /health/*, and the hook that counts every request: before the hooks that refuse some.
   await app.register(observabilityPlugin, { metricsPublic: config.METRICS_PUBLIC });
   // First of the hooks that refuse: a URL that does not decode is refused before any key is checked.
-  let closing = false;
+  const closing = new ClosingState();
+  app.decorate('drain', () => closing.drain(app.server));
   app.addHook('onRequest', (request, reply, done) => {
-    if (closing) {
+    if (closing.step !== 'open') {
       reply.header('connection', 'close');
-      return done(new GatewayError('SHUTTING_DOWN', 'ollama-bridge is shutting down; retry in a moment', { retryAfter: '5' }));
+      if (closing.step === 'closing') return done(new GatewayError('SHUTTING_DOWN', 'ollama-bridge is shutting down; retry in a moment', { retryAfter: '5' }));
     }
     done(hasMalformedUrl(request.raw) ? new GatewayError('BAD_REQUEST', MALFORMED_URL_MESSAGE) : undefined);
   });
@@ -202,9 +206,7 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   }
   if (workerCount(config.WORKERS) > 1) addWorkerHeader(app);
   const checkHostHeader = isLoopbackAddress(config.HOST);
-  app.addHook('preClose', async () => {
-    closing = true;
-  });
+  app.addHook('preClose', async () => closing.close());
   await app.register(accessControlPlugin, {
     keyRing,
     checkHostHeader,

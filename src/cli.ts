@@ -18,7 +18,7 @@ import { UsageCommandError, usageCommand } from './usage/ledger/usage-command.js
 import { StartupError, startServer, stopOnSignals } from './server.js';
 import cluster from 'node:cluster';
 import { runPrimary } from './cluster/primary.js';
-import { serveAsWorker, workerStart } from './cluster/worker.js';
+import { WORKER_DRAIN_MS, serveAsWorker, workerStart } from './cluster/worker.js';
 import { workerCount } from './cluster/worker-count.js';
 import { PACKAGE_VERSION } from './startup/package-version.js';
 
@@ -137,7 +137,7 @@ export async function main(argv: string[]): Promise<void> {
       }
       const server = await startServer(config, { envFileRead, ...workerStart() });
       stopOnSignals(server);
-      serveAsWorker({ generatedKey: server.app.generatedKey, stop: () => server.stop() });
+      serveAsWorker({ generatedKey: server.app.generatedKey, stop: () => server.stop({ drainMs: WORKER_DRAIN_MS }) });
     })
     .command('keys', 'manage client API keys (hashed in a keys file)', (keys) =>
       keys

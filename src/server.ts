@@ -18,7 +18,15 @@ import { postgresLocation } from './usage/ledger/postgres-usage-store.js';
 export interface RunningServer {
   app: FastifyInstance;
   url: string;
-  stop(): Promise<void>;
+  stop(options?: StopOptions): Promise<void>;
+}
+
+export interface StopOptions {
+  /**
+   * First stop taking connections and answer for this many ms whatever still arrives, each
+   * answer closing its connection (a worker leaving in a rolling restart: see http/closing-state.ts).
+   */
+  drainMs?: number;
 }
 
 export class StartupError extends Error {
@@ -93,8 +101,13 @@ export async function startServer(config: Config, options: StartServerOptions = 
   else printSummary(stdout, app, config, { boundUrl: url, port, filterFile, envFileRead: options.envFileRead }, logOutput);
 
   let stopping: Promise<void> | undefined;
-  const stop = (): Promise<void> => {
+  const stop = (options: StopOptions = {}): Promise<void> => {
     stopping ??= (async () => {
+      if (options.drainMs !== undefined && options.drainMs > 0) {
+        app.log.info({ drainMs: options.drainMs }, 'draining: no new connections; requests that still arrive are answered');
+        app.drain();
+        await new Promise((resolve) => setTimeout(resolve, options.drainMs));
+      }
       app.log.info('shutting down: no new connections; open answers may finish');
       const force = setTimeout(() => {
         // Each open answer ends with its dialect's error (a status, or an in-band error after

@@ -32,6 +32,13 @@ export function workerStart(): WorkerStart {
   };
 }
 
+/**
+ * How long a worker asked to stop (rolling restart, the primary's SIGTERM) keeps answering
+ * what still reaches it after its listener closed, before its graceful stop: a connection the
+ * primary handed it a moment before sends its request within this time.
+ */
+export const WORKER_DRAIN_MS = 1_000;
+
 export interface ServingWorker {
   generatedKey: string | undefined;
   stop(): Promise<void>;

@@ -58,7 +58,9 @@ export async function checkDirectFraming(ResponseClass: typeof ServerResponse = 
   try {
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(0, '127.0.0.1', resolve);
+      // exclusive: in a worker of `--workers`, a port of its own, not one shared through the
+      // primary (a gateway started with port 0 would share this one's, and get its clients).
+      server.listen({ port: 0, host: '127.0.0.1', exclusive: true }, resolve);
     });
     const { port } = server.address() as AddressInfo;
     const bytes = await readWholeResponse(port);

@@ -27,6 +27,7 @@ import { sendGatewayError, toGatewayError } from './http/request-errors.js';
 import { MALFORMED_URL_MESSAGE, errorBodyForUrl, hasMalformedUrl, rewriteRequestUrl } from './http/request-url.js';
 import { RouteMethods } from './http/route-methods.js';
 import { ClosingState } from './http/closing-state.js';
+import { requestIdSequence } from './http/request-ids.js';
 import { serverTimeouts } from './http/server-timeouts.js';
 import { lazyRequestLogger } from './http/lazy-request-logger.js';
 import { ollamaFrontend } from './frontends/ollama/plugin.js';
@@ -62,6 +63,10 @@ declare module 'fastify' {
     usageLedger: UsageLedger | undefined;
     /** Stops taking connections; requests that still arrive are answered, each closing its connection (closing-state.ts). */
     drain(): void;
+    /** Open, draining or closing (http/closing-state.ts). */
+    closingState: ClosingState;
+    /** The request ids Fastify gives (http/request-ids.ts). */
+    nextRequestId: () => string;
   }
 }
 
@@ -93,7 +98,9 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   const timeouts = serverTimeouts(config.REQUEST_RECEIVE_TIMEOUT_MS);
   // Errors outside the /v1 and /v1/messages plugins (which have their own handlers) in the dialect of the URL.
   const sendError = (error: GatewayError, request: FastifyRequest, reply: FastifyReply): FastifyReply => sendGatewayError(error, request, reply, errorBodyForUrl(request.url));
+  const nextRequestId = requestIdSequence();
   const app = Fastify({
+    genReqId: nextRequestId,
     // Given to node:http's createServer (Fastify sets the other three itself).
     http: { headersTimeout: timeouts.headersTimeout, connectionsCheckingInterval: timeouts.connectionsCheckingInterval, requestTimeout: timeouts.requestTimeout },
     logger: options.logger === false ? false : loggerOptions(config.LOG_LEVEL, options.logDestination),
@@ -134,8 +141,11 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(observabilityPlugin, { metricsPublic: config.METRICS_PUBLIC });
   // First of the hooks that refuse: a URL that does not decode is refused before any key is checked.
   const closing = new ClosingState();
+  app.decorate('closingState', closing);
+  app.decorate('nextRequestId', nextRequestId);
   app.decorate('drain', () => closing.drain(app.server));
-  app.addHook('onRequest', (request, reply, done) => {
+  // Named: the answer served in front of Fastify checks at start-up that these are the hooks its route runs.
+  app.addHook('onRequest', function refuseWhileClosing(request, reply, done) {
     if (closing.step !== 'open') {
       reply.header('connection', 'close');
       if (closing.step === 'closing') return done(new GatewayError('SHUTTING_DOWN', 'ollama-bridge is shutting down; retry in a moment', { retryAfter: '5' }));

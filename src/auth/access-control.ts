@@ -11,7 +11,8 @@ import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import fastifyPlugin from 'fastify-plugin';
 import { keyAllowsModel, keyHasScope, type KeyRecord, type KeyScope } from './api-keys.js';
 import type { CatalogEntry } from '../core/model-catalog.js';
-import { presentedKeys } from './credentials.js';
+import { presentedKeys, type PresentedKey } from './credentials.js';
+import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
 import type { KeyRing } from './key-ring.js';
 import { addCorsHeaders, answerPreflight } from './cors.js';
 import { isAllowedHost, isOwnOrigin, originChecker } from './origins.js';
@@ -27,6 +28,8 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Counts tokens against the tokens-per-minute limit of the request's key (or address, with no keys). */
     recordKeyUsage(request: FastifyRequest, tokens: number): void;
+    /** The checks the access hooks make, for the one answer served in front of Fastify (frontends/ollama/fast-tags.ts). */
+    accessChecks: AccessChecks;
   }
   interface FastifyContextConfig {
     /** The route costs nothing upstream (listing, show, version): it spends no rate-limit budget. */
@@ -50,6 +53,21 @@ export interface AccessControlOptions {
   budgets: Budgets;
   /** Where requests and tokens are counted: default this process's memory; shared with --redis-url. */
   limiter?: RequestLimiter;
+}
+
+/** Who a request's credentials name: refused (none, unknown, expired) or a key, with where it came from. */
+export type Identification =
+  | { outcome: 'none' }
+  | { outcome: 'unknown'; sources: PresentedKey['source'][] }
+  | { outcome: 'expired'; key: KeyRecord }
+  | { outcome: 'accepted'; key: KeyRecord; source: PresentedKey['source'] };
+
+export interface AccessChecks {
+  /** Whether the Host header passes the DNS-rebinding check (always, unless bound to loopback). */
+  hostAllowed(host: string | undefined): boolean;
+  /** Whether requests need a key (keys are configured). */
+  keysRequired(): boolean;
+  identify(headers: IncomingHttpHeaders, raw: IncomingMessage): Identification;
 }
 
 /** Liveness, readiness and version probes stay public: clients and orchestrators call them before they know about keys. */
@@ -80,10 +98,25 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
     if (budget?.limits.tokensPerMinute !== undefined) limiter.recordTokens(budget.subject, tokens);
   });
 
-  // Hooks in callback style: an async hook costs a promise and a tick on every request (a throw is still answered).
-  app.addHook('onRequest', (request, reply, done) => {
+  const checks: AccessChecks = {
     // The Host header itself, never a forwarded one: a page can send X-Forwarded-Host, not Host.
-    if (options.checkHostHeader && !isAllowedHost(request.headers.host)) {
+    hostAllowed: (host) => !options.checkHostHeader || isAllowedHost(host),
+    keysRequired: () => options.keyRing.enabled,
+    identify(headers, raw) {
+      const presented = presentedKeys(headers, raw);
+      if (presented.length === 0) return { outcome: 'none' };
+      const result = options.keyRing.authenticate(presented.map((candidate) => candidate.key));
+      if (result.outcome === 'unknown') return { outcome: 'unknown', sources: presented.map((candidate) => candidate.source) };
+      if (result.outcome === 'expired') return result;
+      return { outcome: 'accepted', key: result.key, source: presented[result.candidate]!.source };
+    },
+  };
+  app.decorate('accessChecks', checks);
+
+  // Hooks in callback style: an async hook costs a promise and a tick on every request (a throw is still answered).
+  // Named: the answer served in front of Fastify checks at start-up that these are the hooks its route runs.
+  app.addHook('onRequest', function checkHostAndOrigin(request, reply, done) {
+    if (!checks.hostAllowed(request.headers.host)) {
       throw new GatewayError('FORBIDDEN', `host "${request.headers.host}" is not allowed (DNS rebinding protection); connect through localhost`);
     }
     const origin = request.headers.origin;
@@ -100,7 +133,7 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
   // A preflight from an allowed Origin (any other was refused above); without an Origin, OPTIONS is not a route.
   app.options('*', { config: { unmetered: true } }, (request, reply) => (request.headers.origin === undefined ? reply.callNotFound() : answerPreflight(reply)));
 
-  app.addHook('onRequest', (request, reply, done) => {
+  app.addHook('onRequest', function checkKeyAndLimits(request, reply, done) {
     if (request.method === 'OPTIONS' || (!options.keyRing.enabled && !limitsAddresses && options.budgets.defaultBudget === undefined)) return done();
     // Read once: each read of routeOptions builds a new object.
     const routeConfig = request.routeOptions.config;
@@ -132,26 +165,30 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
 
   /** Sets `request.apiKey` from the credentials presented, or throws 401. */
   function authenticate(request: FastifyRequest, reply: FastifyReply): void {
-    const presented = presentedKeys(request.headers, request.raw);
-    if (presented.length === 0) {
+    const identified = checks.identify(request.headers, request.raw);
+    if (identified.outcome === 'none') {
       request.log.info('request without an API key refused');
       throw new GatewayError('UNAUTHORIZED', 'an API key is required: send "Authorization: Bearer <key>" or "X-API-Key: <key>", or prefix the URL path with /key/<key>');
     }
-    const result = options.keyRing.authenticate(presented.map((candidate) => candidate.key));
-    if (result.outcome === 'unknown') {
-      request.log.info({ keySources: presented.map((candidate) => candidate.source) }, 'unknown API key refused');
+    if (identified.outcome === 'unknown') {
+      request.log.info({ keySources: identified.sources }, 'unknown API key refused');
       throw new GatewayError('UNAUTHORIZED', 'invalid API key');
     }
-    if (result.outcome === 'expired') {
-      request.log.info({ keyId: result.key.id }, 'expired API key refused');
+    if (identified.outcome === 'expired') {
+      request.log.info({ keyId: identified.key.id }, 'expired API key refused');
       throw new GatewayError('UNAUTHORIZED', 'this API key has expired');
     }
-    const key = result.key;
+    const key = identified.key;
     request.apiKey = key;
     // Every later line of this request (including "request completed") names the key's id and how it came.
-    request.log = request.log.child({ keyId: key.id, keySource: presented[result.candidate]!.source });
+    request.log = request.log.child(keyLogBindings(identified));
     reply.log = request.log;
   }
+}
+
+/** What a request's log lines say of the key that authenticated it. */
+export function keyLogBindings(identified: { key: KeyRecord; source: PresentedKey['source'] }): { keyId: string; keySource: PresentedKey['source'] } {
+  return { keyId: identified.key.id, keySource: identified.source };
 }
 
 export const accessControlPlugin = fastifyPlugin(accessControl, { name: 'ollama-bridge-access-control', fastify: '5.x' });

@@ -8,11 +8,16 @@ import type { FastifyInstance } from 'fastify';
 
 export const WORKER_HEADER = 'x-ollama-bridge-worker';
 
+/** This worker's id, undefined outside a worker. */
+export function workerId(): string | undefined {
+  return cluster.worker === undefined ? undefined : String(cluster.worker.id);
+}
+
 export function addWorkerHeader(app: FastifyInstance): void {
-  const worker = cluster.worker;
-  if (worker === undefined) return;
-  const id = String(worker.id);
-  app.addHook('onRequest', (_request, reply, done) => {
+  const id = workerId();
+  if (id === undefined) return;
+  // Named: the answer served in front of Fastify checks at start-up that these are the hooks its route runs.
+  app.addHook('onRequest', function sayWhichWorker(_request, reply, done) {
     reply.header(WORKER_HEADER, id);
     done();
   });

@@ -10,7 +10,7 @@
  * A request that did not authenticate on a gateway with keys (401, or refused before its key
  * was looked at) is logged but not recorded: it has no key to charge, and anyone can send it.
  */
-import type { FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyBaseLogger, FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { performance } from 'node:perf_hooks';
 import fastifyPlugin from 'fastify-plugin';
 import { asGatewayError } from '../http/request-errors.js';
@@ -30,11 +30,27 @@ declare module 'fastify' {
   interface FastifyInstance {
     /** Tells the listener of every request whose response closed, with its status (499: the client left before any). */
     onResponseClosed(listener: ResponseClosedListener): void;
+    /**
+     * How a request on a route that spends nothing ends once its response closed, for the one
+     * answer served in front of Fastify (frontends/ollama/fast-tags.ts): what closing a Fastify
+     * request of such a route does, its listeners told and its line logged.
+     */
+    endUnmeteredRequest(request: EndedRequest, status: number, route: string): void;
   }
 }
 
+/** What the end of a request reads: the request, its body if it had one, its logger. */
+export interface EndedRequest {
+  method: string;
+  url: string;
+  body: unknown;
+  /** On performance.now()'s clock. */
+  arrivedAt: number;
+  log: FastifyBaseLogger;
+}
+
 /** `route`: the route's pattern, undefined when no route matched. */
-type ResponseClosedListener = (request: FastifyRequest, status: number, route: string | undefined) => void;
+type ResponseClosedListener = (request: EndedRequest, status: number, route: string | undefined) => void;
 
 const INFO_OR_FINER = new Set(['info', 'debug', 'trace']);
 
@@ -58,7 +74,9 @@ async function requestRecords(app: FastifyInstance): Promise<void> {
   app.decorate('onResponseClosed', (listener: ResponseClosedListener) => {
     listeners.push(listener);
   });
-  app.addHook('onRequest', (request, reply, done) => {
+  app.decorate('endUnmeteredRequest', (request: EndedRequest, status: number, route: string) => ended(request, status, route, undefined, logsRequests, listeners));
+  // Named: the answer served in front of Fastify checks at start-up that these are the hooks its route runs.
+  app.addHook('onRequest', function recordRequest(request, reply, done) {
     request.arrivedAt = performance.now();
     // A response closes once: `on` spares the wrapper `once` allocates.
     reply.raw.on('close', () => closed(request, reply, logsRequests, listeners));
@@ -66,7 +84,7 @@ async function requestRecords(app: FastifyInstance): Promise<void> {
   });
 
   // The error a refusal or a failure is answered with (before the first byte; in-band ones are told by the route).
-  app.addHook('onError', (request, _reply, error, done) => {
+  app.addHook('onError', function recordFailure(request, _reply, error, done) {
     request.usage.failed(asGatewayError(error).code);
     done();
   });
@@ -107,6 +125,11 @@ function closed(request: FastifyRequest, reply: FastifyReply, logsRequests: bool
     });
     request.server.usageEvents.emit(record);
   }
+  ended(request, status, route, record, logsRequests, listeners);
+}
+
+/** What ends every answered request, after its record: the listeners told (the metrics), the line logged. */
+function ended(request: EndedRequest, status: number, route: string | undefined, record: UsageRecord | undefined, logsRequests: boolean, listeners: readonly ResponseClosedListener[]): void {
   for (const listener of listeners) listener(request, status, route);
   if (!logsRequests) return;
   const durationMs = record?.durationMs ?? performance.now() - request.arrivedAt;

@@ -94,7 +94,10 @@ describe('--workers 2', () => {
       await response.body.text();
       await agent.close();
       expect(response.statusCode).toBe(200);
+      // Answered in front of Fastify (frontends/ollama/fast-tags.ts), with the worker's header all the same.
+      expect(response.headers['x-ollama-bridge-worker']).toMatch(/^\d+$/);
     }
+    expect(cli.stdout()).not.toMatch(/goes through Fastify's pipeline/);
     // One summary, one key: the second worker printed none and serves the first one's.
     expect(new Set(cli.stdout().match(/obk_[a-z0-9]{8}_[A-Za-z0-9]+/g))).toEqual(new Set([key]));
     expect(cli.stdout().match(/^ {2}listening +http/gm)).toHaveLength(1);

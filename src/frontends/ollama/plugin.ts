@@ -13,6 +13,8 @@ import {
 } from '#schemas/ollama.js';
 import type { Config } from '#schemas/config.js';
 import { assertModelAccess, mayUseModel, requireScope } from '../../auth/access-control.js';
+import { keyAllowsModel, type KeyRecord } from '../../auth/api-keys.js';
+import { TAGS_PATH, serveTagsInFront } from './fast-tags.js';
 import { collectChat } from '../../core/collect.js';
 import { callContext, checkChatCapabilities, meterRequest, meteredEncoder, meteredStream, openIrChat, replayed, type StartedStream } from '../answer-helpers.js';
 import { SERVED_MODEL_HEADER, openWithFallbacks } from '../upstream-tries.js';
@@ -74,8 +76,10 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
   const { catalog, config } = options;
   const newerTagFields = versionAtLeast(config.OLLAMA_VERSION, [0, 30, 0]);
   const tagsBodies = listingCache((snapshot: CatalogSnapshot) => snapshot.entries, (entries) => tagsBody(entries, newerTagFields));
-  const tagsFor = (request: FastifyRequest, snapshot: CatalogSnapshot): Buffer =>
-    tagsBodies(snapshot, request.apiKey?.models === undefined ? undefined : request.apiKey.id, (entry) => mayUseModel(request, entry));
+  const tagsFor = (key: KeyRecord | undefined, snapshot: CatalogSnapshot): Buffer =>
+    tagsBodies(snapshot, key?.models === undefined ? undefined : key.id, (entry) => keyAllowsModel(key, [entry.info.id, entry.name]));
+  // The same answer, served in front of Fastify when the request needs nothing else (fast-tags.ts).
+  serveTagsInFront(app, { catalog, contentType: JSON_TYPE, body: tagsFor });
 
   // Read every JSON body the way the upstream Ollama would (see go-json-keys.ts): a hook on the
   // routes that take a body only, so a GET runs no preValidation step at all.
@@ -105,13 +109,13 @@ export async function ollamaFrontend(app: FastifyInstance, options: OllamaFronte
 
   app.route({
     method: ['GET', 'HEAD'],
-    url: '/api/tags',
+    url: TAGS_PATH,
     config: { unmetered: true },
     handler: (request, reply) => {
       // While the catalog is fresh the answer is sent at once: no promise on the most frequent route.
       const fresh = catalog.freshSnapshot();
-      if (fresh === undefined) return catalog.snapshot().then((snapshot) => reply.type(JSON_TYPE).send(tagsFor(request, snapshot)));
-      void reply.type(JSON_TYPE).send(tagsFor(request, fresh));
+      if (fresh === undefined) return catalog.snapshot().then((snapshot) => reply.type(JSON_TYPE).send(tagsFor(request.apiKey, snapshot)));
+      void reply.type(JSON_TYPE).send(tagsFor(request.apiKey, fresh));
       return undefined;
     },
   });

@@ -144,7 +144,8 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   app.decorate('closingState', closing);
   app.decorate('nextRequestId', nextRequestId);
   app.decorate('drain', () => closing.drain(app.server));
-  // Named: the answer served in front of Fastify checks at start-up that these are the hooks its route runs.
+  // Named: GET /api/tags, answered in front of Fastify (frontends/ollama/fast-tags.ts), makes these hooks' decisions
+  // itself and checks their names at start-up. A change in what one decides is a change there too.
   app.addHook('onRequest', function refuseWhileClosing(request, reply, done) {
     if (closing.step !== 'open') {
       reply.header('connection', 'close');

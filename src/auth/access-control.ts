@@ -114,7 +114,8 @@ async function accessControl(app: FastifyInstance, options: AccessControlOptions
   app.decorate('accessChecks', checks);
 
   // Hooks in callback style: an async hook costs a promise and a tick on every request (a throw is still answered).
-  // Named: the answer served in front of Fastify checks at start-up that these are the hooks its route runs.
+  // Named: GET /api/tags, answered in front of Fastify (frontends/ollama/fast-tags.ts), makes these hooks' decisions
+  // itself and checks their names at start-up. A change in what one decides is a change there too.
   app.addHook('onRequest', function checkHostAndOrigin(request, reply, done) {
     if (!checks.hostAllowed(request.headers.host)) {
       throw new GatewayError('FORBIDDEN', `host "${request.headers.host}" is not allowed (DNS rebinding protection); connect through localhost`);

@@ -16,7 +16,8 @@ export function workerId(): string | undefined {
 export function addWorkerHeader(app: FastifyInstance): void {
   const id = workerId();
   if (id === undefined) return;
-  // Named: the answer served in front of Fastify checks at start-up that these are the hooks its route runs.
+  // Named: GET /api/tags, answered in front of Fastify (frontends/ollama/fast-tags.ts), makes these hooks' decisions
+  // itself and checks their names at start-up. A change in what one decides is a change there too.
   app.addHook('onRequest', function sayWhichWorker(_request, reply, done) {
     reply.header(WORKER_HEADER, id);
     done();

@@ -75,7 +75,8 @@ async function requestRecords(app: FastifyInstance): Promise<void> {
     listeners.push(listener);
   });
   app.decorate('endUnmeteredRequest', (request: EndedRequest, status: number, route: string) => ended(request, status, route, undefined, logsRequests, listeners));
-  // Named: the answer served in front of Fastify checks at start-up that these are the hooks its route runs.
+  // Named: GET /api/tags, answered in front of Fastify (frontends/ollama/fast-tags.ts), makes these hooks' decisions
+  // itself and checks their names at start-up. A change in what one decides is a change there too.
   app.addHook('onRequest', function recordRequest(request, reply, done) {
     request.arrivedAt = performance.now();
     // A response closes once: `on` spares the wrapper `once` allocates.

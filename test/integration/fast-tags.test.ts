@@ -163,6 +163,47 @@ describe('a gateway with keys', () => {
   });
 });
 
+describe('every configuration, every way of asking: in front and through Fastify answer alike', () => {
+  // Rate limits and budgets apply to routes that spend: /api/tags answers all the same.
+  const configurations: Array<[string, Record<string, unknown>]> = [
+    ['open', {}],
+    ['open, rate-limited by address and with a default budget', { RATE_LIMIT_RPM: 2, BUDGET_USD: 0.000001 }],
+    ['keys, rate-limited', { BRIDGE_API_KEYS: 'key-one-0123456789abcdef,key-two-0123456789abcdef', RATE_LIMIT_RPM: 2 }],
+    ['bound to every address (no Host check)', { HOST: '0.0.0.0', BRIDGE_API_KEYS: 'key-one-0123456789abcdef' }],
+  ];
+  const askings: Array<[string, Record<string, string>]> = [
+    ['nothing', {}],
+    ['a Bearer key', { authorization: 'Bearer key-one-0123456789abcdef' }],
+    ['X-API-Key', { 'x-api-key': 'key-two-0123456789abcdef' }],
+    ['Basic', { authorization: `Basic ${Buffer.from('user:key-one-0123456789abcdef').toString('base64')}` }],
+    ['an unknown key', { authorization: 'Bearer key-zzz-0123456789abcdef' }],
+    ['a foreign Host', { host: 'attacker.example' }],
+    ['localhost as Host', { host: 'localhost:11434' }],
+  ];
+  for (const [name, overrides] of configurations) {
+    it(name, async () => {
+      const gateway = await startGateway(fake.baseUrl, overrides);
+      try {
+        const before = tagsAnsweredInFront(gateway.app.server)!;
+        let okInFront = 0;
+        for (const [asking, headers] of askings) {
+          // Three times each: a rate limit, were it counted, would show by the third.
+          for (let round = 0; round < 3; round++) {
+            const inFront = await rawAnswer(gateway.url, '/api/tags', headers);
+            const throughFastify = await rawAnswer(gateway.url, '/api/tags?', headers);
+            expect(withoutDate(inFront), `${asking}, round ${round}`).toBe(withoutDate(throughFastify));
+            if (inFront.startsWith('HTTP/1.1 200 ')) okInFront++;
+          }
+        }
+        expect(okInFront).toBeGreaterThan(0);
+        expect(tagsAnsweredInFront(gateway.app.server)).toBe(before + okInFront);
+      } finally {
+        await gateway.close();
+      }
+    });
+  }
+});
+
 describe('a hook the answer in front does not know', () => {
   it('turns it off, says so, and the hook runs on /api/tags', async () => {
     const config = loadConfig({

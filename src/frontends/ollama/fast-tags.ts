@@ -1,19 +1,9 @@
 /**
- * `GET /api/tags` answered in front of Fastify's pipeline. Every Ollama client polls it (Open
- * WebUI on each page, Copilot and JetBrains on a timer) and its body is bytes cached per
- * catalog snapshot and key; Fastify's routing, request and reply objects and hook runner cost
- * about 0.15 × a static server's CPU per request on top of that (bench/README.md, "Issue 17").
- *
- * It makes the decisions of the hooks the route runs, in their order, by calling the same
- * functions: the request is recorded (its end told to the metrics and logged, with a request
- * id from Fastify's generator), refused while closing, checked for its Host and its key. It
- * answers only a request those let through unchanged. Any other (one to refuse, one with an
- * Origin, a key in the path, a query string or a body, a catalog due for a refresh, a HEAD)
- * goes on to Fastify, which answers it the usual way.
- *
- * At start-up it reads the hooks Fastify would run for the route: if they are not the ones
- * it makes the decisions of (a hook added later, for metrics, an audit, an address allow-list),
- * it stays off and says so, and every request goes through Fastify.
+ * `GET /api/tags`, the route every client polls, answered in front of Fastify's pipeline: it
+ * pays beyond the bench's spread (bench/README.md, "Issue 17: `/api/tags` in front of Fastify
+ * again"). It makes the decisions of the hooks the route runs by calling their functions, and
+ * answers only a request they let through unchanged; any other goes on to Fastify. It stays
+ * off, and says so, when the route runs a hook it does not know.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';

@@ -11,12 +11,24 @@ import { z } from 'zod';
 export const ResponsesInputItem = z.looseObject({ type: z.string().nullish(), role: z.string().nullish() });
 export type ResponsesInputItem = z.infer<typeof ResponsesInputItem>;
 
+/** A function or custom tool of a `namespace` tool. */
+export const ResponsesNamespaceMember = z.looseObject({
+  type: z.string(),
+  name: z.string().nullish(),
+  description: z.string().nullish(),
+  parameters: z.unknown().optional(),
+  strict: z.boolean().nullish(),
+});
+export type ResponsesNamespaceMember = z.infer<typeof ResponsesNamespaceMember>;
+
 export const ResponsesTool = z.looseObject({
   type: z.string(),
   name: z.string().nullish(),
   description: z.string().nullish(),
   parameters: z.unknown().optional(),
   strict: z.boolean().nullish(),
+  /** A `namespace` tool's members. */
+  tools: z.array(ResponsesNamespaceMember).nullish(),
 });
 export type ResponsesTool = z.infer<typeof ResponsesTool>;
 
@@ -39,7 +51,7 @@ export const ResponsesRequest = z.looseObject({
   top_p: z.number().nullish(),
   max_output_tokens: z.number().int().nullish(),
   tools: z.array(ResponsesTool).nullish(),
-  tool_choice: z.union([z.string(), z.looseObject({ type: z.string(), name: z.string().nullish() })]).nullish(),
+  tool_choice: z.union([z.string(), z.looseObject({ type: z.string(), name: z.string().nullish(), namespace: z.string().nullish() })]).nullish(),
   text: z.looseObject({ format: ResponsesTextFormat.nullish() }).nullish(),
   reasoning: z.looseObject({ effort: z.string().nullish(), summary: z.string().nullish() }).nullish(),
   /** What the answer should carry besides the defaults; `reasoning.encrypted_content` is acted on. */

@@ -3,7 +3,9 @@
  * as the client set it (/v1/chat/completions on the passthrough and on the IR, /v1/responses,
  * /v1/messages), never an upstream Ollama; Codex's custom tools (free-form input held to a
  * grammar) go upstream as functions of `{input}` and their calls come back as
- * `custom_tool_call` items; built-in tools no upstream runs are left out and logged.
+ * `custom_tool_call` items; a `namespace` tool's members go upstream as functions named
+ * `<namespace>__<name>` and their calls come back with `name` and `namespace` as the client
+ * declared them; built-in tools no upstream runs are left out and logged.
  */
 import OpenAI from 'openai';
 import { Writable } from 'node:stream';
@@ -140,5 +142,82 @@ describe('Codex\'s custom and built-in tools on /v1/responses', () => {
     const response = await openai(overOllama.url).responses.create({ model: 'qwen3:8b', store: false, tools: codexTools, input: 'Add hello.txt' });
     expect(ollama.requestsTo('/api/chat').at(-1)!.body.tools.map((tool: any) => tool.function.name)).toEqual(['apply_patch', 'shell']);
     expect(response.output.filter((item) => item.type !== 'reasoning')).toEqual([expect.objectContaining({ type: 'custom_tool_call', call_id: 'call_o1', name: 'apply_patch', input: PATCH })]);
+  });
+});
+
+describe('a namespace tool on /v1/responses (MCP servers\' tools, grouped)', () => {
+  const issueParameters = { type: 'object', properties: { title: { type: 'string' } }, required: ['title'] };
+  const namespaceTools = [
+    {
+      type: 'namespace', name: 'github', description: 'GitHub tools.',
+      tools: [
+        { type: 'function', name: 'create_issue', description: 'Opens an issue', parameters: issueParameters, strict: true },
+        { type: 'function', name: 'github.list_issues', parameters: { type: 'object', properties: {} } },
+        { type: 'custom', name: 'run.query' },
+      ],
+    },
+    { type: 'function', name: 'shell', parameters: { type: 'object', properties: {} } },
+  ] as unknown as OpenAI.Responses.Tool[];
+
+  for (const stream of [true, false]) {
+    it(`sends the members as functions named after the namespace; a call comes back with name and namespace, round trip (${stream ? 'stream' : 'non-stream'})`, async () => {
+      openRouter.script('openai/gpt-4.1', (body: any) => (body.messages.at(-1)?.role === 'tool'
+        ? { sse: reasoningStream({ reasoning: [], text: ['Opened.'] }) }
+        : { sse: reasoningStream({ reasoning: [], toolCalls: [{ id: 'call_n1', name: 'github__create_issue', arguments: '{"title":"Bug"}' }, { id: 'call_n2', name: 'github__run_query', arguments: '{"input":"open bugs"}' }] }) }));
+      const client = openai(gateway.url);
+      const request = { model: 'openai/gpt-4.1', store: false, tools: namespaceTools, input: 'File a bug' };
+      const doneNames: string[] = [];
+      let first: OpenAI.Responses.Response;
+      if (stream) {
+        const running = client.responses.stream(request);
+        running.on('event', (event) => {
+          if (event.type === 'response.function_call_arguments.done') doneNames.push((event as unknown as { name: string }).name);
+        });
+        first = await running.finalResponse();
+      } else {
+        first = await client.responses.create(request);
+      }
+      expect(lastUpstream().tools.map((tool: any) => tool.function.name)).toEqual(['github__create_issue', 'github__list_issues', 'github__run_query', 'shell']);
+      expect(lastUpstream().tools[0].function).toEqual({ name: 'github__create_issue', description: 'Opens an issue', parameters: issueParameters, strict: true });
+      // The SDK's stream helper adds its own parsed_arguments to a function call it gathers.
+      const output = first.output.map((item) => ({ ...item, parsed_arguments: undefined }));
+      expect(output).toEqual([
+        { id: expect.stringMatching(/^fc_/), type: 'function_call', status: 'completed', call_id: 'call_n1', name: 'create_issue', namespace: 'github', arguments: '{"title":"Bug"}' },
+        { id: expect.stringMatching(/^ctc_/), type: 'custom_tool_call', status: 'completed', call_id: 'call_n2', name: 'run.query', namespace: 'github', input: 'open bugs' },
+      ]);
+      if (stream) expect(doneNames).toEqual(['create_issue']);
+
+      await client.responses.create({
+        ...request,
+        input: [
+          { role: 'user', content: 'File a bug' },
+          ...first.output as OpenAI.Responses.ResponseInputItem[],
+          { type: 'function_call_output', call_id: 'call_n1', output: '#42' },
+          { type: 'custom_tool_call_output', call_id: 'call_n2', output: '3 bugs' },
+        ],
+      });
+      expect(lastUpstream().messages.slice(1)).toEqual([
+        {
+          role: 'assistant', content: '', tool_calls: [
+            { id: 'call_n1', type: 'function', function: { name: 'github__create_issue', arguments: '{"title":"Bug"}' } },
+            { id: 'call_n2', type: 'function', function: { name: 'github__run_query', arguments: JSON.stringify({ input: 'open bugs' }) } },
+          ],
+        },
+        { role: 'tool', content: '#42', tool_call_id: 'call_n1', name: 'github__create_issue' },
+        { role: 'tool', content: '3 bugs', tool_call_id: 'call_n2', name: 'github__run_query' },
+      ]);
+    });
+  }
+
+  it('a tool_choice naming a member with its namespace chooses the function it is upstream', async () => {
+    openRouter.script('openai/gpt-4.1', { sse: reasoningStream({ reasoning: [], text: ['ok'] }) });
+    await openai(gateway.url).responses.create({ model: 'openai/gpt-4.1', store: false, tools: namespaceTools, input: 'x', tool_choice: { type: 'function', name: 'create_issue', namespace: 'github' } as unknown as OpenAI.Responses.ToolChoiceFunction });
+    expect(lastUpstream().tool_choice).toEqual({ type: 'function', function: { name: 'github__create_issue' } });
+  });
+
+  it('a namespace without a name is a 400 in the OpenAI shape', async () => {
+    const error = await openai(gateway.url).responses.create({ model: 'openai/gpt-4.1', store: false, tools: [{ type: 'namespace', tools: [] }] as unknown as OpenAI.Responses.Tool[], input: 'x' }).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((error as InstanceType<typeof OpenAI.BadRequestError>).message).toContain('a namespace tool needs a name');
   });
 });

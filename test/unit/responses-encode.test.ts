@@ -127,7 +127,7 @@ describe('responseFromResult', () => {
 });
 
 describe('ResponsesStreamEncoder: encrypted reasoning and custom tool calls', () => {
-  const WITH_ENCRYPTED: ResponseMeta = { ...META, encryptedReasoning: true, customTools: new Set(['apply_patch']) };
+  const WITH_ENCRYPTED: ResponseMeta = { ...META, encryptedReasoning: true, tools: new Map([['apply_patch', { name: 'apply_patch', custom: true }]]) };
   const encodeWith = (meta: ResponseMeta, batches: ChatEventBatch[]): any[] => {
     const encoder = new ResponsesStreamEncoder(meta);
     return responsesEvents(batches.map((batch) => encoder.encode(batch)).join(''));
@@ -189,7 +189,7 @@ describe('responseFromResult: encrypted reasoning and custom tool calls', () => 
     const response = responseFromResult({
       text: '', reasoning: '', reasoningDetails: details, finishReason: 'tool-calls',
       toolCalls: [{ id: 'call_p', name: 'apply_patch', arguments: '{"input":"diff"}' }, { id: 'call_f', name: 'f', arguments: '{}' }],
-    }, { ...META, encryptedReasoning: true, customTools: new Set(['apply_patch']) }) as any;
+    }, { ...META, encryptedReasoning: true, tools: new Map([['apply_patch', { name: 'apply_patch', custom: true }]]) }) as any;
     expect(response.output.map((item: any) => item.type)).toEqual(['reasoning', 'custom_tool_call', 'function_call']);
     expect(detailsFromToken(response.output[0].encrypted_content)).toEqual(details);
     expect(response.output[1]).toMatchObject({ call_id: 'call_p', input: 'diff' });

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ResponsesRequest } from '../../schemas/responses.js';
 import { GatewayError } from '../../src/errors.js';
-import { chatRequestFromResponses, toolKinds } from '../../src/frontends/responses/translate.js';
+import { chatRequestFromResponses, toolKinds, upstreamToolName } from '../../src/frontends/responses/translate.js';
 import { reasoningToken } from '../../src/frontends/reasoning-token.js';
 
 const translate = (body: unknown) => chatRequestFromResponses(ResponsesRequest.parse(body), 'up/model');
@@ -107,9 +107,35 @@ describe('chatRequestFromResponses: reasoning tokens, custom and built-in tools,
       { role: 'assistant', content: '', toolCalls: [{ id: 'call_p', name: 'apply_patch', arguments: JSON.stringify({ input: '*** Begin Patch\n*** End Patch' }) }] },
       { role: 'tool', content: 'Done!', toolCallId: 'call_p', toolName: 'apply_patch' },
     ]);
-    expect(toolKinds(ResponsesRequest.parse({ tools: [{ type: 'custom', name: 'apply_patch' }, { type: 'web_search' }, { type: 'local_shell' }] }).tools)).toEqual({ custom: new Set(['apply_patch']), builtIn: ['web_search', 'local_shell'] });
+    expect(toolKinds(ResponsesRequest.parse({ tools: [{ type: 'custom', name: 'apply_patch' }, { type: 'web_search' }, { type: 'local_shell' }] }).tools)).toEqual({
+      byUpstreamName: new Map([['apply_patch', { name: 'apply_patch', custom: true }]]),
+      builtIn: ['web_search', 'local_shell'],
+    });
     // Choosing the custom tool is choosing the function it is upstream.
     const chosen = translate({ input: 'x', tools: [{ type: 'custom', name: 'apply_patch' }], tool_choice: { type: 'custom', name: 'apply_patch' } });
     expect(chosen.toolChoice).toEqual({ type: 'function', function: { name: 'apply_patch' } });
+  });
+});
+
+describe('upstreamToolName', () => {
+  it('names a namespace member <namespace>__<name>, once, in characters every upstream accepts', () => {
+    expect(upstreamToolName('create_issue', undefined)).toBe('create_issue');
+    expect(upstreamToolName('create_issue', 'github')).toBe('github__create_issue');
+    expect(upstreamToolName('github.create_issue', 'github')).toBe('github__create_issue');
+    expect(upstreamToolName('github__create_issue', 'github')).toBe('github__create_issue');
+    expect(upstreamToolName('read file', 'fs.local')).toBe('fs_local__read_file');
+    // Names without a namespace are the client's own: not rewritten.
+    expect(upstreamToolName('my.tool', null)).toBe('my.tool');
+  });
+
+  it('maps each member back to its name and namespace; a namespace without a name is a 400', () => {
+    const { byUpstreamName } = toolKinds(ResponsesRequest.parse({
+      tools: [{ type: 'namespace', name: 'crm', tools: [{ type: 'function', name: 'find' }, { type: 'custom', name: 'crm.note' }, { type: 'web_search' }] }],
+    }).tools);
+    expect(byUpstreamName).toEqual(new Map([
+      ['crm__find', { name: 'find', namespace: 'crm', custom: false }],
+      ['crm__note', { name: 'crm.note', namespace: 'crm', custom: true }],
+    ]));
+    expect(() => translate({ input: 'x', tools: [{ type: 'namespace', tools: [{ type: 'function', name: 'f' }] }] })).toThrow(GatewayError);
   });
 });

@@ -12,6 +12,7 @@
  * - function call: one `function_call_arguments.delta` with the whole arguments (the IR's tool
  *   calls are complete), `function_call_arguments.done`; a custom tool's call (sent upstream as
  *   a function of `{input}`) is a `custom_tool_call` item: `custom_tool_call_input.delta`, `.done`;
+ *   a call of a namespace's member carries the member's `name` and its `namespace`;
  * then `response.output_item.done`. When the client asked for `reasoning.encrypted_content`,
  * the reasoning item's `encrypted_content` carries the upstream's reasoning details (a
  * reasoning token: sent back, they go upstream unchanged; reasoning that is only encrypted
@@ -23,6 +24,7 @@ import type { ChatEventBatch, ChatResult, FinishReason, ReasoningDetail, ToolCal
 import { toOpenAiErrorBody, type GatewayError } from '../../errors.js';
 import type { StreamEncoder } from '../../streaming/encode-stream.js';
 import { reasoningToken } from '../reasoning-token.js';
+import type { ClientToolName } from './translate.js';
 
 export interface ResponseMeta {
   /** `resp_…`, pinned for the whole answer. */
@@ -33,11 +35,11 @@ export interface ResponseMeta {
   echo: Record<string, unknown>;
   /** The client asked for `reasoning.encrypted_content`: reasoning items carry the reasoning details. */
   encryptedReasoning?: boolean;
-  /** The custom tools' names: their calls are `custom_tool_call` items. */
-  customTools?: ReadonlySet<string>;
+  /** The request's tools by the name they go upstream as: how the client names each, which are custom (toolKinds). */
+  tools?: ReadonlyMap<string, ClientToolName>;
 }
 
-export function newResponseMeta(echo: Record<string, unknown>, options: Pick<ResponseMeta, 'encryptedReasoning' | 'customTools'> = {}): ResponseMeta {
+export function newResponseMeta(echo: Record<string, unknown>, options: Pick<ResponseMeta, 'encryptedReasoning' | 'tools'> = {}): ResponseMeta {
   return { id: `resp_${randomString(24)}`, createdAt: Math.floor(Date.now() / 1000), echo, ...options };
 }
 
@@ -78,9 +80,15 @@ function reasoningItem(id: string, text: string, details?: readonly ReasoningDet
   if (details !== undefined && details.length > 0) item.encrypted_content = reasoningToken(details);
   return item;
 }
-const customToolCallItem = (id: string, call: ToolCall, status: Status): OutputItem => ({
-  id, type: 'custom_tool_call', status, call_id: call.id, name: call.name, input: status === 'in_progress' ? '' : customToolInput(call),
+const customToolCallItem = (id: string, call: ToolCall, status: Status, named: ClientToolName | undefined): OutputItem => ({
+  id, type: 'custom_tool_call', status, call_id: call.id, ...clientName(call, named), input: status === 'in_progress' ? '' : customToolInput(call),
 });
+
+/** The tool's name as the client knows it, with its namespace when it is a namespace's member. */
+function clientName(call: ToolCall, named: ClientToolName | undefined): { name: string; namespace?: string } {
+  if (named === undefined) return { name: call.name };
+  return named.namespace === undefined ? { name: named.name } : { name: named.name, namespace: named.namespace };
+}
 
 /** A custom tool's input: the `input` string of the function it was sent upstream as, else the arguments as they came. */
 function customToolInput(call: ToolCall): string {
@@ -95,8 +103,8 @@ function customToolInput(call: ToolCall): string {
 const messageItem = (id: string, text: string, status: Status): OutputItem => ({
   id, type: 'message', status, role: 'assistant', content: status === 'in_progress' ? [] : [outputText(text)],
 });
-const functionCallItem = (id: string, call: ToolCall, status: Status): OutputItem => ({
-  id, type: 'function_call', status, call_id: call.id, name: call.name, arguments: status === 'in_progress' ? '' : call.arguments,
+const functionCallItem = (id: string, call: ToolCall, status: Status, named: ClientToolName | undefined): OutputItem => ({
+  id, type: 'function_call', status, call_id: call.id, ...clientName(call, named), arguments: status === 'in_progress' ? '' : call.arguments,
 });
 const outputText = (text: string) => ({ type: 'output_text', text, annotations: [], logprobs: [] });
 
@@ -127,7 +135,8 @@ export function responseFromResult(result: ChatResult, meta: ResponseMeta): Reco
   if (result.reasoning !== '' || details !== undefined) output.push(reasoningItem(`rs_${randomString(24)}`, result.reasoning, details));
   if (result.text !== '' || result.toolCalls.length === 0) output.push(messageItem(`msg_${randomString(24)}`, result.text, 'completed'));
   for (const call of result.toolCalls) {
-    output.push(meta.customTools?.has(call.name) === true ? customToolCallItem(`ctc_${randomString(24)}`, call, 'completed') : functionCallItem(`fc_${randomString(24)}`, call, 'completed'));
+    const named = meta.tools?.get(call.name);
+    output.push(named?.custom === true ? customToolCallItem(`ctc_${randomString(24)}`, call, 'completed', named) : functionCallItem(`fc_${randomString(24)}`, call, 'completed', named));
   }
   return responseObject(meta, { ...statusOf(result.finishReason), output, usage: toResponsesUsage(result.usage) });
 }
@@ -165,9 +174,11 @@ export class ResponsesStreamEncoder implements StreamEncoder {
           if (this.open?.kind !== 'reasoning') out += this.openReasoning();
           (this.open!.details ??= []).push(...event.details);
           break;
-        case 'tool-call':
-          out += this.closeOpen() + (this.meta.customTools?.has(event.call.name) === true ? this.customToolCall(event.call) : this.functionCall(event.call));
+        case 'tool-call': {
+          const named = this.meta.tools?.get(event.call.name);
+          out += this.closeOpen() + (named?.custom === true ? this.customToolCall(event.call, named) : this.functionCall(event.call, named));
           break;
+        }
         case 'finish': {
           out += this.closeOpen();
           this.ended = true;
@@ -252,27 +263,27 @@ export class ResponsesStreamEncoder implements StreamEncoder {
       + this.frame('response.output_item.done', { output_index: open.index, item });
   }
 
-  private customToolCall(call: ToolCall): string {
+  private customToolCall(call: ToolCall, named: ClientToolName): string {
     const id = `ctc_${randomString(24)}`;
     const index = this.output.length;
-    const item = customToolCallItem(id, call, 'completed');
+    const item = customToolCallItem(id, call, 'completed', named);
     this.output.push(item);
     const at = { item_id: id, output_index: index };
-    return this.frame('response.output_item.added', { output_index: index, item: customToolCallItem(id, call, 'in_progress') })
+    return this.frame('response.output_item.added', { output_index: index, item: customToolCallItem(id, call, 'in_progress', named) })
       + this.frame('response.custom_tool_call_input.delta', { ...at, delta: item.input })
       + this.frame('response.custom_tool_call_input.done', { ...at, input: item.input })
       + this.frame('response.output_item.done', { output_index: index, item });
   }
 
-  private functionCall(call: ToolCall): string {
+  private functionCall(call: ToolCall, named: ClientToolName | undefined): string {
     const id = `fc_${randomString(24)}`;
     const index = this.output.length;
-    const item = functionCallItem(id, call, 'completed');
+    const item = functionCallItem(id, call, 'completed', named);
     this.output.push(item);
     const at = { item_id: id, output_index: index };
-    return this.frame('response.output_item.added', { output_index: index, item: functionCallItem(id, call, 'in_progress') })
+    return this.frame('response.output_item.added', { output_index: index, item: functionCallItem(id, call, 'in_progress', named) })
       + this.frame('response.function_call_arguments.delta', { ...at, delta: call.arguments })
-      + this.frame('response.function_call_arguments.done', { ...at, name: call.name, arguments: call.arguments })
+      + this.frame('response.function_call_arguments.done', { ...at, name: item.name, arguments: call.arguments })
       + this.frame('response.output_item.done', { output_index: index, item });
   }
 }

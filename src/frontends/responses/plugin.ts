@@ -55,7 +55,7 @@ export async function responsesFrontend(app: FastifyInstance, options: Responses
     const tools = toolKinds(body.tools);
     if (tools.builtIn.length > 0) request.log.info({ tools: tools.builtIn }, 'built-in tools left out: neither the gateway nor its upstreams run them');
     const started = await openChatAnyReasoning(request, reply, catalog, entry, body.model, (candidate) => applyModelDefaults(chatRequestFromResponses(body, candidate.info.id), candidate.defaults));
-    const meta = newResponseMeta(echoedFields(body), { encryptedReasoning: body.include?.includes('reasoning.encrypted_content') === true, customTools: tools.custom });
+    const meta = newResponseMeta(echoedFields(body), { encryptedReasoning: body.include?.includes('reasoning.encrypted_content') === true, tools: tools.byUpstreamName });
     if (body.stream !== true) {
       const result = await collectChat(meteredStream(replayed(started), usage));
       return reply.type(JSON_TYPE).send(responseFromResult(result, meta));

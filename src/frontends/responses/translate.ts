@@ -8,12 +8,13 @@
  *   and `custom_tool_call_output` (a tool message named after its call), `reasoning` (its
  *   summary text, and the reasoning details in its `encrypted_content`, go with the next
  *   assistant turn); other item and part types are skipped, never a 400;
- * - function tools, custom tools (as functions of one string), `tool_choice` (auto, none,
- *   required, or one function); built-in tools are left out;
+ * - function tools, custom tools (as functions of one string), a `namespace` tool's members
+ *   (as functions named `<namespace>__<name>`: toolKinds maps them back), `tool_choice` (auto,
+ *   none, required, or one function); built-in tools are left out;
  * - `text.format`: `json_schema` and `json_object` are the IR's response format;
  * - `reasoning.effort` is the IR's reasoning (`none` turns it off).
  */
-import type { ResponsesInputItem, ResponsesRequest } from '#schemas/responses.js';
+import type { ResponsesInputItem, ResponsesNamespaceMember, ResponsesRequest } from '#schemas/responses.js';
 import type { ChatMessage, ChatRequest, ReasoningDetail, ReasoningEffort, ReasoningRequest, ResponseFormat, SamplingOptions, ToolDefinition } from '../../core/types.js';
 import { GatewayError } from '../../errors.js';
 import { detailsFromToken } from '../reasoning-token.js';
@@ -79,7 +80,7 @@ function appendItems(messages: ChatMessage[], items: readonly ResponsesInputItem
       }
       case 'function_call': {
         const callId = requiredString(item.call_id, `input[${index}].call_id`);
-        const name = requiredString(item.name, `input[${index}].name`);
+        const name = upstreamToolName(requiredString(item.name, `input[${index}].name`), item.namespace);
         const args = typeof item.arguments === 'string' ? item.arguments : '{}';
         callNames.set(callId, name);
         (assistantTurn().toolCalls ??= []).push({ id: callId, name, arguments: args });
@@ -87,7 +88,7 @@ function appendItems(messages: ChatMessage[], items: readonly ResponsesInputItem
       }
       case 'custom_tool_call': {
         const callId = requiredString(item.call_id, `input[${index}].call_id`);
-        const name = requiredString(item.name, `input[${index}].name`);
+        const name = upstreamToolName(requiredString(item.name, `input[${index}].name`), item.namespace);
         callNames.set(callId, name);
         // As the function the custom tool is sent upstream as (customToolFunction).
         const input = typeof item.input === 'string' ? item.input : '';
@@ -169,32 +170,77 @@ function toSampling(body: ResponsesRequest): SamplingOptions {
   return sampling;
 }
 
-/** The request's custom tools' names (their calls are answered as `custom_tool_call` items) and the built-in tools' types it leaves out. */
-export function toolKinds(tools: ResponsesRequest['tools']): { custom: Set<string>; builtIn: string[] } {
-  const custom = new Set<string>();
-  const builtIn: string[] = [];
-  for (const tool of tools ?? []) {
-    if (tool.type === 'custom' && tool.name) custom.add(tool.name);
-    else if (tool.type !== 'function' && tool.type !== 'custom') builtIn.push(tool.type);
+/** How the client names a tool the model calls upstream: a namespace's member goes by another name there. */
+export interface ClientToolName {
+  name: string;
+  namespace?: string;
+  /** A custom tool: its calls are `custom_tool_call` items. */
+  custom: boolean;
+}
+
+/** Characters some upstreams refuse in a function's name (OpenAI's and Anthropic's allow these only). */
+const UNSAFE_NAME_CHARACTERS = /[^A-Za-z0-9_-]/g;
+
+/**
+ * The name a tool goes upstream as: its own, or for a namespace's member `<namespace>__<name>`
+ * (a member already named after its namespace, `ns.name` or `ns__name`, is not prefixed twice),
+ * in characters every upstream accepts in a function's name.
+ */
+export function upstreamToolName(name: string, namespace: unknown): string {
+  if (typeof namespace !== 'string' || namespace === '') return name;
+  let member = name;
+  for (const separator of ['.', '__']) {
+    if (member.startsWith(namespace + separator)) {
+      member = member.slice(namespace.length + separator.length);
+      break;
+    }
   }
-  return { custom, builtIn };
+  return `${namespace}__${member}`.replace(UNSAFE_NAME_CHARACTERS, '_');
+}
+
+/** Function and custom tools, a namespace's members among them, each with the namespace it is in. */
+function callableTools(tools: ResponsesRequest['tools']): Array<{ tool: ResponsesNamespaceMember; namespace?: string }> {
+  const callable: Array<{ tool: ResponsesNamespaceMember; namespace?: string }> = [];
+  for (const tool of tools ?? []) {
+    if (tool.type === 'namespace') {
+      if (!tool.name) throw new GatewayError('BAD_REQUEST', 'invalid tools: a namespace tool needs a name');
+      for (const member of tool.tools ?? []) if (member.type === 'function' || member.type === 'custom') callable.push({ tool: member, namespace: tool.name });
+    } else if (tool.type === 'function' || tool.type === 'custom') {
+      callable.push({ tool });
+    }
+  }
+  return callable;
+}
+
+/** The request's tools by the name they go upstream as (how the client names each, and which are custom), and the built-in tools' types it leaves out. */
+export function toolKinds(tools: ResponsesRequest['tools']): { byUpstreamName: Map<string, ClientToolName>; builtIn: string[] } {
+  const byUpstreamName = new Map<string, ClientToolName>();
+  for (const { tool, namespace } of callableTools(tools)) {
+    if (!tool.name) continue;
+    const named: ClientToolName = { name: tool.name, custom: tool.type === 'custom' };
+    if (namespace !== undefined) named.namespace = namespace;
+    byUpstreamName.set(upstreamToolName(tool.name, namespace), named);
+  }
+  const builtIn = (tools ?? []).filter((tool) => tool.type !== 'function' && tool.type !== 'custom' && tool.type !== 'namespace').map((tool) => tool.type);
+  return { byUpstreamName, builtIn };
 }
 
 /**
- * Function tools (with `strict` as sent); custom tools as functions of one string; built-in
- * tools (web_search, local_shell, file_search, …) run on OpenAI's servers, not the gateway's
- * or OpenRouter's: left out (toolKinds names them, to log).
+ * Function tools (with `strict` as sent); custom tools as functions of one string; a
+ * namespace's members as functions named after it; built-in tools (web_search, local_shell,
+ * file_search, …) run on OpenAI's servers, not the gateway's or OpenRouter's: left out
+ * (toolKinds names them, to log).
  */
 function toTools(tools: ResponsesRequest['tools']): ToolDefinition[] | undefined {
   const definitions: ToolDefinition[] = [];
-  for (const tool of tools ?? []) {
-    if (tool.type !== 'function' && tool.type !== 'custom') continue;
+  for (const { tool, namespace } of callableTools(tools)) {
     if (!tool.name) throw new GatewayError('BAD_REQUEST', `invalid tools: a ${tool.type} tool needs a name`);
+    const name = upstreamToolName(tool.name, namespace);
     if (tool.type === 'custom') {
-      definitions.push(customToolFunction(tool.name, tool.description, tool.format));
+      definitions.push(customToolFunction(name, tool.description, tool.format));
       continue;
     }
-    const definition: ToolDefinition = { name: tool.name };
+    const definition: ToolDefinition = { name };
     if (tool.description) definition.description = tool.description;
     if (tool.parameters !== undefined && tool.parameters !== null) definition.parameters = tool.parameters;
     if (typeof tool.strict === 'boolean') definition.strict = tool.strict;
@@ -232,7 +278,7 @@ function toToolChoice(choice: ResponsesRequest['tool_choice']): unknown {
   // A custom tool is a function upstream.
   if (choice.type === 'function' || choice.type === 'custom') {
     if (!choice.name) throw new GatewayError('BAD_REQUEST', `invalid tool_choice: a ${choice.type} choice needs a name`);
-    return { type: 'function', function: { name: choice.name } };
+    return { type: 'function', function: { name: upstreamToolName(choice.name, choice.namespace) } };
   }
   throw new GatewayError('BAD_REQUEST', `invalid tool_choice: type ${JSON.stringify(choice.type)} is not supported (only function and custom tools are)`);
 }

@@ -16,6 +16,10 @@ export interface GatherTopic {
   askWorkers: boolean;
   /** Runs when a worker gathers the topic, before any worker is asked. */
   heard?(payload: unknown, asker: Worker): void;
+  /** false: the gather's payload is for the primary (heard) and is not passed on to the workers asked. */
+  forwardPayload?: boolean;
+  /** Runs with each worker's answer as it comes. */
+  answered?(worker: Worker, answer: unknown): void;
   /** The primary's own answers, added after the workers' when the gather ends. */
   own?(): unknown[];
 }
@@ -111,7 +115,8 @@ export class PrimaryExchange {
     const timer = setTimeout(() => this.finish(id), GATHER_TIMEOUT_MS);
     timer.unref();
     this.gatherings.set(id, { asker, askerId: message.id ?? -1, topic, waitingFor, answers: new Map(), timer });
-    for (const worker of waitingFor) send(worker, { type: EXCHANGE.report, id, topic, payload: message.payload });
+    const payload = handling?.forwardPayload === false ? undefined : message.payload;
+    for (const worker of waitingFor) send(worker, { type: EXCHANGE.report, id, topic, payload });
     if (waitingFor.size === 0) this.finish(id);
   }
 
@@ -119,7 +124,10 @@ export class PrimaryExchange {
     const id = message.id ?? -1;
     const gathering = this.gatherings.get(id);
     if (gathering === undefined || !gathering.waitingFor.delete(worker)) return;
-    if (message.payload !== undefined) gathering.answers.set(worker, message.payload);
+    if (message.payload !== undefined) {
+      gathering.answers.set(worker, message.payload);
+      this.topics.get(gathering.topic)?.answered?.(worker, message.payload);
+    }
     if (gathering.waitingFor.size === 0) this.finish(id);
   }
 

@@ -13,7 +13,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import { processMetricsJson } from '../observability/process-metrics.js';
 import { workerExchange } from './exchange-worker.js';
 import { TOPIC } from './messages.js';
-import type { MetricJson, MetricsReport } from './retired-metrics.js';
+import { countersOf, type MetricJson, type MetricsReport } from './retired-metrics.js';
 
 export interface MetricsAcrossWorkers {
   /** The exposition of the whole gateway. */
@@ -36,7 +36,9 @@ export function metricsAcrossWorkers(metrics: GatewayMetrics): MetricsAcrossWork
   const stopReporting = exchange.report(TOPIC.metrics, report);
   return {
     async text() {
-      const [own, answers] = await Promise.all([report(), exchange.gather(TOPIC.metrics)]);
+      const own = await report();
+      // The primary keeps the counts it is given, to go on counting them if this worker dies.
+      const answers = await exchange.gather(TOPIC.metrics, countersOf(own.gateway));
       const reports = [own, ...answers.filter(isMetricsReport)];
       const workers = reports.filter((answer) => answer.retired !== true).length;
       const processMetrics = AggregatorRegistry.aggregate(reports.map((answer) => answer.process));
@@ -46,7 +48,7 @@ export function metricsAcrossWorkers(metrics: GatewayMetrics): MetricsAcrossWork
     async close() {
       stopReporting();
       const gateway = (await metrics.registry.getMetricsAsJSON()) as unknown as MetricJson[];
-      exchange.tell(TOPIC.metricsFinal, gateway.filter((metric) => metric.type === 'counter' || metric.type === 'histogram'));
+      exchange.tell(TOPIC.metricsFinal, countersOf(gateway));
     },
   };
 }

@@ -2,8 +2,11 @@
  * In the primary: the counters and histograms of workers that closed (a rolling restart, a
  * stop), told by each as it closes and summed here, so that `/metrics` keeps counting them:
  * a sum over workers that dropped whenever one was replaced would look to Prometheus like a
- * counter reset. A worker that dies without closing takes its counts with it.
+ * counter reset. A worker that dies without closing leaves the counts it had at the last
+ * scrape (each scrape passes every worker's counts through here): the sum never drops below
+ * what a scrape has shown; only what the dead worker counted since is lost.
  */
+import type { Worker } from 'node:cluster';
 import type { PrimaryExchange } from './exchange-primary.js';
 import { TOPIC } from './messages.js';
 
@@ -26,16 +29,43 @@ export interface MetricsReport {
 
 export function keepRetiredMetrics(exchange: PrimaryExchange): void {
   let retired: MetricJson[] = [];
+  // Each live worker's counters and histograms as the last scrape saw them.
+  const lastSeen = new Map<Worker, MetricJson[]>();
+  const see = (worker: Worker, metrics: unknown): void => {
+    if (Array.isArray(metrics)) lastSeen.set(worker, countersOf(metrics as MetricJson[]));
+  };
   exchange.onTell(TOPIC.metricsFinal, (worker, payload) => {
     if (!Array.isArray(payload)) return;
     // Counted here from now on: an open gather that has its answer drops it.
     exchange.forgetAnswers(worker, TOPIC.metrics);
+    lastSeen.delete(worker);
     retired = sumMetrics([retired, payload as MetricJson[]]);
+  });
+  exchange.onLeave((worker) => {
+    // Gone without closing (killed, crashed): what the last scrape saw of it stays counted. Once
+    // its channel is closed, which is after its last message (the final counts of a worker that
+    // closed) has been read.
+    const settle = (): void => {
+      const seen = lastSeen.get(worker);
+      lastSeen.delete(worker);
+      if (seen !== undefined) retired = sumMetrics([retired, seen]);
+    };
+    if (worker.isConnected()) worker.once('disconnect', settle);
+    else settle();
   });
   exchange.onGather(TOPIC.metrics, {
     askWorkers: true,
+    // The asking worker's own counts come with its gather, for the primary only.
+    heard: (payload, asker) => see(asker, payload),
+    forwardPayload: false,
+    answered: (worker, answer) => see(worker, (answer as Partial<MetricsReport> | null)?.gateway),
     own: () => (retired.length === 0 ? [] : [{ worker: 'retired', process: [], gateway: retired, retired: true } satisfies MetricsReport]),
   });
+}
+
+/** The metrics that are summed across workers: counters and histograms. */
+export function countersOf(metrics: readonly MetricJson[]): MetricJson[] {
+  return metrics.filter((metric) => metric.type === 'counter' || metric.type === 'histogram');
 }
 
 /** Counters and histograms summed series by series (the same metric name and labels). */

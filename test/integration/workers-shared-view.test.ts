@@ -1,9 +1,11 @@
 /**
  * `--workers 2` seen as one gateway, over the real command line: a `/metrics` scrape answered
- * by either worker sums both (and keeps the counts of workers replaced by a rolling restart);
+ * by either worker sums both (and keeps the counts of workers replaced by a rolling restart,
+ * and of a worker killed, as the last scrape saw them);
  * the admin page's Live feed, recent requests and keys' last use hold both workers' requests;
  * a session signed out on one worker is refused by every worker, a replacement included.
  */
+import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -290,6 +292,29 @@ describe('--workers 2: a rolling restart (SIGHUP)', () => {
     expect(after.value('ollama_bridge_requests_total', { route: '/api/version', status: '200', model: '' })).toBe(versions + answersBefore.length + answers.length);
     expect(after.value('ollama_bridge_requests_total', { route: '/api/chat', status: '200', model: MODEL_LABEL })).toBe(chats);
     expect(after.histogramCount('ollama_bridge_request_duration_seconds')).toBe(durations);
+    expect(after.value('ollama_bridge_workers_reporting')).toBe(2);
+  }, 150_000);
+
+  it('keeps the counts of a worker killed as the last scrape saw them (the sum never drops)', async () => {
+    // Each worker has answered some: the killed one's share is not nothing.
+    await fromEveryWorker('/api/version', 2);
+    const before = (await scrapeOnce()).scrape;
+    const versions = before.value('ollama_bridge_requests_total', { route: '/api/version', status: '200', model: '' });
+    const pids = execFileSync('pgrep', ['-f', 'src/cli.ts', '-P', String(cli.child.pid)], { encoding: 'utf8' }).trim().split('\n').map(Number);
+    expect(pids).toHaveLength(2);
+    const deaths = (cli.stdout().match(/a worker died; starting a replacement/g) ?? []).length;
+    process.kill(pids[0]!, 'SIGKILL');
+    await until(() => (cli.stdout().match(/a worker died; starting a replacement/g) ?? []).length > deaths, 20_000, 'the death logged');
+    // The replacement serves (waited for on another route: /api/version's count is the one compared).
+    await until(async () => {
+      try {
+        return (await fromEveryWorker('/api/tags', 1, { headers: { authorization: `Bearer ${clientKey}` } })).every((answer) => answer.status === 200);
+      } catch {
+        return false;
+      }
+    }, 60_000, 'two workers answering');
+    const after = (await scrapeOnce()).scrape;
+    expect(after.value('ollama_bridge_requests_total', { route: '/api/version', status: '200', model: '' })).toBe(versions);
     expect(after.value('ollama_bridge_workers_reporting')).toBe(2);
   }, 150_000);
 

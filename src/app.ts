@@ -48,6 +48,7 @@ import { KeySpend } from './usage/key-spend.js';
 import { NO_SHARED_STORE, redisUrlSecrets, startSharedState } from './shared-state/shared-state.js';
 import { workerCount } from './cluster/worker-count.js';
 import { addWorkerHeader } from './cluster/worker-header.js';
+import { limiterAcrossWorkers } from './cluster/limiter-across-workers.js';
 
 declare module 'fastify' {
   interface FastifyInstance {
@@ -277,11 +278,14 @@ export async function buildApp(options: BuildAppOptions): Promise<FastifyInstanc
   await app.register(responsesFrontend, { prefix: '/v1/responses', catalog });
   // The admin page and its API (/admin, /admin/api/*); its writes of the keys file go through app.adminKeyEditor.
   app.decorate('adminKeyEditor', new KeyEditor(config.BRIDGE_KEYS_FILE, keyRing, options.now));
+  // Failed sign-ins counted for the whole gateway: on Redis across instances, else through the primary across workers.
+  const signInFailures = shared?.limiter ?? limiterAcrossWorkers();
   await app.register(adminPlugin, {
     config,
     keySpend: shared?.spend ?? keySpend,
     keyEditor: app.adminKeyEditor,
     ...(shared === undefined ? {} : { signOuts: shared.signOuts }),
+    ...(signInFailures === undefined ? {} : { signInFailures }),
     ...(options.adminPageDir === undefined ? {} : { pageDir: options.adminPageDir }),
     // The configured secret (instances behind one load balancer), else the primary's (workers), else random.
     ...((config.ADMIN_SESSION_SECRET ?? options.adminSessionSecret) === undefined ? {} : { sessionSecret: config.ADMIN_SESSION_SECRET ?? options.adminSessionSecret }),

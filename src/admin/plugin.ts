@@ -23,6 +23,7 @@ import { registerNotFound } from './not-found.js';
 import { SECURITY_HEADERS, registerPage } from './page.js';
 import { registerReportRoutes } from './report-routes.js';
 import { registerSessionRoutes } from './session-routes.js';
+import type { RequestLimiter } from '../auth/rate-limiter.js';
 import { AdminSessions, type SharedSignOuts } from './sessions.js';
 
 export interface AdminPluginOptions {
@@ -40,6 +41,8 @@ export interface AdminPluginOptions {
   sessionSecret?: string;
   /** Sign-outs shared with the other gateways on one Redis (with the same secret). */
   signOuts?: SharedSignOuts;
+  /** Where failed sign-ins are counted: Redis, the primary of `--workers`, or (default) this process. */
+  signInFailures?: RequestLimiter;
   now?: () => number;
 }
 
@@ -81,7 +84,7 @@ export async function adminPlugin(app: FastifyInstance, options: AdminPluginOpti
   // First: it hears of every admin route after it.
   registerNotFound(app);
   registerPage(app, options.pageDir ?? DEFAULT_PAGE_DIR);
-  registerSessionRoutes(app, { sessions, keyRing: app.keyRing, now });
+  registerSessionRoutes(app, { sessions, keyRing: app.keyRing, now, ...(options.signInFailures === undefined ? {} : { failures: options.signInFailures }) });
   registerKeyRoutes(app, {
     editor: keyEditor,
     keyRing: app.keyRing,

@@ -1,13 +1,14 @@
 /**
  * `GET|POST|DELETE /admin/api/session`: what the page should show, sign-in with an admin key
  * (exchanged for the session cookie and a CSRF token), sign-out. Failed sign-ins are limited
- * per client address (5 a minute, then 429 with Retry-After).
+ * per client address (5 a minute, then 429 with Retry-After), counted for the whole gateway:
+ * across workers, and across instances on one Redis.
  */
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
 import { z } from 'zod';
 import type { KeyRecord } from '../auth/api-keys.js';
 import type { KeyRing } from '../auth/key-ring.js';
-import { RateLimiter } from '../auth/rate-limiter.js';
+import { RateLimiter, type RequestLimiter } from '../auth/rate-limiter.js';
 import { GatewayError } from '../errors.js';
 import { parseBody } from '../http/request-errors.js';
 import { adminCaller, assertOwnOrigin, checkAdminKey } from './admin-auth.js';
@@ -23,12 +24,14 @@ export interface SessionRoutesOptions {
   sessions: AdminSessions;
   keyRing: KeyRing;
   now: () => number;
+  /** Where failures are counted (default: this process's memory). */
+  failures?: RequestLimiter;
 }
 
 export function registerSessionRoutes(app: FastifyInstance, options: SessionRoutesOptions): void {
   const { sessions, keyRing } = options;
   // Failures are counted as the limiter's tokens: an address with 5 in the last minute is not admitted.
-  const failures = new RateLimiter(options.now);
+  const failures = options.failures ?? new RateLimiter(options.now);
 
   app.get('/admin/api/session', async (request): Promise<SessionState> => {
     const configured = sessions.adminKeysConfigured();
@@ -40,7 +43,7 @@ export function registerSessionRoutes(app: FastifyInstance, options: SessionRout
   app.post('/admin/api/session', async (request, reply): Promise<SignedIn> => {
     assertOwnOrigin(request);
     const subject = `admin sign-in ${request.ip}`;
-    const admission = failures.admit(subject, { tokensPerMinute: SIGN_IN_FAILURES_PER_MINUTE });
+    const admission = await failures.admit(subject, { tokensPerMinute: SIGN_IN_FAILURES_PER_MINUTE });
     if (!admission.admitted) {
       request.log.info({ address: request.ip }, 'admin sign-in: too many failures');
       throw new GatewayError('RATE_LIMITED', `too many failed sign-ins; retry in ${admission.retryAfterSeconds} s`, { retryAfter: String(admission.retryAfterSeconds) });

@@ -20,8 +20,8 @@ export interface GatherTopic {
   forwardPayload?: boolean;
   /** Runs with each worker's answer as it comes. */
   answered?(worker: Worker, answer: unknown): void;
-  /** The primary's own answers, added after the workers' when the gather ends. */
-  own?(): unknown[];
+  /** The primary's own answers, added after the workers' when the gather ends; `payload` is the gather's. */
+  own?(payload: unknown): unknown[];
 }
 
 export type TellListener = (worker: Worker, payload: unknown) => void;
@@ -30,6 +30,7 @@ interface Gathering {
   asker: Worker;
   askerId: number;
   topic: string;
+  payload: unknown;
   waitingFor: Set<Worker>;
   answers: Map<Worker, unknown>;
   timer: NodeJS.Timeout;
@@ -114,7 +115,7 @@ export class PrimaryExchange {
     const waitingFor = new Set(askWorkers ? [...this.joined].filter((worker) => worker !== asker && worker.isConnected()) : []);
     const timer = setTimeout(() => this.finish(id), GATHER_TIMEOUT_MS);
     timer.unref();
-    this.gatherings.set(id, { asker, askerId: message.id ?? -1, topic, waitingFor, answers: new Map(), timer });
+    this.gatherings.set(id, { asker, askerId: message.id ?? -1, topic, payload: message.payload, waitingFor, answers: new Map(), timer });
     const payload = handling?.forwardPayload === false ? undefined : message.payload;
     for (const worker of waitingFor) send(worker, { type: EXCHANGE.report, id, topic, payload });
     if (waitingFor.size === 0) this.finish(id);
@@ -136,7 +137,7 @@ export class PrimaryExchange {
     if (gathering === undefined) return;
     this.gatherings.delete(id);
     clearTimeout(gathering.timer);
-    const answers = [...gathering.answers.values(), ...(this.topics.get(gathering.topic)?.own?.() ?? [])];
+    const answers = [...gathering.answers.values(), ...(this.topics.get(gathering.topic)?.own?.(gathering.payload) ?? [])];
     send(gathering.asker, { type: EXCHANGE.gathered, id: gathering.askerId, answers });
   }
 

@@ -77,4 +77,8 @@ export const TOPIC = {
   signOut: 'sign-out',
   /** gather, the primary only: the sessions signed out and not expired yet (a worker starting). */
   signOuts: 'sign-outs',
+  /** gather, the primary only: admit a request against a window the primary keeps for every worker (limiter-across-workers.ts). */
+  limiterAdmit: 'limiter-admit',
+  /** tell: tokens counted in such a window. */
+  limiterTokens: 'limiter-tokens',
 } as const;

@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { PrimaryExchange } from './exchange-primary.js';
 import { ADMIN_SESSION_SECRET_ENV, GENERATED_KEY_ENV, STOP_MESSAGE, SUMMARY_ENV, isListeningMessage } from './messages.js';
 import { keepSignOuts } from './kept-sign-outs.js';
+import { keepLimiterForWorkers } from './limiter-across-workers.js';
 import { relayLive } from './live-relay.js';
 import { keepRetiredMetrics } from './retired-metrics.js';
 
@@ -58,6 +59,7 @@ class Primary {
     keepRetiredMetrics(this.exchange);
     relayLive(this.exchange);
     keepSignOuts(this.exchange);
+    keepLimiterForWorkers(this.exchange);
   }
 
   async start(): Promise<void> {

@@ -1,7 +1,8 @@
 /**
  * Admin sign-outs over gateways sharing one real Redis and one ADMIN_SESSION_SECRET: a session
  * signed in on one gateway works on the other; signed out on one, it is refused by the other
- * within moments, and by a gateway started afterwards.
+ * within moments, and by a gateway started afterwards. Failed sign-ins are counted across
+ * them: five on one, and the next on the other is a 429.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -78,5 +79,16 @@ describe.skipIf(!redisAvailable())('admin sign-outs over gateways sharing one Re
     await until(async () => !(await signedIn(third, cookie)), 1_000);
     // Only that session: the other one works on every gateway.
     for (const target of [first, second, third]) expect(await signedIn(target, keptCookie)).toBe(true);
+  });
+
+  it('failed sign-ins are counted across the gateways: after five on one, the other answers 429', async () => {
+    const [first, second] = gateways.length >= 2 ? gateways : [await gateway(), await gateway()];
+    const attempt = async (target: TestGateway): Promise<number> => {
+      const response = await request(`${target.url}/admin/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: 'obk_wrong_key' }) });
+      await response.body.text();
+      return response.statusCode;
+    };
+    for (let index = 0; index < 5; index++) expect(await attempt(first!)).toBe(401);
+    expect(await attempt(second!)).toBe(429);
   });
 });

@@ -3,7 +3,8 @@
  * by either worker sums both (and keeps the counts of workers replaced by a rolling restart,
  * and of a worker killed, as the last scrape saw them);
  * the admin page's Live feed, recent requests and keys' last use hold both workers' requests;
- * a session signed out on one worker is refused by every worker, a replacement included.
+ * a session signed out on one worker is refused by every worker, a replacement included;
+ * failed admin sign-ins are counted across the workers.
  */
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -325,4 +326,20 @@ describe('--workers 2: a rolling restart (SIGHUP)', () => {
     }
     for (const [worker, states] of await signedInByWorker(keptSession)) expect(states, `new worker ${worker}, the session not signed out`).toEqual(states.map(() => true));
   }, 60_000);
+});
+
+// Last: from here on this address may not sign in for a minute.
+describe('--workers 2: admin sign-in failures', () => {
+  it('are counted across the workers: after five, wherever they landed, every worker answers 429', async () => {
+    const attempt = async (): Promise<Answer> => fresh('/admin/api/session', { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: 'obk_wrong_key' }) });
+    for (let index = 0; index < 5; index++) expect((await attempt()).status).toBe(401);
+    // Each worker: refused, whether the five landed on it or not.
+    const refused = new Map<string, number[]>();
+    for (let index = 0; index < 60 && refused.size < 2; index++) {
+      const answer = await attempt();
+      refused.set(answer.worker, [...(refused.get(answer.worker) ?? []), answer.status]);
+    }
+    expect(refused.size).toBe(2);
+    for (const [worker, statuses] of refused) expect(statuses, `worker ${worker}`).toEqual(statuses.map(() => 429));
+  });
 });

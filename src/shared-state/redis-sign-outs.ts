@@ -4,8 +4,8 @@
  * of its own that expires when the session would have (nothing to sweep), and announced on a
  * channel: each gateway refuses it from the moment it hears it. On every (re)connection a
  * gateway reads the stored ones (those made while it was starting or cut off). While Redis is
- * down a sign-out holds only where it was made (and in that gateway's other workers), and it
- * is not stored later.
+ * down a sign-out holds where it was made (and in that gateway's other workers); it is stored
+ * and announced once this gateway reaches Redis again, if the session has not expired by then.
  */
 import type { SharedSignOuts } from '../admin/sessions.js';
 import type { RedisConnection } from './redis-connection.js';
@@ -18,8 +18,11 @@ export class RedisSignOuts implements SharedSignOuts {
   /** Heard before the sessions listen (app.ts starts this before the admin page). */
   private readonly heard = new Map<string, number>();
   private listener: ((id: string, expiresAt: number) => void) | undefined;
+  /** Sign-outs Redis did not take yet (it was down): stored and announced when it is back. */
+  private readonly pending = new Map<string, number>();
 
   constructor(private readonly redis: RedisConnection, private readonly now: () => number = Date.now) {
+    redis.onReady(() => void this.announcePending());
     redis.subscriber.on('message', (channel: string, message: string) => {
       if (channel === CHANNEL) this.received(message);
     });
@@ -30,13 +33,26 @@ export class RedisSignOuts implements SharedSignOuts {
   }
 
   async announce(id: string, expiresAt: number): Promise<void> {
+    if (!(await this.store(id, expiresAt))) this.pending.set(id, expiresAt);
+  }
+
+  /** Stores and announces one sign-out; false when Redis did not take it (the session still runs). */
+  private async store(id: string, expiresAt: number): Promise<boolean> {
     const ttlMs = expiresAt - this.now();
-    if (ttlMs <= 0 || !this.redis.ready) return;
+    if (ttlMs <= 0) return true;
+    if (!this.redis.ready) return false;
     try {
       await this.redis.client.multi().set(`${PREFIX}${id}`, String(expiresAt), 'PX', ttlMs).publish(CHANNEL, `${expiresAt} ${id}`).exec();
       this.redis.answered();
+      return true;
     } catch {
-      // Redis did not take it: the sign-out holds here only (see the top of this file).
+      return false;
+    }
+  }
+
+  private async announcePending(): Promise<void> {
+    for (const [id, expiresAt] of [...this.pending]) {
+      if (await this.store(id, expiresAt)) this.pending.delete(id);
     }
   }
 

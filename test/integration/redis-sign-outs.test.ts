@@ -1,8 +1,9 @@
 /**
  * Admin sign-outs over gateways sharing one real Redis and one ADMIN_SESSION_SECRET: a session
  * signed in on one gateway works on the other; signed out on one, it is refused by the other
- * within moments, and by a gateway started afterwards. Failed sign-ins are counted across
- * them: five on one, and the next on the other is a 429.
+ * within moments, and by a gateway started afterwards; one made while Redis is down reaches
+ * the others once it is back. Failed sign-ins are counted across them: five on one, and the
+ * next on the other is a 429.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -81,8 +82,28 @@ describe.skipIf(!redisAvailable())('admin sign-outs over gateways sharing one Re
     for (const target of [first, second, third]) expect(await signedIn(target, keptCookie)).toBe(true);
   });
 
+  it('a sign-out made while Redis is down reaches the other gateway once Redis is back', async () => {
+    const [first, second] = gateways.length >= 2 ? gateways : [await gateway(), await gateway()];
+    const signIn = await request(`${first!.url}/admin/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: adminKey }) });
+    const { csrfToken } = (await signIn.body.json()) as { csrfToken: string };
+    const cookie = String(signIn.headers['set-cookie']).split(';')[0]!;
+    expect(await signedIn(second!, cookie)).toBe(true);
+    await redis.stop();
+    await until(async () => first!.app.sharedStore?.readiness().state !== 'ready', 5_000);
+    const signOut = await request(`${first!.url}/admin/api/session`, { method: 'DELETE', headers: { cookie, 'x-csrf-token': csrfToken } });
+    await signOut.body.text();
+    expect(signOut.statusCode).toBe(204);
+    expect(await signedIn(first!, cookie)).toBe(false);
+    // Redis down: the other gateway has not heard of it.
+    expect(await signedIn(second!, cookie)).toBe(true);
+    await redis.start();
+    await until(async () => !(await signedIn(second!, cookie)), 15_000);
+  }, 30_000);
+
   it('failed sign-ins are counted across the gateways: after five on one, the other answers 429', async () => {
     const [first, second] = gateways.length >= 2 ? gateways : [await gateway(), await gateway()];
+    // Both on Redis (a test above stopped and started it).
+    for (const target of [first!, second!]) await until(async () => target.app.sharedStore?.readiness().state === 'ready', 10_000);
     const attempt = async (target: TestGateway): Promise<number> => {
       const response = await request(`${target.url}/admin/api/session`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ key: 'obk_wrong_key' }) });
       await response.body.text();

@@ -5,6 +5,7 @@ import { decodeOpenRouterStream } from '../../src/adapters/openrouter/stream.js'
 import type { ChatEventBatch } from '../../src/core/types.js';
 import { GatewayError } from '../../src/errors.js';
 import { AnthropicStreamEncoder, messageObject, toAnthropicUsage } from '../../src/frontends/anthropic/encode.js';
+import { detailsFromBlock } from '../../src/frontends/anthropic/thinking.js';
 import { detailsFromToken } from '../../src/frontends/reasoning-token.js';
 import { byteAtATime, everyBoundary, fromPieces, seededCuts } from '../helpers/chunking.js';
 
@@ -159,7 +160,14 @@ describe('AnthropicStreamEncoder with reasoning details', () => {
     ]));
     const starts = events.filter(([name]) => name === 'content_block_start').map(([, data]) => data.content_block.type);
     expect(starts).toEqual(['thinking', 'text', 'thinking']);
-    expect(events.find(([, data]) => data.delta?.type === 'signature_delta')![1]).toMatchObject({ index: 2, delta: { signature: 'EqQBsig' } });
+    const late = events.find(([, data]) => data.delta?.type === 'signature_delta')![1];
+    expect(late).toMatchObject({ index: 2 });
+    // The late block has no text: its signature carries the text it signs, so that sent back
+    // (the first block unsigned, dropped; this one) the upstream gets the text with its signature.
+    expect(detailsFromToken(late.delta.signature)).toEqual([{ ...signed, text: 'Hmm.' }]);
+    const sentBack = detailsFromBlock({ type: 'thinking', thinking: '', signature: late.delta.signature }, 0);
+    expect(sentBack).toEqual([{ ...signed, text: 'Hmm.' }]);
+    expect(detailsFromBlock({ type: 'thinking', thinking: 'Hmm.', signature: '' }, 0)).toEqual([]);
   });
 });
 

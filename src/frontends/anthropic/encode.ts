@@ -16,6 +16,7 @@ import type { ChatEventBatch, ChatResult, FinishReason, ReasoningDetail, ToolCal
 import { toAnthropicErrorBody, type GatewayError } from '../../errors.js';
 import type { StreamEncoder } from '../../streaming/encode-stream.js';
 import { redactedData, thinkingBlocks, thinkingSignature } from './thinking.js';
+import { reasoningToken } from '../reasoning-token.js';
 
 export interface AnthropicMessageMeta {
   /** `msg_…`, pinned for the whole answer. */
@@ -95,6 +96,8 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   private index = -1;
   private open: OpenBlock;
   private toolCalls = 0;
+  /** The thinking text since the last signature: what a signature that comes late signs. */
+  private unsignedThinking = '';
 
   constructor(private readonly meta: AnthropicMessageMeta) {}
 
@@ -111,6 +114,7 @@ export class AnthropicStreamEncoder implements StreamEncoder {
         case 'reasoning-delta':
           if (event.text === '') break;
           if (this.open !== 'thinking') output += this.startBlock('thinking', THINKING_BLOCK);
+          this.unsignedThinking += event.text;
           output += DELTA + this.index + THINKING_DELTA + JSON.stringify(event.text) + DELTA_END;
           break;
         case 'reasoning-details':
@@ -142,13 +146,21 @@ export class AnthropicStreamEncoder implements StreamEncoder {
   }
 
   /**
-   * A signature ends the open thinking block (a block that has none gets one of its own: it
-   * came after the answer had started); encrypted reasoning is a redacted_thinking block.
+   * A signature ends the open thinking block. One that came after the answer had started gets
+   * a thinking block of its own, without text: its signature is then a reasoning token holding
+   * the detail with the thinking text it signs, so that the block, sent back, reaches the
+   * upstream as that text with its signature. Encrypted reasoning is a redacted_thinking block.
    */
   private encodeDetail(detail: ReasoningDetail): string {
-    const signature = thinkingSignature(detail);
+    let signature = thinkingSignature(detail);
     if (signature !== undefined) {
-      const start = this.open === 'thinking' ? '' : this.startBlock('thinking', THINKING_BLOCK);
+      let start = '';
+      if (this.open !== 'thinking') {
+        const text = typeof detail.text === 'string' && detail.text !== '' ? detail.text : this.unsignedThinking;
+        signature = reasoningToken([{ ...detail, text }]);
+        start = this.startBlock('thinking', THINKING_BLOCK);
+      }
+      this.unsignedThinking = '';
       this.open = 'signed';
       return start + DELTA + this.index + SIGNATURE_DELTA + JSON.stringify(signature) + DELTA_END;
     }

@@ -82,8 +82,10 @@ describe('an open gateway', () => {
     output = '';
     await rawAnswer(gateway.url, '/api/tags');
     await rawAnswer(gateway.url, '/api/tags?');
-    await new Promise((resolve) => setTimeout(resolve, 50));
-    const [inFront, throughFastify] = logLines(output).filter((line) => line.msg === 'request completed');
+    // Each line is written as its response closes: wait for both.
+    const completed = (): Array<Record<string, unknown>> => logLines(output).filter((line) => line.msg === 'request completed');
+    for (let waited = 0; completed().length < 2 && waited < 5_000; waited += 20) await new Promise((resolve) => setTimeout(resolve, 20));
+    const [inFront, throughFastify] = completed();
     expect(inFront).toBeDefined();
     expect(throughFastify).toBeDefined();
     const comparable = (line: Record<string, unknown>): Record<string, unknown> => ({ ...line, time: 0, durationMs: 0, reqId: 'req', url: '/api/tags' });

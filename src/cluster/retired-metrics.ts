@@ -48,7 +48,10 @@ export function keepRetiredMetrics(exchange: PrimaryExchange): void {
     const settle = (): void => {
       const seen = lastSeen.get(worker);
       lastSeen.delete(worker);
-      if (seen !== undefined) retired = sumMetrics([retired, seen]);
+      if (seen === undefined) return;
+      // Counted here from now on: an open gather that has its answer drops it.
+      exchange.forgetAnswers(worker, TOPIC.metrics);
+      retired = sumMetrics([retired, seen]);
     };
     if (worker.isConnected()) worker.once('disconnect', settle);
     else settle();

@@ -21,12 +21,7 @@ export const ResponsesNamespaceMember = z.looseObject({
 });
 export type ResponsesNamespaceMember = z.infer<typeof ResponsesNamespaceMember>;
 
-export const ResponsesTool = z.looseObject({
-  type: z.string(),
-  name: z.string().nullish(),
-  description: z.string().nullish(),
-  parameters: z.unknown().optional(),
-  strict: z.boolean().nullish(),
+export const ResponsesTool = ResponsesNamespaceMember.extend({
   /** A `namespace` tool's members. */
   tools: z.array(ResponsesNamespaceMember).nullish(),
 });

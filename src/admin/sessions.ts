@@ -44,6 +44,26 @@ export interface SharedSignOuts {
   onSignOut(listener: (id: string, expiresAt: number) => void): void;
 }
 
+/**
+ * Sign-outs heard from the others before this process listens (the admin page starts after
+ * them), handed to the listener when it comes, then each as it is heard.
+ */
+export class HeardSignOuts {
+  private readonly early = new Map<string, number>();
+  private listener: ((id: string, expiresAt: number) => void) | undefined;
+
+  heard(id: string, expiresAt: number): void {
+    if (this.listener === undefined) this.early.set(id, expiresAt);
+    else this.listener(id, expiresAt);
+  }
+
+  listen(listener: (id: string, expiresAt: number) => void): void {
+    for (const [id, expiresAt] of this.early) listener(id, expiresAt);
+    this.early.clear();
+    this.listener = listener;
+  }
+}
+
 /** A key that may sign in to the admin page: it has the admin scope and has not expired. */
 export function isAdminKey(record: KeyRecord, now: Date = new Date()): boolean {
   return keyHasScope(record, 'admin') && !isExpired(record, now);

@@ -5,7 +5,7 @@
  * starting asks the primary for the sign-outs still unexpired (kept-sign-outs.ts) before it
  * serves. Undefined outside a worker.
  */
-import type { SharedSignOuts } from '../admin/sessions.js';
+import { HeardSignOuts, type SharedSignOuts } from '../admin/sessions.js';
 import { workerExchange } from './exchange-worker.js';
 import { TOPIC } from './messages.js';
 
@@ -18,23 +18,18 @@ export async function signOutsAcrossWorkers(): Promise<SharedSignOuts | undefine
   const exchange = workerExchange();
   if (exchange === undefined) return undefined;
   // Heard from now on, before the sessions listen: none is missed between the two.
-  const heard: SignOut[] = [];
-  let listener: ((id: string, expiresAt: number) => void) | undefined;
+  const heard = new HeardSignOuts();
   exchange.report(TOPIC.signOut, (payload) => {
     if (!isSignOut(payload)) return false;
-    if (listener === undefined) heard.push(payload);
-    else listener(payload.id, payload.expiresAt);
+    heard.heard(payload.id, payload.expiresAt);
     return true;
   });
-  heard.push(...(await exchange.gather(TOPIC.signOuts)).filter(isSignOut));
+  for (const signOut of (await exchange.gather(TOPIC.signOuts)).filter(isSignOut)) heard.heard(signOut.id, signOut.expiresAt);
   return {
     announce: async (id, expiresAt) => {
       await exchange.gather(TOPIC.signOut, { id, expiresAt } satisfies SignOut);
     },
-    onSignOut: (added) => {
-      for (const signOut of heard.splice(0)) added(signOut.id, signOut.expiresAt);
-      listener = added;
-    },
+    onSignOut: (listener) => heard.listen(listener),
   };
 }
 

@@ -7,7 +7,7 @@
  * down a sign-out holds where it was made (and in that gateway's other workers); it is stored
  * and announced once this gateway reaches Redis again, if the session has not expired by then.
  */
-import type { SharedSignOuts } from '../admin/sessions.js';
+import { HeardSignOuts, type SharedSignOuts } from '../admin/sessions.js';
 import type { RedisConnection } from './redis-connection.js';
 
 const PREFIX = 'ollama-bridge:admin-signed-out:';
@@ -15,9 +15,7 @@ const CHANNEL = 'ollama-bridge:admin-signed-out';
 const SCAN_COUNT = 200;
 
 export class RedisSignOuts implements SharedSignOuts {
-  /** Heard before the sessions listen (app.ts starts this before the admin page). */
-  private readonly heard = new Map<string, number>();
-  private listener: ((id: string, expiresAt: number) => void) | undefined;
+  private readonly heard = new HeardSignOuts();
   /** Sign-outs Redis did not take yet (it was down): stored and announced when it is back. */
   private readonly pending = new Map<string, number>();
 
@@ -57,15 +55,11 @@ export class RedisSignOuts implements SharedSignOuts {
   }
 
   onSignOut(listener: (id: string, expiresAt: number) => void): void {
-    for (const [id, expiresAt] of this.heard) listener(id, expiresAt);
-    this.heard.clear();
-    this.listener = listener;
+    this.heard.listen(listener);
   }
 
   private add(id: string, expiresAt: number): void {
-    if (!Number.isFinite(expiresAt) || id === '') return;
-    if (this.listener === undefined) this.heard.set(id, expiresAt);
-    else this.listener(id, expiresAt);
+    if (Number.isFinite(expiresAt) && id !== '') this.heard.heard(id, expiresAt);
   }
 
   private received(message: string): void {

@@ -11,6 +11,7 @@
  * was looked at) is logged but not recorded: it has no key to charge, and anyone can send it.
  */
 import type { FastifyBaseLogger, FastifyContextConfig, FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
+import type { ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import fastifyPlugin from 'fastify-plugin';
 import { asGatewayError } from '../http/request-errors.js';
@@ -35,7 +36,7 @@ declare module 'fastify' {
      * answer served in front of Fastify (frontends/ollama/fast-tags.ts): what closing a Fastify
      * request of such a route does, its listeners told and its line logged.
      */
-    endUnmeteredRequest(request: EndedRequest, status: number, route: string): void;
+    endUnmeteredRequest(request: EndedRequest, response: ServerResponse, route: string): void;
   }
 }
 
@@ -74,7 +75,7 @@ async function requestRecords(app: FastifyInstance): Promise<void> {
   app.decorate('onResponseClosed', (listener: ResponseClosedListener) => {
     listeners.push(listener);
   });
-  app.decorate('endUnmeteredRequest', (request: EndedRequest, status: number, route: string) => ended(request, status, route, undefined, logsRequests, listeners));
+  app.decorate('endUnmeteredRequest', (request: EndedRequest, response: ServerResponse, route: string) => ended(request, closedStatus(response), route, undefined, logsRequests, listeners));
   // Named: GET /api/tags, answered in front of Fastify (frontends/ollama/fast-tags.ts), makes these hooks' decisions
   // itself and checks their names at start-up. A change in what one decides is a change there too.
   app.addHook('onRequest', function recordRequest(request, reply, done) {
@@ -98,6 +99,11 @@ function maySpend(request: FastifyRequest, route: string | undefined, config: Fa
   return route !== undefined && config?.unmetered !== true && request.method !== 'HEAD' && request.method !== 'OPTIONS';
 }
 
+/** A closed response's status: the one sent, or 499 when the client left before any. */
+function closedStatus(response: ServerResponse): number {
+  return response.headersSent ? response.statusCode : CLIENT_CLOSED_STATUS;
+}
+
 function startUsage(request: FastifyRequest): RequestUsage {
   return new RequestUsage(
     request.arrivedAt,
@@ -108,7 +114,7 @@ function startUsage(request: FastifyRequest): RequestUsage {
 
 function closed(request: FastifyRequest, reply: FastifyReply, logsRequests: boolean, listeners: readonly ResponseClosedListener[]): void {
   const response = reply.raw;
-  const status = response.headersSent ? response.statusCode : CLIENT_CLOSED_STATUS;
+  const status = closedStatus(response);
   // Counted against the key's limits whether recorded or not.
   request.openedUsage?.settle();
   // Read once: each read of routeOptions builds a new object.

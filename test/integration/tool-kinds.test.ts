@@ -37,6 +37,15 @@ afterAll(async () => {
 
 const openai = (url: string) => new OpenAI({ baseURL: `${url}/v1`, apiKey: 'unused', maxRetries: 0 });
 const lastUpstream = () => openRouter.chatRequests().at(-1)!.body;
+
+/** One /v1/responses call through the SDK, streamed (its events kept) or not. */
+async function respond(client: OpenAI, request: OpenAI.Responses.ResponseCreateParamsNonStreaming & { stream?: undefined }, stream: boolean): Promise<{ response: OpenAI.Responses.Response; events: OpenAI.Responses.ResponseStreamEvent[] }> {
+  if (!stream) return { response: await client.responses.create(request), events: [] };
+  const events: OpenAI.Responses.ResponseStreamEvent[] = [];
+  const running = client.responses.stream(request);
+  running.on('event', (event) => events.push(event));
+  return { response: await running.finalResponse(), events };
+}
 const schema = { type: 'object', properties: { city: { type: 'string' } }, required: ['city'], additionalProperties: false };
 
 describe('a function tool\'s strict', () => {
@@ -93,15 +102,7 @@ describe('Codex\'s custom and built-in tools on /v1/responses', () => {
         : { sse: reasoningStream({ reasoning: [], toolCalls: [{ id: 'call_p1', name: 'apply_patch', arguments: JSON.stringify({ input: PATCH }) }] }) }));
       const client = openai(gateway.url);
       const request = { model: 'openai/gpt-4.1', store: false, tools: codexTools, input: 'Add hello.txt' };
-      const events: string[] = [];
-      let first: OpenAI.Responses.Response;
-      if (stream) {
-        const running = client.responses.stream(request);
-        running.on('event', (event) => events.push(event.type));
-        first = await running.finalResponse();
-      } else {
-        first = await client.responses.create(request);
-      }
+      const { response: first, events } = await respond(client, request, stream);
       expect(lastUpstream().tools).toEqual([
         {
           type: 'function',
@@ -116,7 +117,7 @@ describe('Codex\'s custom and built-in tools on /v1/responses', () => {
         { type: 'function', function: { name: 'shell', parameters: shellParameters, strict: false } },
       ]);
       expect(first.output).toEqual([{ id: expect.stringMatching(/^ctc_/), type: 'custom_tool_call', status: 'completed', call_id: 'call_p1', name: 'apply_patch', input: PATCH }]);
-      if (stream) expect(events).toContain('response.custom_tool_call_input.done');
+      if (stream) expect(events.map((event) => event.type)).toContain('response.custom_tool_call_input.done');
 
       await client.responses.create({
         ...request,
@@ -166,17 +167,8 @@ describe('a namespace tool on /v1/responses (MCP servers\' tools, grouped)', () 
         : { sse: reasoningStream({ reasoning: [], toolCalls: [{ id: 'call_n1', name: 'github__create_issue', arguments: '{"title":"Bug"}' }, { id: 'call_n2', name: 'github__run_query', arguments: '{"input":"open bugs"}' }] }) }));
       const client = openai(gateway.url);
       const request = { model: 'openai/gpt-4.1', store: false, tools: namespaceTools, input: 'File a bug' };
-      const doneNames: string[] = [];
-      let first: OpenAI.Responses.Response;
-      if (stream) {
-        const running = client.responses.stream(request);
-        running.on('event', (event) => {
-          if (event.type === 'response.function_call_arguments.done') doneNames.push((event as unknown as { name: string }).name);
-        });
-        first = await running.finalResponse();
-      } else {
-        first = await client.responses.create(request);
-      }
+      const { response: first, events } = await respond(client, request, stream);
+      const doneNames = events.filter((event) => event.type === 'response.function_call_arguments.done').map((event) => (event as unknown as { name: string }).name);
       expect(lastUpstream().tools.map((tool: any) => tool.function.name)).toEqual(['github__create_issue', 'github__list_issues', 'github__run_query', 'shell']);
       expect(lastUpstream().tools[0].function).toEqual({ name: 'github__create_issue', description: 'Opens an issue', parameters: issueParameters, strict: true });
       // The SDK's stream helper adds its own parsed_arguments to a function call it gathers.

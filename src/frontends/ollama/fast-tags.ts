@@ -16,9 +16,6 @@ import { routeHooks } from '../../http/route-hooks.js';
 
 export const TAGS_PATH = '/api/tags';
 
-/** Status of an answer the client left before any status was sent (as usage/request-records.ts). */
-const CLIENT_CLOSED_STATUS = 499;
-
 /** The hooks whose decisions are made here, by Fastify hook and function name, in order. */
 function knownHooks(worker: boolean): Map<string, string[]> {
   return new Map([
@@ -46,7 +43,7 @@ export function unknownHooksProblem(app: FastifyInstance): string | undefined {
   return undefined;
 }
 
-/** How many requests each server's answer in front has answered (undefined: it is off), for the tests and the bench. */
+/** How many requests each server's answer in front has answered (undefined: it is off), for the tests. */
 const answeredByServer = new WeakMap<object, { count: number }>();
 
 export function tagsAnsweredInFront(server: object): number | undefined {
@@ -113,10 +110,7 @@ function tagsAnswerer(app: FastifyInstance, options: FastTagsOptions, answered: 
     const id = app.nextRequestId();
     let log = app.childLoggerFactory.call(app, app.log, { reqId: id }, {}, request);
     if (keyBindings !== undefined) log = log.child(keyBindings);
-    response.on('close', () => {
-      const status = response.headersSent ? response.statusCode : CLIENT_CLOSED_STATUS;
-      app.endUnmeteredRequest({ method: 'GET', url: TAGS_PATH, body: undefined, arrivedAt, log }, status, TAGS_PATH);
-    });
+    response.on('close', () => app.endUnmeteredRequest({ method: 'GET', url: TAGS_PATH, body: undefined, arrivedAt, log }, response, TAGS_PATH));
     if (headersFor !== body) {
       headersFor = body;
       headers = { ...(worker === undefined ? {} : { [WORKER_HEADER]: worker }), 'content-type': options.contentType, 'content-length': String(body.length) };

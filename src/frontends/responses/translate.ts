@@ -198,14 +198,17 @@ export function upstreamToolName(name: string, namespace: unknown): string {
   return `${namespace}__${member}`.replace(UNSAFE_NAME_CHARACTERS, '_');
 }
 
+/** The tool types the model calls (a namespace holds such tools); any other is a built-in tool. */
+const CALLABLE = new Set(['function', 'custom']);
+
 /** Function and custom tools, a namespace's members among them, each with the namespace it is in. */
 function callableTools(tools: ResponsesRequest['tools']): Array<{ tool: ResponsesNamespaceMember; namespace?: string }> {
   const callable: Array<{ tool: ResponsesNamespaceMember; namespace?: string }> = [];
   for (const tool of tools ?? []) {
     if (tool.type === 'namespace') {
       if (!tool.name) throw new GatewayError('BAD_REQUEST', 'invalid tools: a namespace tool needs a name');
-      for (const member of tool.tools ?? []) if (member.type === 'function' || member.type === 'custom') callable.push({ tool: member, namespace: tool.name });
-    } else if (tool.type === 'function' || tool.type === 'custom') {
+      for (const member of tool.tools ?? []) if (CALLABLE.has(member.type)) callable.push({ tool: member, namespace: tool.name });
+    } else if (CALLABLE.has(tool.type)) {
       callable.push({ tool });
     }
   }
@@ -221,7 +224,7 @@ export function toolKinds(tools: ResponsesRequest['tools']): { byUpstreamName: M
     if (namespace !== undefined) named.namespace = namespace;
     byUpstreamName.set(upstreamToolName(tool.name, namespace), named);
   }
-  const builtIn = (tools ?? []).filter((tool) => tool.type !== 'function' && tool.type !== 'custom' && tool.type !== 'namespace').map((tool) => tool.type);
+  const builtIn = (tools ?? []).filter((tool) => !CALLABLE.has(tool.type) && tool.type !== 'namespace').map((tool) => tool.type);
   return { byUpstreamName, builtIn };
 }
 
